@@ -1,0 +1,1 @@
+"""Resentry client (work in progress)."""

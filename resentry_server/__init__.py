@@ -1,0 +1,1 @@
+"""Resentry server (work in progress)."""

@@ -1,0 +1,101 @@
+"""Envelope values: frozen, lossless, and serializable back to Sentry's wire format."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from resentry_core import _json
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeHeaders:
+    """The envelope header line: every key as received, with typed accessors.
+
+    ``fields`` keeps unknown keys, so serializing gives them back unchanged.
+    ``event_id`` and ``sent_at`` are validated and normalized by the parser.
+    """
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str | None = None  # 32 lowercase hex, normalized from dashed/uppercase input
+    sent_at: datetime | None = None
+
+    @property
+    def dsn(self) -> str | None:
+        """The ``dsn`` header (self-authentication), when it is a string."""
+        value = self.fields.get("dsn")
+        return value if isinstance(value, str) else None
+
+    @property
+    def sdk(self) -> Mapping[str, Any] | None:
+        """The ``sdk`` header (``{name, version, ...}``), when it is an object."""
+        value = self.fields.get("sdk")
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One envelope item: its header object (every key as received) and raw payload bytes."""
+
+    headers: Mapping[str, Any]
+    payload: bytes = b""
+
+    @property
+    def type(self) -> str:
+        """The item type (case-sensitive; unknown types are kept as they are)."""
+        return str(self.headers["type"])
+
+    @property
+    def length(self) -> int | None:
+        """The declared ``length`` header, or ``None`` when the length was implicit."""
+        value = self.headers.get("length")
+        return value if isinstance(value, int) else None
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``content_type`` header, lower-cased."""
+        value = self.headers.get("content_type")
+        return value.lower() if isinstance(value, str) else None
+
+    @property
+    def filename(self) -> str | None:
+        """The attachment ``filename`` header."""
+        value = self.headers.get("filename")
+        return value if isinstance(value, str) else None
+
+    @property
+    def attachment_type(self) -> str:
+        """The ``attachment_type`` header; ``event.attachment`` when absent."""
+        value = self.headers.get("attachment_type")
+        return value if isinstance(value, str) else "event.attachment"
+
+    def json(self) -> Any:
+        """Decode the payload as JSON.
+
+        Raises:
+            JsonDecodeError: the payload is not JSON.
+        """
+        return _json.loads(self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed envelope: headers plus items, in order."""
+
+    headers: EnvelopeHeaders = field(default_factory=EnvelopeHeaders)
+    items: tuple[Item, ...] = ()
+
+    def serialize(self) -> bytes:
+        """Encode the envelope in Sentry's wire format.
+
+        Every item carries an explicit ``length`` when its headers declared one or when its
+        payload contains a newline (an implicit length could not frame it); the declared value
+        is replaced by the real payload length. Other headers are written as they are.
+        """
+        parts = [_json.dumps(dict(self.headers.fields)), b"\n"]
+        for item in self.items:
+            headers = dict(item.headers)
+            if "length" in headers or b"\n" in item.payload:
+                headers["length"] = len(item.payload)
+            parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
+        return b"".join(parts)

@@ -1,0 +1,73 @@
+"""JSON decoding and encoding for untrusted payloads.
+
+``orjson`` is the fast path. SDKs send things it rejects but Relay accepts: a lone UTF-16
+surrogate escape (``"\\ud83d"``, JavaScript cutting a string inside an emoji, protocol.md
+edge case 61) and Python's ``NaN``/``Infinity`` tokens. Those fall back to the standard
+library decoder (non-finite numbers become ``None``). Every string that comes out is valid UTF-8 text: lone surrogates become
+U+FFFD and NUL characters are dropped, so values can go into any text column (PostgreSQL
+rejects both). Callers that need the exact bytes keep the payload itself.
+"""
+
+import json
+import math
+import re
+from typing import Any
+
+import orjson
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonDecodeError(ValueError):
+    """The bytes are not a JSON document."""
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode one JSON document, repairing text as the module docstring describes.
+
+    Raises:
+        JsonDecodeError: the input is not JSON (or not UTF-8).
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        # orjson accepted it, so it is UTF-8 without lone surrogates; NUL only comes from an escape.
+        needle: bytes | str = b"\\u0000" if isinstance(data, bytes) else "\\u0000"
+        return _clean(value) if needle in data else value
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise JsonDecodeError(str(exc)) from None
+    return _clean(value)
+
+
+def dumps(value: object) -> bytes:
+    """Encode ``value`` as compact JSON bytes (non-string keys are stringified)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` with lone surrogates replaced by U+FFFD and NUL characters removed."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN/Infinity tokens: JSON columns cannot hold them
+    return value

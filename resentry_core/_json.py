@@ -3,9 +3,10 @@
 ``orjson`` is the fast path. SDKs send things it rejects but Relay accepts: a lone UTF-16
 surrogate escape (``"\\ud83d"``, JavaScript cutting a string inside an emoji, protocol.md
 edge case 61) and Python's ``NaN``/``Infinity`` tokens. Those fall back to the standard
-library decoder (non-finite numbers become ``None``). Every string that comes out is valid UTF-8 text: lone surrogates become
-U+FFFD and NUL characters are dropped, so values can go into any text column (PostgreSQL
-rejects both). Callers that need the exact bytes keep the payload itself.
+library decoder (non-finite numbers become ``None``). Every string that comes out is valid
+UTF-8 text: lone surrogates become U+FFFD and NUL characters are dropped, so values can go
+into any text column (PostgreSQL rejects both). Callers that need the exact bytes keep the
+payload itself.
 """
 
 import json
@@ -14,7 +15,6 @@ import re
 from typing import Any
 
 import orjson
-
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

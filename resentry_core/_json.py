@@ -35,8 +35,8 @@ def loads(data: bytes | str) -> Any:
         pass
     else:
         # orjson accepted it, so it is UTF-8 without lone surrogates; NUL only comes from an escape.
-        needle: bytes | str = b"\\u0000" if isinstance(data, bytes) else "\\u0000"
-        return _clean(value) if needle in data else value
+        has_nul = (b"\\u0000" in data) if isinstance(data, bytes) else ("\\u0000" in data)
+        return _clean(value) if has_nul else value
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         value = json.loads(text)

@@ -29,3 +29,9 @@ def postgres_url() -> str | None:
         f"no PostgreSQL: set {POSTGRES_URL_ENV}=postgresql+asyncpg://user:pw@127.0.0.1/db "
         "(bash .ci/run starts one) to run these cases"
     )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio unless a module overrides this (SQLAlchemy needs asyncio)."""
+    return "asyncio"

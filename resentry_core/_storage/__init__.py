@@ -1,0 +1,1 @@
+"""Storage backends (private; names are re-exported from ``resentry_core``)."""

@@ -1,0 +1,145 @@
+"""Server settings: the only place that reads the environment (``RESENTRY_*`` and ``.env``)."""
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from resentry_core._config import CoreConfig
+from resentry_core._limits import (
+    MAX_ATTACHMENTS_BYTES,
+    MAX_ENVELOPE_BYTES,
+    MAX_EVENT_BYTES,
+    MAX_REQUEST_BYTES,
+    Limits,
+)
+
+logger = logging.getLogger("resentry.server")
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+# Tokens are signed with HMAC-SHA256: a key shorter than the hash is weak (RFC 7518 §3.2).
+MIN_SECRET_KEY_BYTES = 32
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+class Settings(BaseSettings):
+    """Resentry server settings, from ``RESENTRY_*`` environment variables and ``.env``.
+
+    Every field is documented in ``docs/configuration.md``. Build the core's config with
+    :meth:`to_core_config`; that also creates the data directory and, when no secret key is
+    configured, generates one into ``<data_dir>/secret_key`` (mode 0600) and reuses it after.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="RESENTRY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./resentry-data")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    public_url: str | None = None
+    access_token_ttl_seconds: int = Field(default=30 * 60, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    max_request_bytes: int = Field(default=MAX_REQUEST_BYTES, gt=0)
+    max_envelope_bytes: int = Field(default=MAX_ENVELOPE_BYTES, gt=0)
+    max_event_bytes: int = Field(default=MAX_EVENT_BYTES, gt=0)
+    max_attachments_bytes: int = Field(default=MAX_ATTACHMENTS_BYTES, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int | None = Field(default=None, gt=0)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    login_max_failures: int = Field(default=5, gt=0)
+    login_lockout_seconds: int = Field(default=300, gt=0)
+    log_level: LogLevel = "info"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL: the configured one, else SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'resentry.db'}"
+
+    @property
+    def limits(self) -> Limits:
+        """The size limits, from the ``max_*_bytes`` settings."""
+        return Limits(
+            max_request_bytes=self.max_request_bytes,
+            max_envelope_bytes=self.max_envelope_bytes,
+            max_event_bytes=self.max_event_bytes,
+            max_attachments_bytes=self.max_attachments_bytes,
+            max_attachment_bytes=min(Limits().max_attachment_bytes, self.max_attachments_bytes),
+        )
+
+    def resolve_secret_key(self) -> str:
+        """The token-signing secret: configured, or read from (or generated into) the data dir.
+
+        Raises:
+            ValueError: the configured or stored key is shorter than 32 bytes.
+        """
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            _check_secret(value, "RESENTRY_SECRET_KEY")
+            return value
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            value = path.read_text(encoding="utf-8").strip()
+            _check_secret(value, str(path))
+            return value
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            # O_EXCL: when two processes start together, one writes and the other reads its key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self.resolve_secret_key()
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(value + "\n")
+        logger.warning(
+            "RESENTRY_SECRET_KEY is not set: generated a new secret key into %s (mode 0600); "
+            "it is reused on every start. Keep this file private and backed up.",
+            path,
+        )
+        return value
+
+    def to_core_config(self) -> CoreConfig:
+        """The core's configuration; creates the data directory when the database lives there."""
+        if not self.database_url:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        return CoreConfig(
+            database_url=self.resolved_database_url,
+            secret_key=self.resolve_secret_key(),
+            access_token_ttl=timedelta(seconds=self.access_token_ttl_seconds),
+            refresh_token_ttl=timedelta(seconds=self.refresh_token_ttl_seconds),
+            limits=self.limits,
+            bcrypt_rounds=self.bcrypt_rounds,
+            default_rate_limit_per_minute=self.rate_limit_per_minute,
+            login_max_failures=self.login_max_failures,
+            login_lockout=timedelta(seconds=self.login_lockout_seconds),
+        )
+
+
+def _check_secret(value: str, source: str) -> None:
+    if len(value.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ValueError(
+            f"the secret key from {source} is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+        )

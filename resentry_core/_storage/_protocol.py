@@ -2,8 +2,19 @@
 
 Every method is atomic: it either does all of its work or, raising, none of it.
 :class:`~resentry_core._storage._memory.MemoryStorage` defines the semantics;
-``SqlStorage`` must behave the same (``tests/core/test_storage_contract.py`` runs one suite
-against both). Lists are paged with opaque cursors; ``limit`` is clamped to 1..500.
+``SqlStorage`` must behave the same (``tests/core/test_storage_contract_*.py`` run one suite
+against every backend).
+
+Rules shared by every method:
+
+- Lists are paged with opaque cursors (``_cursor.py``); ``limit`` is clamped to 1..500. A
+  "newest first" list is ordered by its time descending, ties by id descending; the next page
+  holds the items strictly after the cursor, so items arriving meanwhile never shift a walk.
+  ``next_cursor`` is ``None`` exactly when no item follows.
+- Lists of an unknown project are empty, unless the method says it raises NotFoundError.
+- Datetimes passed in must be timezone-aware (else InvalidInputError); those returned are UTC.
+- Returned values never alias the storage's state: mutating a returned mapping changes nothing
+  stored, and neither does mutating a mapping after it was passed in.
 """
 
 from collections.abc import Sequence
@@ -72,21 +83,49 @@ class IngestStore(Protocol):
         Per envelope, in order: if it carries events and the first event's
         ``(project_id, event_id)`` is already stored (earlier, or earlier in this batch), it is a
         duplicate and nothing of it is written. Otherwise the envelope, its items and every
-        record are stored; each grouped event upserts its issue (``times_seen`` + 1, ``last_seen``,
-        ``last_event_id``, ``level``; a resolved issue is reopened and reported as a
-        regression; an ignored one stays ignored); sessions upsert by ``sid`` (a higher ``seq``
-        wins); check-ins upsert their monitor (``monitor_config`` replaces its config) and
-        replace an earlier check-in with the same ``check_in_id``; discard counts add up.
+        record are stored (a later event of the envelope whose id is already stored is skipped:
+        event ids are unique per project). Then:
+
+        - Each grouped event (``fingerprint`` set) upserts the project's issue of that
+          fingerprint. A new issue takes the event's title, culprit and level. Every event adds
+          1 to ``times_seen``; ``first_seen``/``last_seen`` are the earliest/latest
+          ``received_at`` of its events; ``last_event_id`` and ``level`` follow the latest
+          received event (on a tie, the one recorded later). A resolved issue is reopened
+          (``unresolved``) and reported as a regression; an ignored one stays ignored.
+          ``Recorded.issue_id``/``new_issue``/``regression`` describe the envelope's first
+          grouped event.
+        - Sessions upsert by ``(project, sid)``: an update whose ``seq`` is at least the stored
+          one replaces release, environment and status; a lower one arriving late changes
+          nothing, except that a session that ever reported errors (``errors > 0`` or status
+          errored/crashed/abnormal) stays errored.
+        - A check-in upserts its monitor by ``(project, monitor_slug)``: created on first
+          sight (config ``None`` unless ``monitor_config``), ``monitor_config`` replaces the
+          config. A check-in with the same ``check_in_id`` on that monitor is updated in place
+          (a nil id, 32 zeros, never matches): it keeps its id and ``timestamp``, takes the new
+          status, the new duration (when absent and the status is not ``in_progress``: the
+          seconds since its ``timestamp``), and environment, release and trace id when given.
+          The monitor's ``last_check_in``/``last_status`` follow the latest check-in
+          timestamp seen.
+        - Logs, feedback and discard counts are stored per envelope (counts add up on read).
+
         Returns one :class:`Recorded` per envelope, in order.
+
+        Raises:
+            NotFoundError: an envelope's project does not exist.
+            InvalidInputError: a record names an item position the envelope does not have, or
+                a datetime is naive.
         """
         ...
 
     async def prune(self, project_id: int, older_than: datetime) -> int:
         """Delete the project's envelopes received before ``older_than`` with all their data.
 
+        "All their data": items, events, attachments, logs, feedback and discard counts of those
+        envelopes, and the sessions and check-ins those envelopes last wrote. Monitors stay.
         Issues keep exact counters for what remains: ``times_seen``, ``first_seen``,
         ``last_seen`` and ``last_event_id`` are recomputed from the remaining events, and an issue
-        left with no event is deleted. Returns the number of envelopes deleted.
+        left with no event is deleted. Returns the number of envelopes deleted (0 for an unknown
+        project).
         """
         ...
 
@@ -103,10 +142,17 @@ class ProjectStore(Protocol):
         rate_limit_per_minute: int | None = None,
         retention_days: int | None = None,
     ) -> Project:
-        """Create a project with one active key; the slug defaults to a slugified name.
+        """Create a project with one active key labelled ``Default``.
+
+        The slug defaults to the name, and a given slug is normalized the same way: accents
+        folded to ASCII, lower-cased, each run of other characters turned into one ``-``,
+        ``-`` trimmed at both ends (``"Café Web-App!"`` -> ``"cafe-web-app"``). A name with
+        nothing left gets the slug ``project``.
 
         Raises:
             ConflictError: the slug is taken.
+            InvalidInputError: the name is blank, a given slug normalizes to nothing, or a rate
+                limit or retention is not positive.
         """
         ...
 
@@ -127,7 +173,12 @@ class ProjectStore(Protocol):
         rate_limit_per_minute: int | None = None,
         retention_days: int | None = None,
     ) -> Project:
-        """Change the given fields (``None``: unchanged). Raises NotFoundError."""
+        """Change the given fields (``None``: unchanged); the slug never changes.
+
+        Raises:
+            NotFoundError: no such project.
+            InvalidInputError: as for :meth:`create_project`.
+        """
         ...
 
     async def delete_project(self, project_id: int) -> None:
@@ -135,7 +186,7 @@ class ProjectStore(Protocol):
         ...
 
     async def create_key(self, project_id: int, *, label: str = "") -> ProjectKey:
-        """Add an active key (32 random lowercase hex). Raises NotFoundError."""
+        """Add an active key (32 random lowercase hex, unique). Raises NotFoundError."""
         ...
 
     async def list_keys(self, project_id: int) -> list[ProjectKey]:
@@ -143,7 +194,10 @@ class ProjectStore(Protocol):
         ...
 
     async def revoke_key(self, project_id: int, key_id: int) -> ProjectKey:
-        """Deactivate a key of this project. Raises NotFoundError (also for another's key)."""
+        """Deactivate a key of this project (again: no change).
+
+        Raises NotFoundError (also for another project's key).
+        """
         ...
 
     async def add_member(
@@ -182,7 +236,12 @@ class UserStore(Protocol):
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
     ) -> User:
-        """Create a user. Raises ConflictError when the username is taken."""
+        """Create an active user; usernames are compared exactly (case-sensitive).
+
+        Raises:
+            ConflictError: the username is taken.
+            InvalidInputError: the username is blank.
+        """
         ...
 
     async def get_user(self, user_id: int) -> User:
@@ -207,10 +266,11 @@ class UserStore(Protocol):
         is_active: bool | None = None,
         telegram_chat_id: str | None = None,
     ) -> User:
-        """Change the given fields (``None``: unchanged).
+        """Change the given fields (``None``: unchanged; ``telegram_chat_id=""`` clears it).
 
         Raises:
             NotFoundError: no such user.
+            InvalidInputError: the username is blank.
             ConflictError: the username is taken, or this would demote or deactivate the last
                 active admin.
         """
@@ -236,7 +296,12 @@ class EventStore(Protocol):
         ...
 
     async def get_event(self, project_id: int, event_id: str) -> EventDetail:
-        """One event with its payload and attachments. Raises NotFoundError."""
+        """One event with its payload and attachments. Raises NotFoundError.
+
+        ``event_id`` is 32 lowercase hex. ``attachments`` are those of the event's envelope and
+        the project's attachments sent later for this event id (``AttachmentRecord.event_id``),
+        by id.
+        """
         ...
 
     async def get_attachment(self, project_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
@@ -255,7 +320,7 @@ class EventStore(Protocol):
         cursor: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> Page[StoredItem]:
-        """Stored envelope items of the project (optionally one type), newest first."""
+        """Stored envelope items of the project (optionally one type), newest received first."""
         ...
 
     async def get_item_payload(self, project_id: int, item_id: int) -> tuple[StoredItem, bytes]:
@@ -272,7 +337,10 @@ class EventStore(Protocol):
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> Page[Issue]:
         """The project's issues; ``sort`` is ``last_seen``, ``first_seen`` or ``times_seen``
-        (descending). Raises InvalidInputError for a bad sort or cursor."""
+        (descending, ties by id descending). A cursor belongs to one sort.
+
+        Raises InvalidInputError for a bad sort, status or cursor.
+        """
         ...
 
     async def get_issue(self, project_id: int, issue_id: int) -> Issue:
@@ -280,7 +348,11 @@ class EventStore(Protocol):
         ...
 
     async def set_issue_status(self, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
-        """Resolve, ignore or reopen an issue. Raises NotFoundError."""
+        """Resolve, ignore or reopen an issue.
+
+        Raises NotFoundError (also for another project's issue); InvalidInputError for a bad
+        status.
+        """
         ...
 
     async def release_health(self, project_id: int) -> list[ReleaseHealth]:
@@ -288,7 +360,11 @@ class EventStore(Protocol):
 
         A session counts once in ``started``; once in ``errored`` if it ever reported errors
         or ended errored/crashed/abnormal; once in its terminal status (exited, crashed,
-        abnormal). Aggregate buckets add their counts (``started`` = their sum).
+        abnormal). A ``sessions`` bucket counts the same way as that many sessions:
+        ``started`` += exited + errored + abnormal + crashed; its exited sessions count in
+        ``exited``; its errored ones (ended with errors) in ``errored`` and ``exited``; its
+        crashed ones in ``errored`` and ``crashed``; its abnormal ones in ``errored`` and
+        ``abnormal``. Ordered by release, then environment (``None`` first).
         """
         ...
 
@@ -304,7 +380,7 @@ class EventStore(Protocol):
         cursor: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> Page[CheckIn]:
-        """A monitor's check-ins, newest first. Raises NotFoundError for an unknown slug."""
+        """A monitor's check-ins, newest ``timestamp`` first. Raises NotFoundError (no slug)."""
         ...
 
     async def list_logs(
@@ -322,11 +398,11 @@ class EventStore(Protocol):
     async def list_feedback(
         self, project_id: int, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
     ) -> Page[Feedback]:
-        """The project's user feedback, newest first."""
+        """The project's user feedback, newest received first."""
         ...
 
     async def discard_counters(self, project_id: int) -> list[DiscardCounter]:
-        """What SDKs reported discarding, per reason and category."""
+        """What SDKs reported discarding, summed per reason and category, ordered by both."""
         ...
 
 

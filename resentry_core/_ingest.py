@@ -1,0 +1,378 @@
+"""Ingestion: authenticate → decode → parse → prepare → store, one envelope at a time.
+
+Stores go through a group-commit writer when one is running (see :meth:`Ingestor.group_commit`):
+concurrent ingests queue their prepared envelopes, a single writer stores whatever is queued in
+one transaction, and every caller is answered only after its own envelope is durable. A batch
+that fails is retried envelope by envelope, so one bad envelope never fails its neighbours.
+"""
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from resentry_core._compression import decompress
+from resentry_core._dsn import SentryAuth, check_envelope_dsn, parse_sentry_auth
+from resentry_core._envelope import Envelope
+from resentry_core._errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ResentryError,
+    StorageError,
+)
+from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._models import Project
+from resentry_core._parser import parse_envelope
+from resentry_core._prepare import prepare_envelope
+from resentry_core._ratelimit import RateLimit, TokenBuckets
+from resentry_core._records import PreparedEnvelope, Recorded
+from resentry_core._storage._protocol import IngestStore
+from resentry_core._store import decode_store_body, envelope_from_store
+
+ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
+# Items that rate limits never drop (protocol.md §5.3: client reports are "internal").
+_NEVER_LIMITED = frozenset({"client_report"})
+# Content-Encoding labels that mean "not encoded" (protocol.md §4.1).
+_IDENTITY_LABELS = frozenset({"", "identity", "utf-8"})
+
+
+def utc_now() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestRequest:
+    """What the HTTP layer (or an embedding app) received, before any check.
+
+    ``query`` is the raw query string; the auth sources are read from it and the headers.
+    """
+
+    project_id: int
+    body: bytes
+    content_encoding: str | None = None
+    content_type: str | None = None
+    x_sentry_auth: str | None = None
+    authorization: str | None = None
+    query: str = ""
+    origin: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestResult:
+    """The outcome of one accepted request.
+
+    ``event_id`` is the id to answer with (``None``: answer ``{}``). ``rate_limits`` is non-empty
+    when the rate limiter dropped some items and the rest was stored.
+    """
+
+    project_id: int
+    event_id: str | None
+    envelope_id: int | None
+    duplicate: bool = False
+    issue_id: int | None = None
+    new_issue: bool = False
+    regression: bool = False
+    rate_limits: tuple[RateLimit, ...] = ()
+
+
+class Ingestor:
+    """Accepts Sentry envelopes and legacy store bodies for the projects of an :class:`IngestStore`.
+
+    Args:
+        store: where accepted envelopes go.
+        limits: size limits applied before and after decompression.
+        clock: the receive time of envelopes.
+        default_rate_limit_per_minute: envelopes per minute per key for projects that set no
+            limit of their own; ``None`` for no limit.
+        monotonic: the clock of the rate limiter.
+    """
+
+    def __init__(
+        self,
+        store: IngestStore,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        clock: Callable[[], datetime] = utc_now,
+        default_rate_limit_per_minute: int | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self._clock = clock
+        self._default_rate = default_rate_limit_per_minute
+        self._buckets = TokenBuckets(monotonic)
+        self._committer: _GroupCommit | None = None
+
+    @property
+    def limits(self) -> Limits:
+        """The limits this ingestor applies."""
+        return self._limits
+
+    async def ingest(self, request: IngestRequest) -> IngestResult:
+        """Accept one envelope request (``/api/{project_id}/envelope/``).
+
+        Raises:
+            AuthenticationError: no key, or different keys from different sources (401).
+            InvalidAuthError: malformed key or unsupported ``sentry_version`` (400).
+            PermissionDeniedError: not an active key of this project, or origin not allowed (403).
+            UnsupportedEncodingError: unknown Content-Encoding (415).
+            PayloadTooLargeError: a size limit was exceeded (413).
+            EnvelopeError: malformed body, framing or JSON (400).
+            RateLimitedError: the key is over its rate limit and nothing was stored (429).
+            StorageError: the envelope could not be stored (503).
+        """
+        auth, missing = _request_auth(request)
+        project = await self._project(request, auth) if auth is not None else None
+        body = decompress(
+            request.body, request.content_encoding, max_bytes=self._limits.max_envelope_bytes
+        )
+        envelope = parse_envelope(body, limits=self._limits)
+        auth, project = await self._envelope_auth(request, envelope, auth, project, missing)
+        return await self._accept(
+            request, project, auth, envelope, raw=request.body, encoding=request.content_encoding
+        )
+
+    async def ingest_store(self, request: IngestRequest) -> IngestResult:
+        """Accept one legacy store request (``/api/{project_id}/store/``).
+
+        The body is event JSON, base64(JSON) or base64(zlib(JSON)); with
+        ``Content-Type: application/x-sentry-envelope`` it is an envelope. Raises as
+        :meth:`ingest` does.
+        """
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == ENVELOPE_CONTENT_TYPE:
+            return await self.ingest(request)
+        auth, missing = _request_auth(request)
+        if auth is None:
+            raise missing
+        project = await self._project(request, auth)
+        body = decompress(
+            request.body, request.content_encoding, max_bytes=self._limits.max_envelope_bytes
+        )
+        payload = decode_store_body(body, max_bytes=self._limits.max_event_bytes)
+        envelope = envelope_from_store(payload, limits=self._limits)
+        return await self._accept(
+            request, project, auth, envelope, raw=envelope.serialize(), encoding=None
+        )
+
+    @asynccontextmanager
+    async def group_commit(self, *, max_batch: int = 256) -> AsyncIterator[None]:
+        """Run a group-commit writer while the context is open.
+
+        Inside it, concurrent ingests share storage transactions of up to ``max_batch``
+        envelopes. On exit the writer finishes every envelope already queued.
+        """
+        committer = _GroupCommit(self._store, max_batch=max_batch)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(committer.run)
+            self._committer = committer
+            try:
+                yield
+            finally:
+                self._committer = None
+                committer.close()
+
+    async def _project(self, request: IngestRequest, auth: SentryAuth) -> Project:
+        project = await self._store.project_for_key(request.project_id, auth.public_key)
+        if project is None:
+            raise PermissionDeniedError(
+                "event submission rejected: the key is not an active key of this project"
+            )
+        if request.origin and project.allowed_origins and not _origin_allowed(
+            request.origin, project.allowed_origins
+        ):
+            raise PermissionDeniedError(
+                f"event submission rejected: origin {request.origin!r} is not allowed"
+            )
+        return project
+
+    async def _envelope_auth(
+        self,
+        request: IngestRequest,
+        envelope: Envelope,
+        auth: SentryAuth | None,
+        project: Project | None,
+        missing: AuthenticationError,
+    ) -> tuple[SentryAuth, Project]:
+        """Reconcile the request's auth with the envelope header's ``dsn`` (protocol.md §2.3)."""
+        dsn = envelope.headers.dsn
+        if dsn is None:
+            if auth is None or project is None:
+                raise missing
+            return auth, project
+        combined = parse_sentry_auth(
+            x_sentry_auth=request.x_sentry_auth,
+            authorization=request.authorization,
+            query=request.query,
+            envelope_dsn=dsn,
+        )
+        check_envelope_dsn(dsn, project_id=request.project_id, public_key=combined.public_key)
+        if project is None:
+            project = await self._project(request, combined)
+        return combined, project
+
+    async def _accept(
+        self,
+        request: IngestRequest,
+        project: Project,
+        auth: SentryAuth,
+        envelope: Envelope,
+        *,
+        raw: bytes,
+        encoding: str | None,
+    ) -> IngestResult:
+        envelope, limited = self._rate_limit(project, auth, envelope)
+        if limited:
+            raw, encoding = envelope.serialize(), None
+        prepared = prepare_envelope(
+            envelope,
+            project_id=project.id,
+            received_at=self._clock(),
+            raw=raw,
+            raw_encoding=_normalize_encoding(encoding),
+        )
+        recorded = await self._record(prepared)
+        return IngestResult(
+            project_id=project.id,
+            event_id=recorded.event_id or prepared.event_id,
+            envelope_id=recorded.envelope_id,
+            duplicate=recorded.duplicate,
+            issue_id=recorded.issue_id,
+            new_issue=recorded.new_issue,
+            regression=recorded.regression,
+            rate_limits=limited,
+        )
+
+    def _rate_limit(
+        self, project: Project, auth: SentryAuth, envelope: Envelope
+    ) -> tuple[Envelope, tuple[RateLimit, ...]]:
+        """Drop every limited item when the key is over its limit; raise if nothing is left."""
+        per_minute = project.rate_limit_per_minute or self._default_rate
+        limited = [item for item in envelope.items if item.type not in _NEVER_LIMITED]
+        if per_minute is None or not limited:
+            return envelope, ()
+        retry_after = self._buckets.take(f"{project.id}:{auth.public_key}", per_minute)
+        if retry_after == 0.0:
+            return envelope, ()
+        kept = tuple(item for item in envelope.items if item.type in _NEVER_LIMITED)
+        if not kept:
+            raise RateLimitedError(
+                f"rate limit of {per_minute} envelopes per minute exceeded for this key",
+                retry_after=retry_after,
+            )
+        return replace(envelope, items=kept), (RateLimit(retry_after=retry_after),)
+
+    async def _record(self, prepared: PreparedEnvelope) -> Recorded:
+        if self._committer is not None:
+            return await self._committer.submit(prepared)
+        return (await _record_batch(self._store, [prepared]))[0]
+
+
+def _request_auth(request: IngestRequest) -> tuple[SentryAuth | None, AuthenticationError]:
+    """Auth from the headers and query; ``None`` plus the error when they carry none."""
+    try:
+        auth = parse_sentry_auth(
+            x_sentry_auth=request.x_sentry_auth,
+            authorization=request.authorization,
+            query=request.query,
+        )
+    except AuthenticationError as exc:
+        return None, exc
+    return auth, AuthenticationError("missing authorization information")
+
+
+def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
+    """Whether ``origin`` matches one of ``allowed`` (exact, ``*``, or ``*.example.com``)."""
+    origin = origin.rstrip("/").lower()
+    host = origin.split("://", 1)[-1]
+    for pattern in allowed:
+        pattern = pattern.rstrip("/").lower()
+        if pattern == "*" or pattern in (origin, host):
+            return True
+        if "*" in pattern and (fnmatchcase(origin, pattern) or fnmatchcase(host, pattern)):
+            return True
+    return False
+
+
+def _normalize_encoding(encoding: str | None) -> str | None:
+    label = (encoding or "").strip().lower()
+    return None if label in _IDENTITY_LABELS else label
+
+
+async def _record_batch(store: IngestStore, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+    try:
+        return await store.record(batch)
+    except ResentryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any backend failure is a StorageError to callers
+        raise StorageError(f"could not store the envelope: {type(exc).__name__}") from exc
+
+
+@dataclass(slots=True, eq=False)
+class _Pending:
+    envelope: PreparedEnvelope
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: Recorded | ResentryError = field(
+        default_factory=lambda: StorageError("the envelope was not written")
+    )
+
+    def settle(self, outcome: Recorded | ResentryError) -> None:
+        self.outcome = outcome
+        self.done.set()
+
+
+class _GroupCommit:
+    """One writer task draining a bounded queue into batched storage transactions."""
+
+    def __init__(self, store: IngestStore, *, max_batch: int) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        send, receive = anyio.create_memory_object_stream[_Pending](max_buffer_size=max_batch * 4)
+        self._send: MemoryObjectSendStream[_Pending] = send
+        self._receive: MemoryObjectReceiveStream[_Pending] = receive
+
+    async def submit(self, envelope: PreparedEnvelope) -> Recorded:
+        pending = _Pending(envelope)
+        try:
+            await self._send.send(pending)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            raise StorageError("the ingestor is shutting down") from None
+        await pending.done.wait()
+        if isinstance(pending.outcome, ResentryError):
+            raise pending.outcome
+        return pending.outcome
+
+    def close(self) -> None:
+        self._send.close()
+
+    async def run(self) -> None:
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                with anyio.CancelScope(shield=True):
+                    await self._write(batch)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            results = await _record_batch(self._store, [p.envelope for p in batch])
+        except ResentryError as exc:
+            if len(batch) == 1:
+                batch[0].settle(exc)
+                return
+            for pending in batch:  # isolate the envelope that failed the batch
+                await self._write([pending])
+            return
+        for pending, result in zip(batch, results, strict=True):
+            pending.settle(result)

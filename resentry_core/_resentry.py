@@ -1,0 +1,83 @@
+"""The :class:`Resentry` bundle: storage, ingestion and accounts opened together."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from resentry_core._accounts import Accounts
+from resentry_core._config import CoreConfig
+from resentry_core._ingest import Ingestor, utc_now
+from resentry_core._passwords import PasswordHasher
+from resentry_core._storage._memory import MemoryStorage
+from resentry_core._storage._protocol import Storage
+from resentry_core._storage._sql import SqlStorage
+from resentry_core._tokens import TokenCodec
+
+MEMORY_URL = "memory://"
+
+
+async def open_storage(database_url: str) -> Storage:
+    """Open (and migrate) the storage a URL names: ``memory://`` or a SQLAlchemy async URL."""
+    if database_url == MEMORY_URL:
+        return MemoryStorage()
+    storage = SqlStorage.from_url(database_url)
+    try:
+        await storage.migrate()
+    except BaseException:
+        await storage.aclose()
+        raise
+    return storage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resentry:
+    """Everything an application needs, opened with :meth:`open`.
+
+    Attributes:
+        config: the configuration it was opened with.
+        storage: the storage backend.
+        ingestor: accepts envelopes (group commit runs while the bundle is open).
+        accounts: logins and tokens for the management API.
+    """
+
+    config: CoreConfig
+    storage: Storage
+    ingestor: Ingestor
+    accounts: Accounts
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, config: CoreConfig, *, storage: Storage | None = None
+    ) -> AsyncIterator["Resentry"]:
+        """Open storage (migrating it), start the group-commit writer, and yield the bundle.
+
+        A ``storage`` passed in is used as it is and left open on exit; otherwise one is opened
+        from ``config.database_url`` and closed on exit.
+        """
+        store = storage if storage is not None else await open_storage(config.database_url)
+        try:
+            ingestor = Ingestor(
+                store,
+                limits=config.limits,
+                clock=utc_now,
+                default_rate_limit_per_minute=config.default_rate_limit_per_minute,
+            )
+            accounts = Accounts(
+                store,
+                PasswordHasher(rounds=config.bcrypt_rounds),
+                TokenCodec(
+                    config.secret_key,
+                    access_ttl=config.access_token_ttl,
+                    refresh_ttl=config.refresh_token_ttl,
+                    clock=utc_now,
+                ),
+                clock=utc_now,
+                max_failures=config.login_max_failures,
+                lockout=config.login_lockout,
+            )
+            async with ingestor.group_commit(max_batch=config.batch_max_envelopes):
+                yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+        finally:
+            if storage is None:
+                await store.aclose()

@@ -1,0 +1,71 @@
+"""Each package has one curated surface, and the server uses only the core's public names."""
+
+import ast
+import importlib
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["resentry_core", "resentry_server", "resentry_client"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_sorted_and_complete(name: str) -> None:
+    """``__all__`` is sorted, names only what exists, and misses no public name."""
+    package = importlib.import_module(name)
+    exported = list(package.__all__)
+    assert exported == sorted(exported)
+    for attribute in exported:
+        assert hasattr(package, attribute), attribute
+    public = {
+        attribute
+        for attribute, value in vars(package).items()
+        if not attribute.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(exported)
+
+
+def _imports_of(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
+def test_server_uses_only_public_core_names() -> None:
+    """``resentry_server`` imports ``resentry_core`` itself, never its private modules."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "resentry_server").rglob("*.py"))
+        for module in _imports_of(path)
+        if module.startswith("resentry_core.")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        (
+            "resentry_core",
+            ("resentry_server", "resentry_client", "fastapi", "starlette", "uvicorn"),
+        ),
+        ("resentry_client", ("resentry_core", "resentry_server", "fastapi", "sqlalchemy")),
+    ],
+)
+def test_import_boundaries(package: str, forbidden: tuple[str, ...]) -> None:
+    """The core is framework-agnostic and the client stands alone (also checked by
+    import-linter in CI, including indirect imports)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for module in _imports_of(path)
+        if module.split(".")[0] in forbidden
+    ]
+    assert offenders == []

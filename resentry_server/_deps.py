@@ -7,8 +7,8 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
-from resentry_core._resentry import Resentry
 
+from resentry_core._resentry import Resentry
 from resentry_server._settings import Settings
 
 

@@ -1,0 +1,75 @@
+"""The application factory: no settings, engine or app exist until ``create_app`` is called."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from resentry_core._resentry import Resentry
+from resentry_server._cors import CorsMiddleware
+from resentry_server._errors import install_error_handlers
+from resentry_server._paths import NormalizePathMiddleware
+from resentry_server._routes import health, ingest
+from resentry_server._settings import Settings
+
+_LOGGERS = ("resentry_core", "resentry_server")
+
+
+def create_app(settings: Settings | None = None, *, core: Resentry | None = None) -> FastAPI:
+    """Build the Resentry ASGI application.
+
+    Args:
+        settings: the server settings; read from ``RESENTRY_*`` and ``.env`` when omitted.
+        core: an already open :class:`Resentry` to serve (the caller owns it: opens and
+            closes it). When omitted, the app's lifespan opens one from ``settings`` and
+            closes it on shutdown.
+
+    Returns:
+        A FastAPI app. Serve it with uvicorn (``uvicorn --factory resentry_server:create_app``)
+        or mount it in another app, whose lifespan must then enter this app's lifespan
+        (see ``examples/mount_in_fastapi.py``).
+    """
+    settings = settings if settings is not None else Settings()
+    app = FastAPI(
+        title="Resentry",
+        summary="A self-hosted, Sentry-compatible error-tracking backend.",
+        version=_version(),
+        lifespan=_lifespan(settings, core),
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.add_middleware(CorsMiddleware, management_origins=tuple(settings.cors_origins))
+    app.add_middleware(NormalizePathMiddleware)  # outermost: routing and CORS see clean paths
+    return app
+
+
+def _lifespan(
+    settings: Settings, core: Resentry | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for name in _LOGGERS:
+            logging.getLogger(name).setLevel(settings.log_level.upper())
+        if core is not None:
+            app.state.resentry = core
+            yield
+            return
+        async with Resentry.open(settings.to_core_config()) as resentry:
+            app.state.resentry = resentry
+            try:
+                yield
+            finally:
+                app.state.resentry = None
+
+    return lifespan
+
+
+def _version() -> str:
+    try:
+        return version("resentry")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"

@@ -1,0 +1,135 @@
+"""The one place where errors become HTTP answers: every error body is ``{"detail": ...}``.
+
+``status_for`` maps the core's error tree (``resentry_core/_errors.py``) to statuses by MRO
+lookup, so a subclass inherits its parent's status unless it has its own row.
+"""
+
+import logging
+from collections.abc import Mapping
+from math import ceil
+from typing import Final
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from resentry_core._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    EnvelopeError,
+    InvalidAuthError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ResentryError,
+    StorageError,
+    UnsupportedEncodingError,
+)
+from resentry_core._ratelimit import RateLimit, format_rate_limits
+from resentry_server._paths import is_ingest_path
+
+logger = logging.getLogger("resentry_server")
+
+_STATUS: Final[Mapping[type[ResentryError], int]] = {
+    BadRequestError: 400,
+    EnvelopeError: 400,
+    InvalidAuthError: 400,
+    PayloadTooLargeError: 413,
+    UnsupportedEncodingError: 415,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidInputError: 422,
+    RateLimitedError: 429,
+    StorageError: 503,
+}
+# protocol.md §4.1: a 415 lists the codings the server does decode.
+SUPPORTED_ENCODINGS: Final = "gzip, deflate, br, zstd"
+BAD_PROJECT_PATH: Final = "bad project path parameter"
+
+
+def status_for(exc: ResentryError) -> int:
+    """The HTTP status for a core error (500 for one without a row in the table)."""
+    return next((_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS), 500)
+
+
+def json_response(
+    content: object, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response encoded with orjson (fast, and it refuses nothing the core returns)."""
+    return Response(
+        orjson.dumps(content),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def error_response(
+    request: Request, status_code: int, detail: object, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``{"detail": ...}`` with ``status_code``; on ingestion routes also ``X-Sentry-Error``."""
+    all_headers = dict(headers or {})
+    if is_ingest_path(request.scope) and isinstance(detail, str):
+        all_headers["X-Sentry-Error"] = _header_safe(detail)
+    return json_response({"detail": detail}, status_code, all_headers)
+
+
+async def _resentry_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ResentryError)  # noqa: S101 - registered for ResentryError only
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(max(1, ceil(exc.retry_after)))
+        if is_ingest_path(request.scope):
+            limit = RateLimit(retry_after=exc.retry_after, categories=exc.categories)
+            headers["X-Sentry-Rate-Limits"] = format_rate_limits([limit])
+    elif isinstance(exc, UnsupportedEncodingError):
+        headers["Accept-Encoding"] = SUPPORTED_ENCODINGS
+    elif isinstance(exc, AuthenticationError) and not is_ingest_path(request.scope):
+        headers["WWW-Authenticate"] = "Bearer"
+    if status >= 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return error_response(request, status, str(exc), headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    if is_ingest_path(request.scope):
+        # protocol.md §2.4: Relay answers a project id that is not an integer like this.
+        return error_response(request, 400, BAD_PROJECT_PATH)
+    return error_response(request, 422, _jsonable(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    return error_response(request, exc.status_code, exc.detail, exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("%s %s raised", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: core errors, validation errors, HTTP errors and the rest (500)."""
+    app.add_exception_handler(ResentryError, _resentry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def _header_safe(text: str) -> str:
+    cleaned = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    return cleaned[:200]
+
+
+def _jsonable(errors: object) -> object:
+    # Validation errors may carry the offending input (bytes, exceptions); keep it printable.
+    return orjson.loads(orjson.dumps(errors, default=str))

@@ -12,6 +12,7 @@ Rules shared by every method:
   holds the items strictly after the cursor, so items arriving meanwhile never shift a walk.
   ``next_cursor`` is ``None`` exactly when no item follows.
 - Lists of an unknown project are empty, unless the method says it raises NotFoundError.
+- Ids are positive integers, never reused (a deleted project's id never comes back).
 - Datetimes passed in must be timezone-aware (else InvalidInputError); those returned are UTC.
 - Returned values never alias the storage's state: mutating a returned mapping changes nothing
   stored, and neither does mutating a mapping after it was passed in.

@@ -1,0 +1,119 @@
+"""Storage contract: users of the management API (every backend via the ``storage`` fixture)."""
+
+import pytest
+
+from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._storage._memory import MemoryStorage
+from resentry_core._storage._protocol import Storage
+
+
+def test_memory_storage_satisfies_the_protocol() -> None:
+    """MemoryStorage is a Storage structurally (mypy checks this assignment)."""
+    store: Storage = MemoryStorage()
+    assert callable(store.record)
+
+
+async def test_ping(storage: Storage) -> None:
+    """A fresh storage answers ``ping``."""
+    await storage.ping()
+
+
+async def test_create_and_get_user(storage: Storage) -> None:
+    """A new user is active, readable by id and listed by id."""
+    alice = await storage.create_user("alice", "hash-a", is_admin=True, telegram_chat_id="42")
+    bob = await storage.create_user("bob", "hash-b")
+    assert (alice.username, alice.is_admin, alice.is_active) == ("alice", True, True)
+    assert alice.telegram_chat_id == "42"
+    assert alice.created_at.utcoffset() is not None
+    assert (bob.is_admin, bob.telegram_chat_id) == (False, None)
+    assert await storage.get_user(alice.id) == alice
+    assert await storage.list_users() == [alice, bob]
+    with pytest.raises(NotFoundError):
+        await storage.get_user(9999)
+
+
+async def test_duplicate_username_is_a_conflict(storage: Storage) -> None:
+    """A taken username raises ConflictError, at creation and at rename; case matters."""
+    await storage.create_user("alice", "hash")
+    bob = await storage.create_user("bob", "hash")
+    with pytest.raises(ConflictError):
+        await storage.create_user("alice", "other")
+    with pytest.raises(ConflictError):
+        await storage.update_user(bob.id, username="alice")
+    assert (await storage.get_user(bob.id)).username == "bob"
+    assert (await storage.create_user("Alice", "hash")).username == "Alice"
+    with pytest.raises(InvalidInputError):
+        await storage.create_user(" ", "hash")
+
+
+async def test_get_credentials(storage: Storage) -> None:
+    """Credentials are the user and their hash, by exact username; None when unknown."""
+    user = await storage.create_user("alice", "$2b$12$hash")
+    assert await storage.get_credentials("alice") == (user, "$2b$12$hash")
+    assert await storage.get_credentials("ALICE") is None
+    assert await storage.get_credentials("nobody") is None
+    await storage.update_user(user.id, password_hash="$2b$12$new")
+    credentials = await storage.get_credentials("alice")
+    assert credentials is not None
+    assert credentials[1] == "$2b$12$new"
+
+
+async def test_update_user(storage: Storage) -> None:
+    """Only the given fields change; an empty telegram_chat_id clears it."""
+    await storage.create_user("root", "hash", is_admin=True)
+    user = await storage.create_user("dev", "hash", telegram_chat_id="7")
+    renamed = await storage.update_user(user.id, username="developer", is_admin=True)
+    assert (renamed.username, renamed.is_admin, renamed.telegram_chat_id) == (
+        "developer",
+        True,
+        "7",
+    )
+    deactivated = await storage.update_user(user.id, is_active=False, telegram_chat_id="")
+    assert (deactivated.is_active, deactivated.telegram_chat_id) == (False, None)
+    assert deactivated.username == "developer"
+    assert await storage.get_user(user.id) == deactivated
+    credentials = await storage.get_credentials("developer")
+    assert credentials == (deactivated, "hash")
+    with pytest.raises(NotFoundError):
+        await storage.update_user(9999, is_admin=True)
+
+
+async def test_last_active_admin_is_protected(storage: Storage) -> None:
+    """The last active admin cannot be demoted, deactivated or deleted; another admin can."""
+    root = await storage.create_user("root", "hash", is_admin=True)
+    dev = await storage.create_user("dev", "hash")
+    with pytest.raises(ConflictError):
+        await storage.update_user(root.id, is_admin=False)
+    with pytest.raises(ConflictError):
+        await storage.update_user(root.id, is_active=False)
+    with pytest.raises(ConflictError):
+        await storage.delete_user(root.id)
+    assert await storage.get_user(root.id) == root
+
+    await storage.update_user(dev.id, is_admin=True)
+    await storage.update_user(root.id, is_admin=False)  # dev is still an active admin
+    with pytest.raises(ConflictError):
+        await storage.delete_user(dev.id)
+    await storage.update_user(root.id, is_admin=True, is_active=False)  # inactive: no help
+    with pytest.raises(ConflictError):
+        await storage.update_user(dev.id, is_active=False)
+    await storage.delete_user(root.id)  # an inactive admin may go
+    assert [user.id for user in await storage.list_users()] == [dev.id]
+
+
+async def test_delete_user_removes_memberships(storage: Storage) -> None:
+    """Deleting a user removes them and their memberships; a missing user is NotFoundError."""
+    project = await storage.create_project("Team")
+    user = await storage.create_user("dev", "hash")
+    await storage.add_member(project.id, user.id)
+    await storage.delete_user(user.id)
+    with pytest.raises(NotFoundError):
+        await storage.get_user(user.id)
+    assert await storage.get_credentials("dev") is None
+    assert await storage.list_members(project.id) == []
+    assert not await storage.is_member(project.id, user.id)
+    with pytest.raises(NotFoundError):
+        await storage.delete_user(user.id)
+    again = await storage.create_user("dev", "hash")
+    assert again.id != user.id
+    assert not await storage.is_member(project.id, again.id)

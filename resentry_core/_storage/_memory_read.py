@@ -3,6 +3,7 @@
 Every function returns fresh values: mappings are copied, so callers cannot reach the state.
 """
 
+import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -58,9 +59,8 @@ def paginate(
     """One page of ``rows`` in descending ``key`` order, after ``cursor``."""
     limit = clamp_limit(limit)
     after = None if cursor is None else decode_cursor(cursor, kind)
-    ordered = sorted(
-        (row for row in rows if after is None or key(row) < after), key=key, reverse=True
-    )
+    candidates = (row for row in rows if after is None or key(row) < after)
+    ordered = heapq.nlargest(limit + 1, candidates, key=key)
     page = ordered[:limit]
     more = len(ordered) > limit
     next_cursor = encode_cursor(kind, *key(page[-1])) if more else None

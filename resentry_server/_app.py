@@ -11,7 +11,7 @@ from resentry_core._resentry import Resentry
 from resentry_server._cors import CorsMiddleware
 from resentry_server._errors import install_error_handlers
 from resentry_server._paths import NormalizePathMiddleware
-from resentry_server._routes import health, ingest
+from resentry_server._routes import MANAGEMENT_ROUTERS, health, ingest
 from resentry_server._settings import Settings
 
 _LOGGERS = ("resentry_core", "resentry_server")
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, *, core: Resentry | None = None
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    for router in MANAGEMENT_ROUTERS:
+        app.include_router(router)
     app.add_middleware(CorsMiddleware, management_origins=tuple(settings.cors_origins))
     app.add_middleware(NormalizePathMiddleware)  # outermost: routing and CORS see clean paths
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from resentry_core._errors import StorageError
 from resentry_core._resentry import Resentry
 from resentry_server._settings import Settings
 
@@ -16,12 +17,12 @@ def get_resentry(request: Request) -> Resentry:
     """The core opened by the app's lifespan (or given to ``create_app(core=...)``).
 
     Raises:
-        RuntimeError: the lifespan has not run (a host app that mounts Resentry must compose
-            it; see ``examples/mount_in_fastapi.py``).
+        StorageError: the lifespan has not run, or has ended (503). A host app that mounts
+            Resentry must enter its lifespan; see ``examples/mount_in_fastapi.py``.
     """
     resentry: Resentry | None = getattr(request.app.state, "resentry", None)
     if resentry is None:
-        raise RuntimeError(
+        raise StorageError(
             "Resentry is not open: run the app's lifespan (a host app must enter "
             "resentry_app.router.lifespan_context(resentry_app) in its own lifespan)"
         )

@@ -19,7 +19,7 @@ from resentry_core._limits import (
     Limits,
 )
 
-logger = logging.getLogger("resentry.server")
+logger = logging.getLogger(__name__)
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # Tokens are signed with HMAC-SHA256: a key shorter than the hash is weak (RFC 7518 §3.2).
@@ -107,13 +107,18 @@ class Settings(BaseSettings):
             return value
         self.data_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
+        # Write a private temporary file, then link it into place: the link is atomic and
+        # fails if another process got there first, in which case its key is the one to use.
+        temporary = self.data_dir / f".{SECRET_KEY_FILE}.{secrets.token_hex(8)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            # O_EXCL: when two processes start together, one writes and the other reads its key.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(value + "\n")
+            os.link(temporary, path)
         except FileExistsError:
             return self.resolve_secret_key()
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(value + "\n")
+        finally:
+            temporary.unlink(missing_ok=True)
         logger.warning(
             "RESENTRY_SECRET_KEY is not set: generated a new secret key into %s (mode 0600); "
             "it is reused on every start. Keep this file private and backed up.",

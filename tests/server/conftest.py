@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +171,16 @@ class LiveServer:
         done = self.cli("add-user", name, "--password", password, *(["--admin"] if admin else []))
         assert done.returncode == 0, done.stderr
 
+    def login(self, username: str, password: str) -> dict[str, str]:
+        """Log in through the management API; returns the ``Authorization`` header."""
+        response = httpx.post(
+            f"{self.base_url}/api/v1/auth/login",
+            json={"username": username, "password": password},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
     def open_core(self) -> AbstractAsyncContextManager[Resentry]:
         """Open a core on the server's database (to read back what it stored)."""
         return Resentry.open(
@@ -194,26 +204,39 @@ class LiveServer:
 
 
 class StartLiveServer(Protocol):
-    """Starts a live server; keyword arguments are extra environment variables."""
+    """Starts a live server (see ``live_server_process`` for the arguments)."""
 
-    def __call__(self, *, data_dir: Path | None = None, **env: str) -> LiveServer: ...
+    def __call__(
+        self,
+        *,
+        data_dir: Path | None = None,
+        argv: Sequence[str] = (),
+        prefix: str = "",
+        **env: str,
+    ) -> LiveServer: ...
 
 
 @contextmanager
-def live_server_process(data_dir: Path, **env: str) -> Iterator[LiveServer]:
-    """Start a server, wait until ``/health/`` answers, stop it on exit."""
+def live_server_process(
+    data_dir: Path, *, argv: Sequence[str] = (), prefix: str = "", **env: str
+) -> Iterator[LiveServer]:
+    """Start a server, wait until ``/health/`` answers, stop it on exit.
+
+    Args:
+        data_dir: its data directory (SQLite database, secret key, log).
+        argv: the program to run (default ``python -m resentry_server``); ``--port N`` is added.
+        prefix: the path Resentry is mounted under in that program (e.g. ``/errors``).
+        env: extra environment variables.
+    """
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{port}{prefix}"
     full_env = server_env(data_dir, RESENTRY_PUBLIC_URL=base_url, **env)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
+    command = [*(argv or [sys.executable, "-m", "resentry_server"]), "--port", str(port)]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own module with the test interpreter
-            [sys.executable, "-m", "resentry_server", "--port", str(port)],
-            env=full_env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        process = subprocess.Popen(  # noqa: S603 - our own program with the test interpreter
+            command, env=full_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
         )
     server = LiveServer(
         base_url=base_url, data_dir=data_dir, env=full_env, process=process, log_path=log_path
@@ -247,9 +270,17 @@ def start_live_server(tmp_path: Path) -> Iterator[StartLiveServer]:
     numbers = itertools.count()
     with ExitStack() as stack:
 
-        def start(*, data_dir: Path | None = None, **env: str) -> LiveServer:
+        def start(
+            *,
+            data_dir: Path | None = None,
+            argv: Sequence[str] = (),
+            prefix: str = "",
+            **env: str,
+        ) -> LiveServer:
             directory = data_dir or tmp_path / f"server-{next(numbers)}"
-            return stack.enter_context(live_server_process(directory, **env))
+            return stack.enter_context(
+                live_server_process(directory, argv=argv, prefix=prefix, **env)
+            )
 
         yield start
 

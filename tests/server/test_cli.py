@@ -1,0 +1,161 @@
+"""The admin CLI ``resentry`` (run as ``python -m resentry_server``) in real processes."""
+
+import re
+from pathlib import Path
+
+import anyio
+import pytest
+
+from resentry_core._config import CoreConfig
+from resentry_core._resentry import Resentry
+from tests.server.conftest import LiveServer, run_cli, server_env
+
+DSN = re.compile(r"^(https?)://([0-9a-f]{32})@([^/]+)(/.*)?/(\d+)$")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Settings of the CLI: a data dir in tmp_path, a public URL for DSNs."""
+    return server_env(tmp_path / "data", RESENTRY_PUBLIC_URL="https://errors.example.com/sentry")
+
+
+async def _members(database: Path, project_id: int) -> list[str]:
+    config = CoreConfig(database_url=f"sqlite+aiosqlite:///{database}", secret_key="x" * 32)
+    async with Resentry.open(config) as core:
+        return [member.username for member in await core.storage.list_members(project_id)]
+
+
+def test_migrate_creates_the_database(env: dict[str, str], tmp_path: Path) -> None:
+    """``migrate`` on an empty data dir creates the SQLite database and the secret key."""
+    done = run_cli(env, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+    assert (tmp_path / "data" / "resentry.db").stat().st_size > 0
+    assert (tmp_path / "data" / "secret_key").exists()
+    again = run_cli(env, "migrate")
+    assert again.returncode == 0, again.stderr
+
+
+def test_add_user_with_password_and_duplicate(env: dict[str, str]) -> None:
+    """``add-user NAME --password P --admin`` creates an admin; a second time it fails cleanly."""
+    done = run_cli(env, "add-user", "alice", "--password", "s3cret-password", "--admin")
+    assert done.returncode == 0, done.stderr
+    assert "admin 'alice'" in done.stdout
+    again = run_cli(env, "add-user", "alice", "--password", "other-password")
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: ")
+    assert "Traceback" not in again.stderr
+
+
+def test_add_user_prompts_twice_without_echo(env: dict[str, str]) -> None:
+    """Without --password the password is asked twice and never printed."""
+    done = run_cli(env, "add-user", "bob", input="hunter2-hunter2\nhunter2-hunter2\n")
+    assert done.returncode == 0, done.stderr
+    assert "user 'bob'" in done.stdout
+    assert "hunter2" not in done.stdout + done.stderr
+    mismatch = run_cli(env, "add-user", "carol", input="first-password\nsecond-password\n")
+    assert mismatch.returncode == 1
+    assert "do not match" in mismatch.stderr
+    assert "password" not in mismatch.stdout
+
+
+def test_empty_password_is_refused(env: dict[str, str]) -> None:
+    """An empty password is a user error: a message and exit status 1, no traceback."""
+    done = run_cli(env, "add-user", "dave", "--password", "")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_project_create_list_and_dsn(env: dict[str, str]) -> None:
+    """``project create`` prints a DSN under RESENTRY_PUBLIC_URL; list and dsn show it again."""
+    created = run_cli(env, "project", "create", "Web Shop")
+    assert created.returncode == 0, created.stderr
+    dsn = created.stdout.strip()
+    match = DSN.match(dsn)
+    assert match is not None, dsn
+    assert match.group(1, 3, 4) == ("https", "errors.example.com", "/sentry")
+    project_id = match.group(5)
+    listed = run_cli(env, "project", "list")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "web-shop" in line)
+    assert row.split()[0] == project_id
+    assert row.endswith(dsn)
+    for reference in (project_id, "web-shop"):
+        shown = run_cli(env, "project", "dsn", reference)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.strip() == dsn
+
+
+def test_project_dsn_of_unknown_project_fails_cleanly(env: dict[str, str]) -> None:
+    """An unknown project id or slug: ``error: ...`` and exit status 1."""
+    done = run_cli(env, "project", "dsn", "nope")
+    assert done.returncode == 1
+    assert "no project" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_project_add_member(env: dict[str, str], tmp_path: Path) -> None:
+    """``project add-member PROJECT USER`` by slug and username makes the user a member."""
+    assert run_cli(env, "add-user", "erin", "--password", "erin-password-1").returncode == 0
+    assert run_cli(env, "project", "create", "Billing").returncode == 0
+    done = run_cli(env, "project", "add-member", "billing", "erin")
+    assert done.returncode == 0, done.stderr
+    assert "'erin' is now a member" in done.stdout
+    members = anyio.run(_members, tmp_path / "data" / "resentry.db", 1)
+    assert members == ["erin"]
+    unknown = run_cli(env, "project", "add-member", "billing", "nobody")
+    assert unknown.returncode == 1
+    assert "no user" in unknown.stderr
+
+
+def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    """Commands read ``.env`` from the working directory, as the server does."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / ".env").write_text(
+        f"RESENTRY_DATA_DIR={tmp_path / 'dotenv-data'}\n"
+        "RESENTRY_PUBLIC_URL=http://errors.internal:9000\n"
+    )
+    env = server_env(tmp_path / "ignored")
+    del env["RESENTRY_DATA_DIR"]
+    done = run_cli(env, "project", "create", "Api", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("http://")
+    assert "@errors.internal:9000/" in done.stdout
+    assert (tmp_path / "dotenv-data" / "resentry.db").exists()
+
+
+def test_invalid_settings_exit_with_a_message(env: dict[str, str]) -> None:
+    """A malformed setting stops every command with exit status 2 and names the setting."""
+    done = run_cli({**env, "RESENTRY_BCRYPT_ROUNDS": "many"}, "migrate")
+    assert done.returncode == 2
+    assert "bcrypt_rounds" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_lists_every_command(env: dict[str, str]) -> None:
+    """``--help`` names serve (and its alias), migrate, add-user and project."""
+    done = run_cli(env, "--help")
+    assert done.returncode == 0
+    for command in ("serve", "runserver", "migrate", "add-user", "project"):
+        assert command in done.stdout
+    project_help = run_cli(env, "project", "--help")
+    for action in ("create", "list", "dsn", "add-member"):
+        assert action in project_help.stdout
+
+
+def test_fresh_serve_migrates_and_prints_next_steps(live_server: LiveServer) -> None:
+    """``serve`` on an empty data dir creates the database and says how to add a user, project."""
+    assert (live_server.data_dir / "resentry.db").exists()
+    log = live_server.log()
+    assert "resentry add-user" in log
+    assert "resentry project create" in log
+    project_id, dsn = live_server.create_project("After start")
+    assert dsn.endswith(f"@127.0.0.1:{live_server.base_url.rsplit(':', 1)[1]}/{project_id}")
+
+
+def test_serve_exits_zero_on_sigterm(live_server: LiveServer) -> None:
+    """SIGTERM stops the server gracefully with exit status 0."""
+    assert live_server.stop() == 0
+    assert "Traceback" not in live_server.log()

@@ -1,0 +1,166 @@
+"""Server settings: environment and ``.env``, the generated secret key, the core config."""
+
+import logging
+import os
+import stat
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from resentry_server._settings import SECRET_KEY_FILE, Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No RESENTRY_* variable from the developer's shell; run in an empty directory."""
+    for name in list(os.environ):
+        if name.startswith("RESENTRY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_secret_key_is_generated_private_and_reused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without RESENTRY_SECRET_KEY a key is generated into the data dir (0600) and reused."""
+    data_dir = tmp_path / "data"
+    with caplog.at_level(logging.WARNING):
+        first = Settings(data_dir=data_dir).to_core_config().secret_key
+    path = data_dir / SECRET_KEY_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip() == first
+    assert len(first) >= 48
+    assert "generated a new secret key" in caplog.text
+    assert first not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        second = Settings(data_dir=data_dir).to_core_config().secret_key
+    assert second == first
+    assert "generated" not in caplog.text
+    assert [p.name for p in data_dir.iterdir() if "secret" in p.name] == [SECRET_KEY_FILE]
+
+
+def test_no_secret_key_is_built_in(tmp_path: Path) -> None:
+    """Two fresh data directories get two different keys: there is no default in code."""
+    assert Settings().secret_key is None
+    one = Settings(data_dir=tmp_path / "a").resolve_secret_key()
+    two = Settings(data_dir=tmp_path / "b").resolve_secret_key()
+    assert one != two
+
+
+def _resolve(data_dir: str) -> str:
+    return Settings(data_dir=Path(data_dir)).resolve_secret_key()
+
+
+def test_processes_starting_together_share_one_generated_key(tmp_path: Path) -> None:
+    """Several processes generating at once end up with the same key (atomic link)."""
+    data_dir = str(tmp_path / "data")
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        keys = set(pool.map(_resolve, [data_dir] * 16))
+    assert len(keys) == 1
+    assert (Path(data_dir) / SECRET_KEY_FILE).read_text().strip() in keys
+
+
+def test_configured_secret_key_is_used_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESENTRY_SECRET_KEY wins; no key file is created."""
+    monkeypatch.setenv("RESENTRY_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("RESENTRY_DATABASE_URL", "memory://")
+    settings = Settings(data_dir=tmp_path / "data")
+    assert settings.to_core_config().secret_key == "k" * 40
+    assert not (tmp_path / "data").exists()
+    assert "k" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize("where", ["environment", "file"])
+def test_short_secret_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A key shorter than 32 bytes, configured or stored, is refused with a clear error."""
+    if where == "environment":
+        monkeypatch.setenv("RESENTRY_SECRET_KEY", "too-short")
+    else:
+        (tmp_path / SECRET_KEY_FILE).write_text("too-short\n")
+    with pytest.raises(ValueError, match="shorter than 32 bytes"):
+        Settings(data_dir=tmp_path).resolve_secret_key()
+
+
+def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``.env`` in the working directory sets values; the environment overrides it."""
+    (tmp_path / ".env").write_text(
+        "RESENTRY_PUBLIC_URL=https://errors.example.com/sentry/\n"
+        "RESENTRY_DATA_DIR=/srv/resentry\n"
+        'RESENTRY_CORS_ORIGINS=["https://admin.example.com"]\n'
+        "RESENTRY_LOG_LEVEL=DEBUG\n"
+        "UNRELATED=1\n"
+    )
+    monkeypatch.setenv("RESENTRY_DATA_DIR", str(tmp_path / "from-env"))
+    settings = Settings()
+    assert settings.public_url == "https://errors.example.com/sentry"
+    assert settings.data_dir == tmp_path / "from-env"
+    assert settings.cors_origins == ["https://admin.example.com"]
+    assert settings.log_level == "debug"
+
+
+def test_database_defaults_to_sqlite_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No RESENTRY_DATABASE_URL: SQLite at <data_dir>/resentry.db; otherwise the given URL."""
+    settings = Settings(data_dir=tmp_path / "data")
+    expected = f"sqlite+aiosqlite:///{(tmp_path / 'data').resolve() / 'resentry.db'}"
+    assert settings.to_core_config().database_url == expected
+    assert (tmp_path / "data").is_dir()
+    monkeypatch.setenv("RESENTRY_DATABASE_URL", "postgresql+asyncpg://u:p@db/resentry")
+    assert Settings().resolved_database_url == "postgresql+asyncpg://u:p@db/resentry"
+
+
+def test_core_config_carries_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lifetimes, limits, rate limit, bcrypt rounds and login throttling reach CoreConfig."""
+    values = {
+        "ACCESS_TOKEN_TTL_SECONDS": "60",
+        "REFRESH_TOKEN_TTL_SECONDS": "3600",
+        "MAX_REQUEST_BYTES": "1000",
+        "MAX_ENVELOPE_BYTES": "2000",
+        "MAX_EVENT_BYTES": "300",
+        "MAX_ATTACHMENTS_BYTES": "1500",
+        "RATE_LIMIT_PER_MINUTE": "120",
+        "BCRYPT_ROUNDS": "5",
+        "LOGIN_MAX_FAILURES": "3",
+        "LOGIN_LOCKOUT_SECONDS": "30",
+        "SECRET_KEY": "s" * 32,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(f"RESENTRY_{name}", value)
+    config = Settings(data_dir=tmp_path).to_core_config()
+    assert config.access_token_ttl == timedelta(seconds=60)
+    assert config.refresh_token_ttl == timedelta(hours=1)
+    assert config.limits.max_request_bytes == 1000
+    assert config.limits.max_envelope_bytes == 2000
+    assert config.limits.max_event_bytes == 300
+    assert config.limits.max_attachments_bytes == 1500
+    assert config.limits.max_attachment_bytes == 1500
+    assert config.default_rate_limit_per_minute == 120
+    assert config.bcrypt_rounds == 5
+    assert config.login_max_failures == 3
+    assert config.login_lockout == timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PUBLIC_URL", "errors.example.com"),
+        ("MAX_REQUEST_BYTES", "0"),
+        ("BCRYPT_ROUNDS", "3"),
+        ("LOG_LEVEL", "loud"),
+        ("RATE_LIMIT_PER_MINUTE", "-1"),
+    ],
+)
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """Nonsense settings fail at startup, naming the setting, instead of misbehaving later."""
+    monkeypatch.setenv(f"RESENTRY_{name}", value)
+    with pytest.raises(pydantic.ValidationError, match=name.lower()):
+        Settings()

@@ -1,0 +1,311 @@
+"""Response models for events and the other kinds of stored data, with ``from_core()`` converters.
+
+Download links are absolute: the server's public URL (mount prefix included) followed by one of
+the ``*_PATH`` templates below, which the routes are registered under.
+"""
+
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+from resentry_core import _json
+from resentry_core._models import (
+    Attachment,
+    CheckIn,
+    DiscardCounter,
+    Event,
+    EventDetail,
+    Feedback,
+    LogEntry,
+    Monitor,
+    ReleaseHealth,
+    StoredItem,
+)
+from resentry_server._schemas import UtcDatetime
+
+ATTACHMENT_PATH = "/api/v1/projects/{project_id}/attachments/{attachment_id}"
+ENVELOPE_PATH = "/api/v1/projects/{project_id}/envelopes/{envelope_id}"
+ITEM_PAYLOAD_PATH = "/api/v1/projects/{project_id}/items/{item_id}/payload"
+
+
+class EventOut(BaseModel):
+    """A stored event (error/default), transaction or feedback event, normalized.
+
+    ``transaction``, ``op``, ``duration_ms``, ``status`` and ``span_count`` are set for
+    transactions only.
+    """
+
+    event_id: str
+    project_id: int
+    issue_id: int | None
+    type: str
+    level: str
+    timestamp: UtcDatetime
+    received_at: UtcDatetime
+    title: str
+    culprit: str
+    message: str
+    platform: str
+    release: str | None
+    environment: str | None
+    tags: dict[str, str]
+    user: dict[str, Any] | None
+    sdk: dict[str, Any] | None
+    transaction: str | None
+    op: str | None
+    duration_ms: float | None
+    status: str | None
+    span_count: int | None
+
+    @classmethod
+    def from_core(cls, event: Event) -> Self:
+        """Convert a core event."""
+        return cls(**_event_fields(event))
+
+
+class AttachmentOut(BaseModel):
+    """An attachment of an event's envelope, with the URL its exact bytes download from."""
+
+    id: int
+    filename: str
+    content_type: str
+    attachment_type: str
+    size: int
+    download_url: str
+
+    @classmethod
+    def from_core(cls, attachment: Attachment, base_url: str) -> Self:
+        """Convert a core attachment; ``base_url`` is the server's public URL."""
+        path = ATTACHMENT_PATH.format(project_id=attachment.project_id, attachment_id=attachment.id)
+        return cls(
+            id=attachment.id,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            attachment_type=attachment.attachment_type,
+            size=attachment.size,
+            download_url=base_url + path,
+        )
+
+
+class EventDetailOut(EventOut):
+    """An event with its payload as the SDK sent it, its attachments and its raw envelope link.
+
+    ``payload`` is the event JSON decoded as received; text that is not valid Unicode (a lone
+    UTF-16 surrogate escape) comes back as U+FFFD. The raw envelope keeps the exact bytes.
+    """
+
+    payload: Any
+    attachments: list[AttachmentOut]
+    envelope_url: str
+
+    @classmethod
+    def from_detail(cls, detail: EventDetail, base_url: str) -> Self:
+        """Convert a core event detail; ``base_url`` is the server's public URL."""
+        event = detail.event
+        envelope_path = ENVELOPE_PATH.format(
+            project_id=event.project_id, envelope_id=event.envelope_id
+        )
+        return cls(
+            **_event_fields(event),
+            payload=_json.loads(detail.payload),
+            attachments=[AttachmentOut.from_core(a, base_url) for a in detail.attachments],
+            envelope_url=base_url + envelope_path,
+        )
+
+
+def _event_fields(event: Event) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "project_id": event.project_id,
+        "issue_id": event.issue_id,
+        "type": event.type,
+        "level": event.level,
+        "timestamp": event.timestamp,
+        "received_at": event.received_at,
+        "title": event.title,
+        "culprit": event.culprit,
+        "message": event.message,
+        "platform": event.platform,
+        "release": event.release,
+        "environment": event.environment,
+        "tags": dict(event.tags),
+        "user": None if event.user is None else dict(event.user),
+        "sdk": None if event.sdk is None else dict(event.sdk),
+        "transaction": event.transaction,
+        "op": event.op,
+        "duration_ms": event.duration_ms,
+        "status": event.status,
+        "span_count": event.span_count,
+    }
+
+
+class ReleaseHealthOut(BaseModel):
+    """Session counts of one release and environment."""
+
+    release: str
+    environment: str | None
+    started: int
+    errored: int
+    crashed: int
+    abnormal: int
+    exited: int
+
+    @classmethod
+    def from_core(cls, health: ReleaseHealth) -> Self:
+        """Convert core release health."""
+        return cls(
+            release=health.release,
+            environment=health.environment,
+            started=health.started,
+            errored=health.errored,
+            crashed=health.crashed,
+            abnormal=health.abnormal,
+            exited=health.exited,
+        )
+
+
+class MonitorOut(BaseModel):
+    """A cron monitor: created by its first check-in, configured by ``monitor_config``."""
+
+    id: int
+    slug: str
+    config: dict[str, Any] | None
+    created_at: UtcDatetime
+    last_check_in: UtcDatetime | None
+    last_status: str | None
+
+    @classmethod
+    def from_core(cls, monitor: Monitor) -> Self:
+        """Convert a core monitor."""
+        return cls(
+            id=monitor.id,
+            slug=monitor.slug,
+            config=None if monitor.config is None else dict(monitor.config),
+            created_at=monitor.created_at,
+            last_check_in=monitor.last_check_in,
+            last_status=monitor.last_status,
+        )
+
+
+class CheckInOut(BaseModel):
+    """One check-in of a monitor."""
+
+    id: int
+    check_in_id: str
+    status: str
+    duration: float | None
+    environment: str | None
+    release: str | None
+    timestamp: UtcDatetime
+    trace_id: str | None
+
+    @classmethod
+    def from_core(cls, check_in: CheckIn) -> Self:
+        """Convert a core check-in."""
+        return cls(
+            id=check_in.id,
+            check_in_id=check_in.check_in_id,
+            status=check_in.status,
+            duration=check_in.duration,
+            environment=check_in.environment,
+            release=check_in.release,
+            timestamp=check_in.timestamp,
+            trace_id=check_in.trace_id,
+        )
+
+
+class LogOut(BaseModel):
+    """A log record sent by an SDK."""
+
+    id: int
+    timestamp: UtcDatetime
+    level: str
+    body: str
+    attributes: dict[str, Any]
+    trace_id: str | None
+    span_id: str | None
+    severity_number: int | None
+
+    @classmethod
+    def from_core(cls, log: LogEntry) -> Self:
+        """Convert a core log record."""
+        return cls(
+            id=log.id,
+            timestamp=log.timestamp,
+            level=log.level,
+            body=log.body,
+            attributes=dict(log.attributes),
+            trace_id=log.trace_id,
+            span_id=log.span_id,
+            severity_number=log.severity_number,
+        )
+
+
+class FeedbackOut(BaseModel):
+    """User feedback, with the id of the event it is about when the SDK said so."""
+
+    id: int
+    event_id: str
+    associated_event_id: str | None
+    name: str | None
+    email: str | None
+    message: str
+    url: str | None
+    source: str
+    received_at: UtcDatetime
+
+    @classmethod
+    def from_core(cls, feedback: Feedback) -> Self:
+        """Convert core feedback."""
+        return cls(
+            id=feedback.id,
+            event_id=feedback.event_id,
+            associated_event_id=feedback.associated_event_id,
+            name=feedback.name,
+            email=feedback.email,
+            message=feedback.message,
+            url=feedback.url,
+            source=feedback.source,
+            received_at=feedback.received_at,
+        )
+
+
+class DiscardCounterOut(BaseModel):
+    """How many items of a category SDKs reported discarding for a reason (client reports)."""
+
+    reason: str
+    category: str
+    quantity: int
+
+    @classmethod
+    def from_core(cls, counter: DiscardCounter) -> Self:
+        """Convert a core discard counter."""
+        return cls(reason=counter.reason, category=counter.category, quantity=counter.quantity)
+
+
+class ItemOut(BaseModel):
+    """A stored envelope item of any type, with the URL its payload downloads from."""
+
+    id: int
+    envelope_id: int
+    position: int
+    type: str
+    headers: dict[str, Any]
+    size: int
+    received_at: UtcDatetime
+    payload_url: str
+
+    @classmethod
+    def from_core(cls, item: StoredItem, base_url: str) -> Self:
+        """Convert a core item; ``base_url`` is the server's public URL."""
+        path = ITEM_PAYLOAD_PATH.format(project_id=item.project_id, item_id=item.id)
+        return cls(
+            id=item.id,
+            envelope_id=item.envelope_id,
+            position=item.position,
+            type=item.type,
+            headers=dict(item.headers),
+            size=item.size,
+            received_at=item.received_at,
+            payload_url=base_url + path,
+        )

@@ -76,10 +76,10 @@ class Dsn:
             InvalidInputError: ``value`` is not a DSN every SDK accepts.
         """
         scheme, authority, path = _split_url(value.strip())
-        userinfo, at, host_port = authority.rpartition("@")
-        if not at or not userinfo:
-            raise InvalidInputError("Missing public key")
+        userinfo, _, host_port = authority.rpartition("@")
         public_key, _, secret_key = userinfo.partition(":")
+        if not public_key:
+            raise InvalidInputError("Missing public key")
         _check_word(public_key, "public key")
         if secret_key:
             _check_word(secret_key, "secret key")

@@ -12,8 +12,9 @@ from resentry_core import _json
 class EnvelopeHeaders:
     """The envelope header line: every key as received, with typed accessors.
 
-    ``fields`` keeps unknown keys, so serializing gives them back unchanged.
-    ``event_id`` and ``sent_at`` are validated and normalized by the parser.
+    ``fields`` keeps unknown keys, so serializing gives them back unchanged; it is what
+    :meth:`Envelope.serialize` writes. ``event_id`` and ``sent_at`` are typed views of
+    ``fields["event_id"]`` and ``fields["sent_at"]``, validated and normalized by the parser.
     """
 
     fields: Mapping[str, Any] = field(default_factory=dict)
@@ -40,6 +41,11 @@ class Item:
     headers: Mapping[str, Any]
     payload: bytes = b""
 
+    def __repr__(self) -> str:
+        # A payload can be megabytes; show it only when it is short.
+        payload = repr(self.payload) if len(self.payload) <= 64 else f"<{len(self.payload)} bytes>"
+        return f"Item(headers={self.headers!r}, payload={payload})"
+
     @property
     def type(self) -> str:
         """The item type (case-sensitive; unknown types are kept as they are)."""
@@ -49,7 +55,7 @@ class Item:
     def length(self) -> int | None:
         """The declared ``length`` header, or ``None`` when the length was implicit."""
         value = self.headers.get("length")
-        return value if isinstance(value, int) else None
+        return value if type(value) is int else None
 
     @property
     def content_type(self) -> str | None:
@@ -90,12 +96,14 @@ class Envelope:
 
         Every item carries an explicit ``length`` when its headers declared one or when its
         payload contains a newline (an implicit length could not frame it); the declared value
-        is replaced by the real payload length. Other headers are written as they are.
+        is replaced by the real payload length. ``"length": null`` (implicit) is kept when the
+        payload has no newline. Other headers are written as they are, so parsing the output
+        gives back an equal envelope.
         """
         parts = [_json.dumps(dict(self.headers.fields)), b"\n"]
         for item in self.items:
             headers = dict(item.headers)
-            if "length" in headers or b"\n" in item.payload:
+            if headers.get("length") is not None or b"\n" in item.payload:
                 headers["length"] = len(item.payload)
             parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
         return b"".join(parts)

@@ -1,0 +1,208 @@
+"""Envelope parsing throughput: resentry_core against sentry_sdk's own parser.
+
+Run with ``uv run python bench/bench_codec.py``. Both parsers read the same bytes, and both
+decode the JSON items (``Item.json()`` for ours; sentry_sdk decodes event and transaction
+payloads while parsing). Each figure is the median of several repetitions, with the garbage
+collector paused during a repetition, as ``timeit`` does.
+
+Workloads:
+
+- ``events``: 2,000 error-event envelopes of about 5 KB, as the Python SDK writes them
+  (15-frame stack trace with context lines and local variables, breadcrumbs, tags, contexts).
+- ``attachments``: one 10 MB envelope holding ten 1 MB binary attachments (random bytes, so
+  they contain newlines, CR and NUL).
+"""
+
+import argparse
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sentry_sdk.envelope import Envelope as SdkEnvelope
+from sentry_sdk.envelope import Item as SdkItem
+from sentry_sdk.envelope import PayloadRef
+
+from resentry_core._parser import parse_envelope
+
+_MB = 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    """Envelopes parsed together as one repetition."""
+
+    name: str
+    bodies: Sequence[bytes]
+    repetitions: int
+
+    @property
+    def size(self) -> int:
+        """Total bytes of all bodies."""
+        return sum(len(body) for body in self.bodies)
+
+
+def _event(rng: random.Random, index: int) -> dict[str, Any]:
+    """A realistic Python error event of about 5 KB, deterministic for a given ``rng``."""
+    words = ["user", "order", "cart", "invoice", "session", "payment", "item", "queue", "cache"]
+
+    def word() -> str:
+        return rng.choice(words)
+
+    def frame(depth: int) -> dict[str, Any]:
+        name = f"{word()}/views_{depth}.py"
+        return {
+            "filename": f"app/{name}",
+            "abs_path": f"/srv/app/{name}",
+            "module": f"app.{name[:-3].replace('/', '.')}",
+            "function": f"handle_{word()}",
+            "lineno": rng.randrange(1, 900),
+            "pre_context": [f'    {word()} = request.GET["{word()}"]'],
+            "context_line": f"    return process({word()}, strict=True)",
+            "in_app": depth > 4,
+            "vars": {"count": rng.randrange(1000)},
+        }
+
+    breadcrumbs = [
+        {
+            "timestamp": 1_700_000_000.0 + index + n / 10,
+            "category": rng.choice(["query", "http"]),
+            "level": "info",
+            "message": f'SELECT * FROM "{word()}" WHERE id = {rng.randrange(10**6)}',  # noqa: S608
+        }
+        for n in range(3)
+    ]
+    return {
+        "event_id": f"{rng.getrandbits(128):032x}",
+        "timestamp": f"2024-05-01T12:{index % 60:02d}:{rng.randrange(60):02d}.{index:06d}Z",
+        "platform": "python",
+        "level": "error",
+        "logger": "django.request",
+        "server_name": f"web-{rng.randrange(8)}",
+        "release": "shop@4.2.0",
+        "environment": "production",
+        "transaction": f"/api/{word()}/{{id}}/",
+        "exception": {
+            "values": [
+                {
+                    "type": rng.choice(["KeyError", "ValueError", "TimeoutError"]),
+                    "value": f"'{word()}_{rng.randrange(1000)}' \u2014 caf\u00e9",
+                    "mechanism": {"type": "django", "handled": False},
+                    "stacktrace": {"frames": [frame(depth) for depth in range(15)]},
+                }
+            ]
+        },
+        "breadcrumbs": {"values": breadcrumbs},
+        "tags": {"browser": "Firefox 125", "customer_tier": rng.choice(["free", "pro"])},
+        "user": {"id": str(rng.randrange(10**6)), "ip_address": "{{auto}}"},
+        "contexts": {
+            "runtime": {"name": "CPython", "version": "3.11.9"},
+            "trace": {
+                "trace_id": f"{rng.getrandbits(128):032x}",
+                "span_id": f"{rng.getrandbits(64):016x}",
+            },
+        },
+        "sdk": {"name": "sentry.python.django", "version": "2.19.0"},
+    }
+
+
+def events_workload(count: int = 2000) -> Workload:
+    """``count`` error-event envelopes serialized by sentry_sdk."""
+    rng = random.Random(20240501)
+    bodies = []
+    for index in range(count):
+        event = _event(rng, index)
+        envelope = SdkEnvelope(
+            headers={"event_id": event["event_id"], "sent_at": "2024-05-01T12:00:00.000000Z"}
+        )
+        envelope.add_item(SdkItem(payload=PayloadRef(json=event), type="event"))
+        bodies.append(envelope.serialize())
+    return Workload(name="events", bodies=bodies, repetitions=7)
+
+
+def attachments_workload() -> Workload:
+    """One envelope with ten 1 MiB random binary attachments, serialized by sentry_sdk."""
+    rng = random.Random(7)
+    envelope = SdkEnvelope(headers={"event_id": f"{rng.getrandbits(128):032x}"})
+    for index in range(10):
+        payload = rng.randbytes(1 << 20)
+        envelope.add_item(SdkItem(payload=payload, type="attachment", filename=f"dump{index}.bin"))
+    return Workload(name="attachments", bodies=[envelope.serialize()], repetitions=25)
+
+
+def parse_resentry(body: bytes) -> object:
+    """Parse with resentry_core and decode every JSON item."""
+    envelope = parse_envelope(body)
+    return [item.json() for item in envelope.items if item.content_type == "application/json"]
+
+
+def parse_sentry_sdk(body: bytes) -> object:
+    """Parse with sentry_sdk (which decodes event and transaction payloads as it goes)."""
+    envelope = SdkEnvelope.deserialize(body)
+    return [item.payload.json for item in envelope.items if item.payload.json is not None]
+
+
+def payload_copy_seconds(workload: Workload) -> float:
+    """The floor for any parser returning ``bytes``: copying every payload once (median)."""
+    payloads = [item.payload for body in workload.bodies for item in parse_envelope(body).items]
+    return median_seconds(lambda: [payload[1:] for payload in payloads], workload.repetitions)
+
+
+def median_seconds(run: Callable[[], object], repetitions: int) -> float:
+    """Median wall time of ``run()``."""
+    timings = []
+    for _ in range(repetitions):
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.perf_counter()
+            run()
+            timings.append(time.perf_counter() - started)
+        finally:
+            gc.enable()
+    return statistics.median(timings)
+
+
+def parse_all(parse: Callable[[bytes], object], bodies: Sequence[bytes]) -> None:
+    """Parse every body with ``parse``."""
+    for body in bodies:
+        parse(body)
+
+
+def report(workload: Workload) -> float:
+    """Print throughput of both parsers on ``workload``; return the ratio ours / sentry_sdk."""
+    print(
+        f"\n{workload.name}: {len(workload.bodies)} envelope(s), "
+        f"{workload.size / _MB:.2f} MB, median of {workload.repetitions}"
+    )
+    seconds = {}
+    for label, parse in (("resentry_core", parse_resentry), ("sentry_sdk", parse_sentry_sdk)):
+        elapsed = median_seconds(partial(parse_all, parse, workload.bodies), workload.repetitions)
+        seconds[label] = elapsed
+        print(
+            f"  {label:14} {workload.size / _MB / elapsed:9.1f} MB/s "
+            f"{len(workload.bodies) / elapsed:11.1f} envelopes/s  ({elapsed * 1000:.2f} ms)"
+        )
+    ratio = seconds["sentry_sdk"] / seconds["resentry_core"]
+    print(f"  ratio resentry_core / sentry_sdk: {ratio:.2f}x")
+    return ratio
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run both workloads and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=2000, help="error envelopes in workload a")
+    args = parser.parse_args(argv)
+    report(events_workload(args.events))
+    attachments = attachments_workload()
+    report(attachments)
+    floor = payload_copy_seconds(attachments)
+    print(f"  copying the ten payloads once, nothing else: {floor * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

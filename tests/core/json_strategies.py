@@ -17,8 +17,59 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
-_FRAME_KEYS = ("module", "filename", "function", "in_app", "lineno", "abs_path", "platform")
-_EXCEPTION_KEYS = ("type", "value", "module", "mechanism", "stacktrace")
+
+def _shaped(
+    fields: dict[str, st.SearchStrategy[object]],
+) -> st.SearchStrategy[dict[str, object]]:
+    """Objects with any subset of ``fields`` (each usually well-typed) plus random keys."""
+    return st.fixed_dictionaries({}, optional=fields).flatmap(
+        lambda known: st.dictionaries(_text, json_values, max_size=2).map(
+            lambda extra: {**extra, **known}
+        )
+    )
+
+
+_names = _text | st.sampled_from(["app.views", "main", "<lambda>", "app.js:10:2", ""])
+frames = _shaped(
+    {
+        "module": _names | json_values,
+        "filename": _names | json_values,
+        "function": _names | json_values,
+        "in_app": st.booleans() | json_values,
+        "lineno": st.integers() | json_values,
+        "platform": st.sampled_from(["python", "javascript", "native"]) | json_values,
+    }
+)
+exceptions = _shaped(
+    {
+        "type": _names | json_values,
+        "value": _text | json_values,
+        "module": _names | json_values,
+        "mechanism": _shaped({"synthetic": st.booleans() | json_values}) | json_values,
+        "stacktrace": _shaped({"frames": st.lists(frames | json_values, max_size=5)}) | json_values,
+    }
+)
+exception_fields = (
+    st.fixed_dictionaries({"values": st.lists(exceptions | json_values, max_size=4)})
+    | st.lists(exceptions, max_size=3)
+    | exceptions
+    | json_values
+)
+logentries = _shaped(
+    {
+        "message": _text | st.sampled_from(["%s and %(k)s", "{} {0} {k}", "100%"]) | json_values,
+        "formatted": _text | json_values,
+        "params": st.lists(json_values, max_size=3)
+        | st.dictionaries(_text | st.just("k"), json_values, max_size=3)
+        | json_values,
+    }
+)
+contexts = _shaped(
+    {
+        "trace": _shaped({"op": _text | json_values, "status": _text | json_values}),
+        "feedback": _shaped({"message": _text | json_values, "url": _text | json_values}),
+    }
+)
 _EVENT_KEYS = (
     "event_id",
     "timestamp",
@@ -31,7 +82,6 @@ _EVENT_KEYS = (
     "culprit",
     "logger",
     "message",
-    "logentry",
     "tags",
     "user",
     "sdk",
@@ -41,33 +91,7 @@ _EVENT_KEYS = (
     "request",
     "sentry.interfaces.Exception",
 )
-
-
-def _objects(
-    keys: tuple[str, ...], values: st.SearchStrategy[object]
-) -> st.SearchStrategy[dict[str, object]]:
-    return st.dictionaries(st.sampled_from(keys) | _text, values, max_size=len(keys))
-
-
-frames = _objects(_FRAME_KEYS, json_values | _text)
-exceptions = _objects(
-    _EXCEPTION_KEYS,
-    json_values | st.fixed_dictionaries({"frames": st.lists(frames | json_values, max_size=5)}),
-)
-exception_fields = (
-    st.fixed_dictionaries({"values": st.lists(exceptions | json_values, max_size=4)})
-    | st.lists(exceptions, max_size=3)
-    | exceptions
-    | json_values
-)
-logentries = _objects(("message", "formatted", "params"), json_values | _text)
-contexts = st.fixed_dictionaries(
-    {},
-    optional={
-        "trace": _objects(("op", "status", "trace_id"), json_values),
-        "feedback": _objects(("message", "url", "name", "contact_email"), json_values),
-    },
-)
+_event_keys = st.sampled_from(_EVENT_KEYS) | _text
 
 event_payloads = st.fixed_dictionaries(
     {},
@@ -76,5 +100,9 @@ event_payloads = st.fixed_dictionaries(
         "logentry": logentries | json_values,
         "contexts": contexts | json_values,
     },
-).flatmap(lambda fixed: _objects(_EVENT_KEYS, json_values).map(lambda rest: {**rest, **fixed}))
+).flatmap(
+    lambda fixed: st.dictionaries(
+        st.sampled_from(_EVENT_KEYS) | _text, json_values, max_size=8
+    ).map(lambda rest: {**rest, **fixed})
+)
 """Event-like JSON objects: known keys with any JSON values, plus shaped nested interfaces."""

@@ -224,9 +224,10 @@ def normalize_tags(value: object) -> dict[str, str]:
     """Tags from an object ``{k: v}`` or a list of ``[k, v]`` pairs, as Relay reads them.
 
     Keys and values go through :func:`lenient_str` and are trimmed; spaces inside keys become
-    ``-`` (Relay replaces before trimming, turning ``" a "`` into ``"-a-"``). Entries that are not pairs, with a ``null`` or empty value, a
-    value with a newline, a key outside ``[a-zA-Z0-9_.:-]`` or either part over 200
-    characters are dropped. The first of duplicate keys wins.
+    ``-`` (Relay replaces before trimming, turning ``" a "`` into ``"-a-"``). Entries that are
+    not pairs, with a ``null`` or empty value, a value with a newline, a key outside
+    ``[a-zA-Z0-9_.:-]`` or either part over 200 characters are dropped. The first of
+    duplicate keys wins.
     """
     if isinstance(value, Mapping):
         pairs: list[object] = [(k, v) for k, v in value.items()]

@@ -284,10 +284,12 @@ def check_envelope_dsn(envelope_dsn: str, *, project_id: int, public_key: str) -
     """Check that an envelope's ``dsn`` header names the request's project and key.
 
     Relay refuses an envelope whose ``dsn`` disagrees with the URL's project id or the
-    request's key (``Envelope::parse_request``, protocol.md §2.3).
+    request's key (``Envelope::parse_request``, protocol.md §2.3). A different key is a second,
+    conflicting credential, which design.md §3 answers with 401 like any other.
 
     Raises:
-        EnvelopeError: the ``dsn`` is not a DSN, or names another project or key.
+        EnvelopeError: the ``dsn`` is not a DSN, or names another project.
+        AuthenticationError: the ``dsn`` carries another key than the request.
     """
     try:
         dsn = Dsn.parse(envelope_dsn)
@@ -296,7 +298,7 @@ def check_envelope_dsn(envelope_dsn: str, *, project_id: int, public_key: str) -
     if dsn.project_id != project_id:
         raise EnvelopeError("project id mismatch between envelope and request")
     if dsn.public_key != public_key:
-        raise EnvelopeError("public key mismatch between envelope and request")
+        raise AuthenticationError("public key mismatch between envelope and request")
 
 
 def _header_pairs(items: str) -> list[tuple[str, str]]:

@@ -227,8 +227,10 @@ def test_parse_request_validate_project() -> None:
 
 
 def test_parse_request_validate_key() -> None:
-    """An envelope dsn naming another key is refused."""
-    with pytest.raises(EnvelopeError, match="public key mismatch between envelope and request"):
+    """An envelope dsn naming another key is a conflicting credential: 401, not 400."""
+    with pytest.raises(
+        AuthenticationError, match="public key mismatch between envelope and request"
+    ):
         check_envelope_dsn(f"https://{OTHER_KEY}@example.com/42", project_id=42, public_key=KEY)
 
 

@@ -269,8 +269,15 @@ def _warn_without_public_url(settings: Settings) -> None:
 
 def _with_core(settings: Settings, work: Callable[[Resentry], Awaitable[T]]) -> T:
     async def run() -> T:
+        # An error raised inside the core's task group would leave it wrapped in an
+        # ExceptionGroup; take it out of the ``async with`` and raise it as it is.
+        failure: Exception | None = None
         async with Resentry.open(settings.to_core_config()) as core:
-            return await work(core)
+            try:
+                return await work(core)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, unwrapped
+                failure = exc
+        raise failure
 
     return anyio.run(run)
 

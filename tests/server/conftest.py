@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
+import sentry_sdk
 from fastapi import FastAPI
 
 from resentry_core._config import CoreConfig
@@ -97,6 +98,19 @@ async def auth_headers(core: Resentry, admin: User) -> dict[str, str]:
     """``Authorization: Bearer …`` for ``admin``."""
     tokens = await core.accounts.login(admin.username, ADMIN_PASSWORD)
     return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
+@contextmanager
+def sentry_sdk_client(dsn: str, **options: Any) -> Iterator[None]:
+    """``sentry_sdk.init`` with only what the test asks for; flushed and closed on exit."""
+    sentry_sdk.init(
+        dsn=dsn, default_integrations=False, auto_enabling_integrations=False, **options
+    )
+    try:
+        yield
+    finally:
+        sentry_sdk.flush(timeout=30)
+        sentry_sdk.get_client().close(timeout=30)
 
 
 def free_port() -> int:
@@ -230,7 +244,7 @@ def live_server_process(
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}{prefix}"
-    full_env = server_env(data_dir, RESENTRY_PUBLIC_URL=base_url, **env)
+    full_env = server_env(data_dir, **{"RESENTRY_PUBLIC_URL": base_url, **env})
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"server-{port}.log"
     command = [*(argv or [sys.executable, "-m", "resentry_server"]), "--port", str(port)]

@@ -1,6 +1,7 @@
 """The admin CLI ``resentry`` (run as ``python -m resentry_server``) in real processes."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,15 @@ DSN = re.compile(r"^(https?)://([0-9a-f]{32})@([^/]+)(/.*)?/(\d+)$")
 def env(tmp_path: Path) -> dict[str, str]:
     """Settings of the CLI: a data dir in tmp_path, a public URL for DSNs."""
     return server_env(tmp_path / "data", RESENTRY_PUBLIC_URL="https://errors.example.com/sentry")
+
+
+def assert_user_error(done: subprocess.CompletedProcess[str], text: str) -> None:
+    """Exit status 1 and a last stderr line ``error: ...`` containing ``text``; no traceback."""
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    assert text in last
+    assert "Traceback" not in done.stderr
 
 
 async def _members(database: Path, project_id: int) -> list[str]:
@@ -42,9 +52,7 @@ def test_add_user_with_password_and_duplicate(env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
     assert "admin 'alice'" in done.stdout
     again = run_cli(env, "add-user", "alice", "--password", "other-password")
-    assert again.returncode == 1
-    assert again.stderr.startswith("error: ")
-    assert "Traceback" not in again.stderr
+    assert_user_error(again, "alice")
 
 
 def test_add_user_prompts_twice_without_echo(env: dict[str, str]) -> None:
@@ -54,17 +62,14 @@ def test_add_user_prompts_twice_without_echo(env: dict[str, str]) -> None:
     assert "user 'bob'" in done.stdout
     assert "hunter2" not in done.stdout + done.stderr
     mismatch = run_cli(env, "add-user", "carol", input="first-password\nsecond-password\n")
-    assert mismatch.returncode == 1
-    assert "do not match" in mismatch.stderr
+    assert_user_error(mismatch, "do not match")
     assert "password" not in mismatch.stdout
 
 
 def test_empty_password_is_refused(env: dict[str, str]) -> None:
     """An empty password is a user error: a message and exit status 1, no traceback."""
     done = run_cli(env, "add-user", "dave", "--password", "")
-    assert done.returncode == 1
-    assert done.stderr.startswith("error: ")
-    assert "Traceback" not in done.stderr
+    assert_user_error(done, "password")
 
 
 def test_project_create_list_and_dsn(env: dict[str, str]) -> None:
@@ -89,10 +94,8 @@ def test_project_create_list_and_dsn(env: dict[str, str]) -> None:
 
 def test_project_dsn_of_unknown_project_fails_cleanly(env: dict[str, str]) -> None:
     """An unknown project id or slug: ``error: ...`` and exit status 1."""
-    done = run_cli(env, "project", "dsn", "nope")
-    assert done.returncode == 1
-    assert "no project" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert_user_error(run_cli(env, "project", "dsn", "nope"), "no project")
+    assert_user_error(run_cli(env, "project", "dsn", "404"), "no project")
 
 
 def test_project_add_member(env: dict[str, str], tmp_path: Path) -> None:
@@ -105,8 +108,7 @@ def test_project_add_member(env: dict[str, str], tmp_path: Path) -> None:
     members = anyio.run(_members, tmp_path / "data" / "resentry.db", 1)
     assert members == ["erin"]
     unknown = run_cli(env, "project", "add-member", "billing", "nobody")
-    assert unknown.returncode == 1
-    assert "no user" in unknown.stderr
+    assert_user_error(unknown, "no user")
 
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:

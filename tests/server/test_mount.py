@@ -20,7 +20,13 @@ from examples.mount_in_fastapi import build_host
 from resentry_core._resentry import Resentry
 from resentry_server import create_app
 from tests.factories import error_envelope
-from tests.server.conftest import ADMIN_PASSWORD, ROOT, StartLiveServer, settings_for
+from tests.server.conftest import (
+    ADMIN_PASSWORD,
+    ROOT,
+    StartLiveServer,
+    sentry_sdk_client,
+    settings_for,
+)
 
 
 @pytest.fixture
@@ -155,7 +161,7 @@ def test_real_sentry_sdk_through_the_mounted_app(start_live_server: StartLiveSer
     project = created.json()
     dsn = project["keys"][0]["dsn"]
     assert dsn.endswith(f"@{server.base_url.split('://', 1)[1]}/{project['id']}")
-    with sentry_sdk.init(dsn=dsn, default_integrations=False, auto_enabling_integrations=False):
+    with sentry_sdk_client(dsn):
         prices: dict[str, int] = {}
         try:
             prices["missing"]  # a real KeyError with a real traceback

@@ -5,7 +5,15 @@ import pytest
 from resentry_core._errors import InvalidInputError
 from resentry_core._models import Event, Issue, Page
 from resentry_core._storage._protocol import EventFilter, Storage
-from tests.core.records import at, error_envelope, transaction_envelope
+from tests.core.records import (
+    at,
+    check_in,
+    check_in_envelope,
+    error_envelope,
+    feedback_envelope,
+    new_id,
+    transaction_envelope,
+)
 
 
 async def _walk_events(storage: Storage, where: EventFilter, limit: int) -> list[Event]:
@@ -132,13 +140,49 @@ async def test_limit_is_clamped(storage: Storage) -> None:
     assert rest.items[0].received_at == at(0)
 
 
-@pytest.mark.parametrize(
-    "cursor", ["", "garbage", "!!!!", "WyJldmVudHMiXQ", "eyJhIjogMX0", "é", "W10", "x" * 600]
-)
-async def test_bad_event_cursor_is_invalid_input(storage: Storage, cursor: str) -> None:
-    """A malformed cursor raises InvalidInputError."""
-    with pytest.raises(InvalidInputError):
-        await storage.list_events(EventFilter(), cursor=cursor)
+BAD_CURSORS = ["", "garbage", "!!!!", "WyJldmVudHMiXQ", "eyJhIjogMX0", "é", "W10", "x" * 600]
+
+
+async def test_bad_cursors_are_invalid_input(storage: Storage) -> None:
+    """Malformed cursors raise InvalidInputError in every paged list."""
+    project_id = (await storage.create_project("App")).id
+    await storage.record([check_in_envelope(project_id, check_in(new_id()))])
+    for cursor in BAD_CURSORS:
+        with pytest.raises(InvalidInputError):
+            await storage.list_events(EventFilter(), cursor=cursor)
+        with pytest.raises(InvalidInputError):
+            await storage.list_issues(project_id, cursor=cursor)
+        with pytest.raises(InvalidInputError):
+            await storage.list_items(project_id, cursor=cursor)
+        with pytest.raises(InvalidInputError):
+            await storage.list_logs(project_id, cursor=cursor)
+        with pytest.raises(InvalidInputError):
+            await storage.list_feedback(project_id, cursor=cursor)
+        with pytest.raises(InvalidInputError):
+            await storage.list_check_ins(project_id, "nightly-job", cursor=cursor)
+
+
+async def test_items_and_feedback_pages(storage: Storage) -> None:
+    """Items and feedback page newest first without repeats or gaps."""
+    project_id = (await storage.create_project("App")).id
+    envelopes = [feedback_envelope(project_id, message=str(i), received_at=at(i)) for i in range(5)]
+    await storage.record(envelopes)
+    messages: list[str] = []
+    cursor = None
+    while True:
+        feedback = await storage.list_feedback(project_id, cursor=cursor, limit=2)
+        messages += [item.message for item in feedback.items]
+        if (cursor := feedback.next_cursor) is None:
+            break
+    assert messages == ["4", "3", "2", "1", "0"]
+    received = []
+    cursor = None
+    while True:
+        items = await storage.list_items(project_id, type="feedback", cursor=cursor, limit=3)
+        received += [item.received_at for item in items.items]
+        if (cursor := items.next_cursor) is None:
+            break
+    assert received == [at(i) for i in range(4, -1, -1)]
 
 
 async def test_cursor_of_another_list_is_invalid_input(storage: Storage) -> None:

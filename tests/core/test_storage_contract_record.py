@@ -14,7 +14,9 @@ from tests.core.records import (
     attachment_envelope,
     error_envelope,
     event_record,
+    json_item,
     new_id,
+    prepared,
     raw_item_envelope,
     transaction_envelope,
 )
@@ -372,3 +374,64 @@ async def test_concurrent_records_count_exactly(storage: Storage) -> None:
     assert issue.times_seen == 12
     assert (issue.first_seen, issue.last_seen) == (at(0), at(11))
     assert issue.last_event_id == envelopes[-1].event_id
+
+
+async def test_concurrent_resends_store_one_event(storage: Storage) -> None:
+    """The same event sent by concurrent writers is stored once; the others are duplicates."""
+    project_id = await _project_id(storage)
+    event_id = new_id()
+    results: list[bool] = []
+
+    async def write(second: int) -> None:
+        envelope = error_envelope(project_id, event_id=event_id, received_at=at(second))
+        [recorded] = await storage.record([envelope])
+        results.append(recorded.duplicate)
+
+    async with anyio.create_task_group() as group:
+        for second in range(6):
+            group.start_soon(write, second)
+    assert sorted(results) == [False] + [True] * 5
+    [issue] = (await storage.list_issues(project_id)).items
+    assert issue.times_seen == 1
+    assert len((await storage.list_items(project_id)).items) == 1
+
+
+async def test_later_event_of_an_envelope_already_stored_is_skipped(storage: Storage) -> None:
+    """An envelope whose first event is new stores it even if a later event id exists."""
+    project_id = await _project_id(storage)
+    existing = error_envelope(project_id, received_at=at(1))
+    await storage.record([existing])
+    assert existing.event_id is not None
+    first_id = new_id()
+    envelope = prepared(
+        project_id,
+        [json_item("event", {"event_id": first_id}), json_item("event", {"n": 2})],
+        received_at=at(2),
+        event_id=first_id,
+        events=[
+            event_record(first_id, fingerprint="other", timestamp=at(2)),
+            event_record(existing.event_id, item_position=1, timestamp=at(2)),
+        ],
+    )
+    [recorded] = await storage.record([envelope])
+    assert not recorded.duplicate
+    assert recorded.new_issue
+    assert (await storage.get_event(project_id, first_id)).event.envelope_id == recorded.envelope_id
+    kept = await storage.get_event(project_id, existing.event_id)
+    assert kept.event.received_at == at(1)
+    assert kept.payload == existing.items[0].payload
+    assert len((await storage.list_items(project_id)).items) == 3
+    assert sorted(i.times_seen for i in (await storage.list_issues(project_id)).items) == [1, 1]
+
+
+async def test_naive_datetimes_are_invalid_input(storage: Storage) -> None:
+    """A naive received_at or event timestamp raises InvalidInputError and writes nothing."""
+    project_id = await _project_id(storage)
+    naive = at(1).replace(tzinfo=None)
+    with pytest.raises(InvalidInputError):
+        await storage.record([replace(error_envelope(project_id), received_at=naive)])
+    envelope = error_envelope(project_id)
+    bad_event = replace(envelope.events[0], timestamp=naive)
+    with pytest.raises(InvalidInputError):
+        await storage.record([replace(envelope, events=(bad_event,))])
+    assert not (await storage.list_items(project_id)).items

@@ -180,9 +180,12 @@ async def test_monitor_config_upserts_monitor(storage: Storage) -> None:
 
 
 async def test_in_progress_then_ok_is_one_check_in(storage: Storage) -> None:
-    """An in_progress then ok check-in with one id ends as one ok check-in with a duration."""
+    """An in_progress then ok check-in with one id ends as one ok check-in with a duration.
+
+    Without a duration, the check-in's elapsed time is used; given fields replace old ones.
+    """
     project_id = (await storage.create_project("App")).id
-    timed, untimed = new_id(), new_id()
+    timed, untimed, trace = new_id(), new_id(), new_id()
     await storage.record(
         [
             check_in_envelope(project_id, check_in(timed, status="in_progress", timestamp=at(0))),
@@ -194,7 +197,17 @@ async def test_in_progress_then_ok_is_one_check_in(storage: Storage) -> None:
             check_in_envelope(
                 project_id, check_in(timed, status="ok", duration=42.0, timestamp=at(42))
             ),
-            check_in_envelope(project_id, check_in(untimed, status="error", timestamp=at(35))),
+            check_in_envelope(
+                project_id,
+                check_in(
+                    untimed,
+                    status="error",
+                    timestamp=at(35),
+                    environment=None,
+                    release="job@2",
+                    trace_id=trace,
+                ),
+            ),
         ]
     )
     page = await storage.list_check_ins(project_id, "nightly-job")
@@ -202,6 +215,12 @@ async def test_in_progress_then_ok_is_one_check_in(storage: Storage) -> None:
         (untimed, "error", 30.0, at(5)),
         (timed, "ok", 42.0, at(0)),
     ]
+    updated = page.items[0]
+    assert (updated.environment, updated.release, updated.trace_id) == (
+        "production",
+        "job@2",
+        trace,
+    )
     [monitor] = await storage.list_monitors(project_id)
     assert (monitor.last_check_in, monitor.last_status) == (at(42), "ok")
 

@@ -59,9 +59,9 @@ async def setup(storage: Storage) -> Setup:
 
 async def assert_nothing_stored(s: Setup) -> None:
     for project in (s.project, s.other):
-        assert (await s.storage.list_items(project.id)).items == []
-        assert (await s.storage.list_issues(project.id)).items == []
-    assert (await s.storage.list_events(EventFilter())).items == []
+        assert len((await s.storage.list_items(project.id)).items) == 0
+        assert len((await s.storage.list_issues(project.id)).items) == 0
+    assert len((await s.storage.list_events(EventFilter())).items) == 0
 
 
 async def test_ingest_stores_and_groups_an_error_event(setup: Setup) -> None:
@@ -160,7 +160,7 @@ def _bad_requests(s: Setup) -> list[tuple[str, IngestRequest, type[ResentryError
     key = s.key
     other_key = s.other.keys[0].public_key
     bomb = gzip.compress(b"{}\n" + b" " * (2 * 1024 * 1024), compresslevel=9)
-    huge_event = f.envelope([f.item("event", b"{" + b" " * 2048 + b"}")])
+    huge_event = f.envelope([f.item("event", b"{" + b" " * 8192 + b"}")])
     return [
         ("no auth", IngestRequest(project_id=s.project.id, body=good), AuthenticationError),
         (
@@ -198,7 +198,7 @@ def _bad_requests(s: Setup) -> list[tuple[str, IngestRequest, type[ResentryError
 
 async def test_bad_input_writes_nothing(setup: Setup) -> None:
     """Every class of bad request raises its own error and leaves storage untouched."""
-    limits = Limits(max_envelope_bytes=1024 * 1024, max_event_bytes=1024)
+    limits = Limits(max_envelope_bytes=1024 * 1024, max_event_bytes=4096)
     ingestor = Ingestor(setup.storage, limits=limits)
     for name, request, error in _bad_requests(setup):
         with pytest.raises(error):

@@ -1,1 +1,3 @@
-"""Resentry client (work in progress)."""
+"""Resentry client: a typed httpx SDK for the Resentry management API (not yet written)."""
+
+__all__: list[str] = []

@@ -20,6 +20,7 @@ from resentry_core._storage._cursor import (
 )
 from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._memory_state import State, slugify
+from resentry_core._storage._protocol import Storage
 from tests.core.records import (
     at,
     check_in,
@@ -56,6 +57,12 @@ async def _seeded() -> tuple[MemoryStorage, int, str]:
         ]
     )
     return storage, project_id, check_in_id
+
+
+def test_memory_storage_satisfies_the_protocol() -> None:
+    """MemoryStorage is a Storage structurally (mypy checks this assignment)."""
+    store: Storage = MemoryStorage()
+    assert callable(store.record)
 
 
 async def test_failed_batch_rolls_back_everything(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import anyio
 import orjson
@@ -305,15 +306,15 @@ class _PoisonStorage:
             raise RuntimeError("disk on fire")
         return await self.inner.record(batch)
 
-    async def prune(self, project_id: int, older_than: object) -> int:
-        raise NotImplementedError
+    async def prune(self, project_id: int, older_than: datetime) -> int:
+        return await self.inner.prune(project_id, older_than)
 
 
 async def test_failed_envelope_does_not_fail_its_batch(setup: Setup) -> None:
     """Group commit retries a failed batch one by one: only the bad envelope fails."""
     poison = uuid.uuid4().hex
     store = _PoisonStorage(setup.storage, poison)
-    ingestor = Ingestor(store)  # type: ignore[arg-type]
+    ingestor = Ingestor(store)
     outcomes: dict[str, bool] = {}
 
     async def send(event_id: str) -> None:

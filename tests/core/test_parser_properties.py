@@ -33,6 +33,7 @@ _FRAGMENTS = (
     b"\xef\xbb\xbf",
     b"{",
 )
+_ENVELOPES = envelopes()
 _fragment_soup = st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map(b"".join)
 
 
@@ -43,17 +44,21 @@ def _parse_or_error(data: bytes, limits: Limits | None = None) -> Envelope | Env
         return exc
 
 
+_MUTATIONS = st.sampled_from(["truncate", "flip", "newline", "delete", "duplicate"])
+_NEWLINES = st.sampled_from([b"\n", b"\r\n", b"\n\n"])
+
+
 @st.composite
 def _mutated(draw: st.DrawFn) -> bytes:
-    data = draw(envelopes()).serialize()
+    data = draw(_ENVELOPES).serialize()
     at = draw(st.integers(0, len(data)))
-    match draw(st.sampled_from(["truncate", "flip", "newline", "delete", "duplicate"])):
+    match draw(_MUTATIONS):
         case "truncate":
             return data[:at]
         case "flip" if at < len(data):
             return data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
         case "newline":
-            return data[:at] + draw(st.sampled_from([b"\n", b"\r\n", b"\n\n"])) + data[at:]
+            return data[:at] + draw(_NEWLINES) + data[at:]
         case "delete":
             return data[:at] + data[at + 1 :]
         case _:
@@ -63,13 +68,13 @@ def _mutated(draw: st.DrawFn) -> bytes:
 _garbage = st.binary(max_size=2048) | _fragment_soup | _mutated()
 
 
-@given(envelopes())
+@given(_ENVELOPES)
 def test_round_trips(envelope: Envelope) -> None:
     """Serializing then parsing any valid envelope gives back an equal envelope."""
     assert parse_envelope(envelope.serialize()) == envelope
 
 
-@given(envelopes())
+@given(_ENVELOPES)
 def test_serialize_of_parsed_is_identical(envelope: Envelope) -> None:
     """Bytes written by serialize() are written again, byte for byte, after a parse."""
     data = envelope.serialize()
@@ -121,7 +126,7 @@ _LIMIT_NAMES = [field.name for field in fields(Limits)]
 
 
 @given(
-    envelopes(),
+    _ENVELOPES,
     st.dictionaries(st.sampled_from(_LIMIT_NAMES), st.integers(0, 600), max_size=4),
 )
 def test_limits_decide_whether_not_what(envelope: Envelope, bounds: dict[str, int]) -> None:

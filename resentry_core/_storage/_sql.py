@@ -1,0 +1,446 @@
+"""SqlStorage: the durable :class:`~resentry_core._storage._protocol.Storage`.
+
+SQLAlchemy Core (no ORM) over SQLite (``sqlite+aiosqlite``, the embedded default, in WAL mode)
+or PostgreSQL (``postgresql+asyncpg``, the ``postgres`` extra). The schema comes only from the
+Alembic migrations shipped in ``resentry_core/_migrations`` (:meth:`SqlStorage.migrate`).
+Every method is one transaction; the modules ``_sql_*`` hold their statements.
+"""
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Concatenate, Final, ParamSpec, Self, TypeVar
+
+from resentry_core._errors import StorageError
+from resentry_core._models import (
+    Attachment,
+    CheckIn,
+    DiscardCounter,
+    Event,
+    EventDetail,
+    Feedback,
+    Issue,
+    IssueStatus,
+    Level,
+    LogEntry,
+    Member,
+    Monitor,
+    Page,
+    Project,
+    ProjectKey,
+    ReleaseHealth,
+    StoredEnvelope,
+    StoredItem,
+    User,
+)
+from resentry_core._records import PreparedEnvelope, Recorded
+from resentry_core._storage import _outbox, _sql_admin, _sql_read, _sql_telemetry
+from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
+from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
+from resentry_core._storage._sql_prune import prune
+from resentry_core._storage._sql_record import record_batch
+from resentry_core._storage._sql_tx import Tx
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+KEY_CACHE_SECONDS: Final = 1.0
+KEY_CACHE_ENTRIES: Final = 10_000
+
+
+class SqlStorage:
+    """A :class:`~resentry_core._storage._protocol.Storage` on SQLite or PostgreSQL.
+
+    Build it with :meth:`from_url`, bring the schema up to date with :meth:`migrate`, and
+    :meth:`aclose` it when done. Beyond the protocol it serves the notification outbox
+    (:meth:`claim_notifications`, :meth:`complete_notification`, :meth:`fail_notification`).
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        # (project id, public key) -> (monotonic expiry, answer); see project_for_key.
+        self._keys: dict[tuple[int, str], tuple[float, Project | None]] = {}
+        self._keys_generation = 0
+
+    @classmethod
+    def from_url(cls, url: str, *, echo: bool = False) -> Self:
+        """A storage for a database URL; nothing connects until the first call.
+
+        ``sqlite:///path.db`` and ``postgresql://…`` get their async drivers (aiosqlite,
+        asyncpg); explicit ``sqlite+aiosqlite``/``postgresql+asyncpg`` URLs work as given.
+
+        Raises:
+            InvalidInputError: the URL is malformed or not SQLite/PostgreSQL.
+        """
+        return cls(Database(url, echo=echo))
+
+    async def migrate(self) -> None:
+        """Upgrade the schema to the latest migration (Alembic ``upgrade head``).
+
+        Safe to run from several processes at once. Raises StorageError.
+        """
+        await self._db.migrate()
+
+    async def ping(self) -> None:
+        """Check the database answers. Raises StorageError."""
+        await self._db.ping()
+
+    async def aclose(self) -> None:
+        """Close the connections; every later call raises StorageError."""
+        await self._db.aclose()
+
+    async def _read(
+        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
+    ) -> T:
+        async with self._db.read() as conn:
+            return await fn(Tx(conn), *a, **k)
+
+    async def _write(
+        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
+    ) -> T:
+        async with self._db.write() as conn:
+            return await fn(Tx(conn), *a, **k)
+
+    async def _write_keys(
+        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
+    ) -> T:
+        """A write that changes projects or keys: forget cached key answers, before and after."""
+        self._forget_keys()
+        try:
+            return await self._write(fn, *a, **k)
+        finally:
+            self._forget_keys()
+
+    def _forget_keys(self) -> None:
+        self._keys.clear()
+        self._keys_generation += 1
+
+    # IngestStore
+
+    async def project_for_key(self, project_id: int, public_key: str) -> Project | None:
+        """The project if ``public_key`` is an active key of it, else None.
+
+        Answers (including "no") are cached for up to one second per (project, key); this
+        instance's own project and key changes take effect at once.
+        """
+        cache_key = (project_id, public_key)
+        now = time.monotonic()
+        cached = self._keys.get(cache_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        generation = self._keys_generation
+        project = await self._read(_sql_admin.project_for_key, project_id, public_key)
+        if generation == self._keys_generation:  # no change of ours raced with the read
+            if len(self._keys) >= KEY_CACHE_ENTRIES:
+                self._keys = {key: hit for key, hit in self._keys.items() if hit[0] > now}
+                if len(self._keys) >= KEY_CACHE_ENTRIES:
+                    self._keys.clear()
+            self._keys[cache_key] = (now + KEY_CACHE_SECONDS, project)
+        return project
+
+    async def record(self, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+        """Store a batch of envelopes in one transaction (see ``IngestStore.record``).
+
+        When a concurrent writer stored one of the batch's event ids first (a unique
+        violation) or PostgreSQL aborted the transaction in a deadlock, the whole batch is
+        rolled back and retried once; the envelopes it lost to are then duplicates.
+
+        Raises:
+            NotFoundError: an envelope's project does not exist.
+            InvalidInputError: a record names a missing item position, or a datetime is naive.
+            StorageError: the database failed, or the retry conflicted again.
+        """
+        if not batch:
+            return []
+        try:
+            return await self._write(record_batch, batch)
+        except (IntegrityConflictError, TransientStorageError):
+            pass
+        try:
+            return await self._write(record_batch, batch)
+        except (IntegrityConflictError, TransientStorageError) as exc:
+            raise StorageError(
+                f"the batch conflicted with concurrent writers twice: {exc}"
+            ) from exc
+
+    async def prune(self, project_id: int, older_than: datetime) -> int:
+        """Delete the project's envelopes received before ``older_than`` with their data."""
+        return await self._write(prune, project_id, older_than)
+
+    # ProjectStore
+
+    async def create_project(
+        self,
+        name: str,
+        *,
+        slug: str | None = None,
+        allowed_origins: Sequence[str] = (),
+        rate_limit_per_minute: int | None = None,
+        retention_days: int | None = None,
+    ) -> Project:
+        """Create a project with one active key (see ``ProjectStore.create_project``)."""
+        try:
+            return await self._write_keys(
+                _sql_admin.create_project,
+                name,
+                slug=slug,
+                allowed_origins=allowed_origins,
+                rate_limit_per_minute=rate_limit_per_minute,
+                retention_days=retention_days,
+            )
+        except IntegrityConflictError as exc:  # a concurrent writer took the slug first
+            raise IntegrityConflictError("the slug is taken") from exc
+
+    async def get_project(self, project_id: int) -> Project:
+        """The project with its keys. Raises NotFoundError."""
+        return await self._read(_sql_admin.get_project, project_id)
+
+    async def list_projects(self, *, user_id: int | None = None) -> list[Project]:
+        """Every project (or the user's), by id."""
+        return await self._read(_sql_admin.list_projects, user_id)
+
+    async def update_project(
+        self,
+        project_id: int,
+        *,
+        name: str | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        rate_limit_per_minute: int | None = None,
+        retention_days: int | None = None,
+    ) -> Project:
+        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        return await self._write_keys(
+            _sql_admin.update_project,
+            project_id,
+            name=name,
+            allowed_origins=allowed_origins,
+            rate_limit_per_minute=rate_limit_per_minute,
+            retention_days=retention_days,
+        )
+
+    async def delete_project(self, project_id: int) -> None:
+        """Delete the project and everything it owns. Raises NotFoundError."""
+        await self._write_keys(_sql_admin.delete_project, project_id)
+
+    async def create_key(self, project_id: int, *, label: str = "") -> ProjectKey:
+        """Add an active key. Raises NotFoundError."""
+        return await self._write_keys(_sql_admin.create_key, project_id, label)
+
+    async def list_keys(self, project_id: int) -> list[ProjectKey]:
+        """The project's keys, active and revoked, by id. Raises NotFoundError."""
+        return await self._read(_sql_admin.list_keys, project_id)
+
+    async def revoke_key(self, project_id: int, key_id: int) -> ProjectKey:
+        """Deactivate a key of this project. Raises NotFoundError."""
+        return await self._write_keys(_sql_admin.revoke_key, project_id, key_id)
+
+    async def add_member(
+        self,
+        project_id: int,
+        user_id: int,
+        *,
+        min_level: Level = "error",
+        notify_new_issues: bool = True,
+        notify_regressions: bool = True,
+    ) -> Member:
+        """Add or update a membership. Raises NotFoundError."""
+        return await self._write(
+            _sql_admin.add_member,
+            project_id,
+            user_id,
+            min_level=min_level,
+            notify_new_issues=notify_new_issues,
+            notify_regressions=notify_regressions,
+        )
+
+    async def remove_member(self, project_id: int, user_id: int) -> None:
+        """Remove a membership. Raises NotFoundError."""
+        await self._write(_sql_admin.remove_member, project_id, user_id)
+
+    async def list_members(self, project_id: int) -> list[Member]:
+        """The project's members, by user id. Raises NotFoundError."""
+        return await self._read(_sql_admin.list_members, project_id)
+
+    async def is_member(self, project_id: int, user_id: int) -> bool:
+        """Whether the user is a member of the project."""
+        return await self._read(_sql_admin.is_member, project_id, user_id)
+
+    # UserStore
+
+    async def create_user(
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        is_admin: bool = False,
+        telegram_chat_id: str | None = None,
+    ) -> User:
+        """Create an active user. Raises ConflictError, InvalidInputError."""
+        try:
+            return await self._write(
+                _sql_admin.create_user,
+                username,
+                password_hash,
+                is_admin=is_admin,
+                telegram_chat_id=telegram_chat_id,
+            )
+        except IntegrityConflictError as exc:  # a concurrent writer took the username first
+            raise IntegrityConflictError(f"the username {username!r} is taken") from exc
+
+    async def get_user(self, user_id: int) -> User:
+        """A user by id. Raises NotFoundError."""
+        return _sql_admin.user_from_row(await self._read(_sql_admin.get_user_row, user_id))
+
+    async def get_credentials(self, username: str) -> tuple[User, str] | None:
+        """The user and their password hash, or None."""
+        return await self._read(_sql_admin.get_credentials, username)
+
+    async def list_users(self) -> list[User]:
+        """Every user, by id."""
+        return await self._read(_sql_admin.list_users)
+
+    async def update_user(
+        self,
+        user_id: int,
+        *,
+        username: str | None = None,
+        password_hash: str | None = None,
+        is_admin: bool | None = None,
+        is_active: bool | None = None,
+        telegram_chat_id: str | None = None,
+    ) -> User:
+        """Change the given fields. Raises NotFoundError, ConflictError, InvalidInputError."""
+        return await self._write(
+            _sql_admin.update_user,
+            user_id,
+            username=username,
+            password_hash=password_hash,
+            is_admin=is_admin,
+            is_active=is_active,
+            telegram_chat_id=telegram_chat_id,
+        )
+
+    async def delete_user(self, user_id: int) -> None:
+        """Delete a user and their memberships. Raises NotFoundError, ConflictError."""
+        await self._write(_sql_admin.delete_user, user_id)
+
+    # EventStore
+
+    async def list_events(
+        self, where: EventFilter, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+    ) -> Page[Event]:
+        """Matching events, newest received first. Raises InvalidInputError."""
+        return await self._read(_sql_read.list_events, where, cursor, limit)
+
+    async def get_event(self, project_id: int, event_id: str) -> EventDetail:
+        """One event with its payload and attachments. Raises NotFoundError."""
+        return await self._read(_sql_read.get_event, project_id, event_id)
+
+    async def get_attachment(self, project_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+        """An attachment and its exact bytes. Raises NotFoundError."""
+        return await self._read(_sql_read.get_attachment, project_id, attachment_id)
+
+    async def get_envelope(self, project_id: int, envelope_id: int) -> StoredEnvelope:
+        """A stored envelope with its raw body. Raises NotFoundError."""
+        return await self._read(_sql_read.get_envelope, project_id, envelope_id)
+
+    async def list_items(
+        self,
+        project_id: int,
+        *,
+        type: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[StoredItem]:
+        """Stored items of the project (optionally one type), newest received first."""
+        return await self._read(_sql_read.list_items, project_id, type, cursor, limit)
+
+    async def get_item_payload(self, project_id: int, item_id: int) -> tuple[StoredItem, bytes]:
+        """An item and its payload bytes. Raises NotFoundError."""
+        return await self._read(_sql_read.get_item_payload, project_id, item_id)
+
+    async def list_issues(
+        self,
+        project_id: int,
+        *,
+        status: IssueStatus | None = None,
+        sort: str = "last_seen",
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Issue]:
+        """The project's issues in ``sort`` order (descending). Raises InvalidInputError."""
+        return await self._read(_sql_read.list_issues, project_id, status, sort, cursor, limit)
+
+    async def get_issue(self, project_id: int, issue_id: int) -> Issue:
+        """One issue of the project. Raises NotFoundError."""
+        return await self._read(_sql_read.get_issue, project_id, issue_id)
+
+    async def set_issue_status(self, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
+        """Resolve, ignore or reopen an issue. Raises NotFoundError, InvalidInputError."""
+        return await self._write(_sql_read.set_issue_status, project_id, issue_id, status)
+
+    async def release_health(self, project_id: int) -> list[ReleaseHealth]:
+        """Session counts per release and environment."""
+        return await self._read(_sql_telemetry.release_health, project_id)
+
+    async def list_monitors(self, project_id: int) -> list[Monitor]:
+        """The project's cron monitors, by slug."""
+        return await self._read(_sql_telemetry.list_monitors, project_id)
+
+    async def list_check_ins(
+        self,
+        project_id: int,
+        monitor_slug: str,
+        *,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[CheckIn]:
+        """A monitor's check-ins, newest timestamp first. Raises NotFoundError."""
+        return await self._read(
+            _sql_telemetry.list_check_ins, project_id, monitor_slug, cursor, limit
+        )
+
+    async def list_logs(
+        self,
+        project_id: int,
+        *,
+        level: str | None = None,
+        trace_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[LogEntry]:
+        """The project's log records, newest timestamp first."""
+        return await self._read(
+            _sql_telemetry.list_logs, project_id, level, trace_id, cursor, limit
+        )
+
+    async def list_feedback(
+        self, project_id: int, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+    ) -> Page[Feedback]:
+        """The project's user feedback, newest received first."""
+        return await self._read(_sql_telemetry.list_feedback, project_id, cursor, limit)
+
+    async def discard_counters(self, project_id: int) -> list[DiscardCounter]:
+        """What SDKs reported discarding, summed per reason and category."""
+        return await self._read(_sql_telemetry.list_discard_counters, project_id)
+
+    # Notification outbox (beyond the Storage protocol)
+
+    async def claim_notifications(
+        self, limit: int, *, now: datetime, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxEntry]:
+        """Lease up to ``limit`` due notices for delivery (see ``_outbox``).
+
+        A claimed notice is not claimed again before ``now + lease`` unless it fails first;
+        concurrent workers (processes, hosts) never receive the same notice at once.
+        """
+        return await self._write(_outbox.claim, limit, now, lease)
+
+    async def complete_notification(self, entry_id: int, *, now: datetime | None = None) -> None:
+        """Mark a notice delivered (at ``now``, default the current time)."""
+        await self._write(_outbox.complete, entry_id, now or datetime.now(UTC))
+
+    async def fail_notification(self, entry_id: int, error: str, retry_at: datetime) -> None:
+        """Record a failed delivery of a notice; it is due again at ``retry_at``."""
+        await self._write(_outbox.fail, entry_id, error, retry_at)

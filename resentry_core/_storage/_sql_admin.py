@@ -1,0 +1,400 @@
+"""Projects, keys, members and users on SQL (semantics in ``_protocol``; each takes a ``Tx``)."""
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+
+from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._models import Level, Member, Project, ProjectKey, User
+from resentry_core._storage._memory_state import slugify
+from resentry_core._storage._sql_tx import Row, Tx
+from resentry_core._storage._tables import project_keys, project_members, projects, users
+
+DEFAULT_KEY_LABEL = "Default"
+_FALLBACK_SLUG = "project"
+
+
+def _positive(value: int | None, what: str) -> None:
+    if value is not None and value <= 0:
+        raise InvalidInputError(f"{what} must be positive")
+
+
+def _not_blank(value: str, what: str) -> None:
+    if not value.strip():
+        raise InvalidInputError(f"{what} must not be blank")
+
+
+def _key(row: Any) -> ProjectKey:
+    return ProjectKey(
+        id=row.id,
+        project_id=row.project_id,
+        public_key=row.public_key,
+        label=row.label,
+        is_active=row.is_active,
+        created_at=row.created_at,
+    )
+
+
+def _project(row: Any, keys: Sequence[ProjectKey]) -> Project:
+    return Project(
+        id=row.id,
+        name=row.name,
+        slug=row.slug,
+        created_at=row.created_at,
+        allowed_origins=tuple(row.allowed_origins),
+        rate_limit_per_minute=row.rate_limit_per_minute,
+        retention_days=row.retention_days,
+        keys=tuple(keys),
+    )
+
+
+async def _projects_with_keys(tx: Tx, rows: Sequence[Any]) -> list[Project]:
+    ids = [row.id for row in rows]
+    keys: dict[int, list[ProjectKey]] = {project_id: [] for project_id in ids}
+    if ids:
+        query = select(project_keys).where(project_keys.c.project_id.in_(ids))
+        for key_row in (await tx.conn.execute(query.order_by(project_keys.c.id))).all():
+            keys[key_row.project_id].append(_key(key_row))
+    return [_project(row, keys[row.id]) for row in rows]
+
+
+async def get_project(tx: Tx, project_id: int) -> Project:
+    """The project with its keys. Raises NotFoundError."""
+    row = (await tx.conn.execute(select(projects).where(projects.c.id == project_id))).first()
+    if row is None:
+        raise NotFoundError(f"project {project_id} not found")
+    [project] = await _projects_with_keys(tx, [row])
+    return project
+
+
+async def list_projects(tx: Tx, user_id: int | None) -> list[Project]:
+    """Every project, or the user's, by id."""
+    query = select(projects).order_by(projects.c.id)
+    if user_id is not None:
+        query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
+            project_members.c.user_id == user_id
+        )
+    return await _projects_with_keys(tx, (await tx.conn.execute(query)).all())
+
+
+async def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project | None:
+    """The project when ``public_key`` is one of its active keys (one query)."""
+    query = (
+        select(projects, *(column.label(f"key_{column.name}") for column in project_keys.c))
+        .join(project_keys, project_keys.c.project_id == projects.c.id)
+        .where(projects.c.id == project_id)
+        .order_by(project_keys.c.id)
+    )
+    rows = (await tx.conn.execute(query)).all()
+    keys = [
+        ProjectKey(
+            id=row.key_id,
+            project_id=row.key_project_id,
+            public_key=row.key_public_key,
+            label=row.key_label,
+            is_active=row.key_is_active,
+            created_at=row.key_created_at,
+        )
+        for row in rows
+    ]
+    if not any(key.is_active and key.public_key == public_key for key in keys):
+        return None
+    return _project(rows[0], keys)
+
+
+async def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
+    row: Row = {
+        "project_id": project_id,
+        "public_key": secrets.token_hex(16),
+        "label": label,
+        "is_active": True,
+        "created_at": datetime.now(UTC),
+    }
+    [key_id] = await tx.insert_ids(project_keys, [row])
+    return ProjectKey(id=key_id, **{name: row[name] for name in row if name != "id"})
+
+
+async def create_project(
+    tx: Tx,
+    name: str,
+    *,
+    slug: str | None,
+    allowed_origins: Sequence[str],
+    rate_limit_per_minute: int | None,
+    retention_days: int | None,
+) -> Project:
+    """Create a project with one active key. Raises ConflictError, InvalidInputError."""
+    _not_blank(name, "a project name")
+    _positive(rate_limit_per_minute, "rate_limit_per_minute")
+    _positive(retention_days, "retention_days")
+    if slug is None:
+        slug = slugify(name) or _FALLBACK_SLUG
+    else:
+        slug = slugify(slug)
+        if not slug:
+            raise InvalidInputError("the slug must contain a letter or digit")
+    if (await tx.conn.execute(select(exists().where(projects.c.slug == slug)))).scalar():
+        raise ConflictError(f"the slug {slug!r} is taken")
+    row: Row = {
+        "name": name,
+        "slug": slug,
+        "created_at": datetime.now(UTC),
+        "allowed_origins": list(allowed_origins),
+        "rate_limit_per_minute": rate_limit_per_minute,
+        "retention_days": retention_days,
+    }
+    [project_id] = await tx.insert_ids(projects, [row])
+    key = await _insert_key(tx, project_id, DEFAULT_KEY_LABEL)
+    return Project(
+        id=project_id,
+        name=name,
+        slug=slug,
+        created_at=row["created_at"],
+        allowed_origins=tuple(allowed_origins),
+        rate_limit_per_minute=rate_limit_per_minute,
+        retention_days=retention_days,
+        keys=(key,),
+    )
+
+
+async def update_project(
+    tx: Tx,
+    project_id: int,
+    *,
+    name: str | None,
+    allowed_origins: Sequence[str] | None,
+    rate_limit_per_minute: int | None,
+    retention_days: int | None,
+) -> Project:
+    """Change the given fields of a project. Raises NotFoundError, InvalidInputError."""
+    await get_project(tx, project_id)
+    values: Row = {}
+    if name is not None:
+        _not_blank(name, "a project name")
+        values["name"] = name
+    if allowed_origins is not None:
+        values["allowed_origins"] = list(allowed_origins)
+    if rate_limit_per_minute is not None:
+        _positive(rate_limit_per_minute, "rate_limit_per_minute")
+        values["rate_limit_per_minute"] = rate_limit_per_minute
+    if retention_days is not None:
+        _positive(retention_days, "retention_days")
+        values["retention_days"] = retention_days
+    if values:
+        await tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
+    return await get_project(tx, project_id)
+
+
+async def delete_project(tx: Tx, project_id: int) -> None:
+    """Delete a project; foreign keys cascade to everything it owns. Raises NotFoundError."""
+    result = await tx.conn.execute(delete(projects).where(projects.c.id == project_id))
+    if result.rowcount == 0:
+        raise NotFoundError(f"project {project_id} not found")
+
+
+async def create_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
+    """Add an active key to a project. Raises NotFoundError."""
+    await get_project(tx, project_id)
+    return await _insert_key(tx, project_id, label)
+
+
+async def list_keys(tx: Tx, project_id: int) -> list[ProjectKey]:
+    """A project's keys, by id. Raises NotFoundError."""
+    return list((await get_project(tx, project_id)).keys)
+
+
+async def revoke_key(tx: Tx, project_id: int, key_id: int) -> ProjectKey:
+    """Deactivate one of the project's keys. Raises NotFoundError."""
+    statement = (
+        update(project_keys)
+        .where(project_keys.c.id == key_id, project_keys.c.project_id == project_id)
+        .values(is_active=False)
+        .returning(*project_keys.c)
+    )
+    row = (await tx.conn.execute(statement)).first()
+    if row is None:
+        raise NotFoundError(f"key {key_id} not found in project {project_id}")
+    return _key(row)
+
+
+async def get_user_row(tx: Tx, user_id: int) -> Any:
+    """A user's row (password hash included). Raises NotFoundError."""
+    row = (await tx.conn.execute(select(users).where(users.c.id == user_id))).first()
+    if row is None:
+        raise NotFoundError(f"user {user_id} not found")
+    return row
+
+
+def user_from_row(row: Any) -> User:
+    """The :class:`User` of a ``users`` row."""
+    return User(
+        id=row.id,
+        username=row.username,
+        is_admin=row.is_admin,
+        is_active=row.is_active,
+        telegram_chat_id=row.telegram_chat_id,
+        created_at=row.created_at,
+    )
+
+
+_MEMBER_COLUMNS = (*project_members.c, users.c.username)
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        project_id=row.project_id,
+        user_id=row.user_id,
+        username=row.username,
+        min_level=row.min_level,
+        notify_new_issues=row.notify_new_issues,
+        notify_regressions=row.notify_regressions,
+    )
+
+
+async def add_member(
+    tx: Tx,
+    project_id: int,
+    user_id: int,
+    *,
+    min_level: Level,
+    notify_new_issues: bool,
+    notify_regressions: bool,
+) -> Member:
+    """Add or update a membership. Raises NotFoundError."""
+    await get_project(tx, project_id)
+    user = await get_user_row(tx, user_id)
+    settings: Row = {
+        "min_level": min_level,
+        "notify_new_issues": notify_new_issues,
+        "notify_regressions": notify_regressions,
+    }
+    row = {"project_id": project_id, "user_id": user_id, "created_at": datetime.now(UTC)}
+    statement = tx.upsert(
+        project_members,
+        ("project_id", "user_id"),
+        lambda excluded: {name: excluded[name] for name in settings},
+    )
+    await tx.conn.execute(statement, [{**row, **settings}])
+    return Member(project_id=project_id, user_id=user_id, username=user.username, **settings)
+
+
+async def remove_member(tx: Tx, project_id: int, user_id: int) -> None:
+    """Remove a membership. Raises NotFoundError."""
+    statement = delete(project_members).where(
+        project_members.c.project_id == project_id, project_members.c.user_id == user_id
+    )
+    if (await tx.conn.execute(statement)).rowcount == 0:
+        raise NotFoundError(f"user {user_id} is not a member of project {project_id}")
+
+
+async def list_members(tx: Tx, project_id: int) -> list[Member]:
+    """A project's members by user id. Raises NotFoundError."""
+    await get_project(tx, project_id)
+    query = (
+        select(*_MEMBER_COLUMNS)
+        .join(users, users.c.id == project_members.c.user_id)
+        .where(project_members.c.project_id == project_id)
+        .order_by(project_members.c.user_id)
+    )
+    return [_member(row) for row in (await tx.conn.execute(query)).all()]
+
+
+async def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
+    """Whether the user is a member of the project."""
+    condition = exists().where(
+        project_members.c.project_id == project_id, project_members.c.user_id == user_id
+    )
+    return bool((await tx.conn.execute(select(condition))).scalar())
+
+
+async def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
+    _not_blank(username, "a username")
+    query = select(users.c.id).where(users.c.username == username)
+    found = (await tx.conn.execute(query)).scalar()
+    if found is not None and found != user_id:
+        raise ConflictError(f"the username {username!r} is taken")
+
+
+async def create_user(
+    tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
+) -> User:
+    """Create an active user. Raises ConflictError, InvalidInputError."""
+    await _check_username(tx, username, None)
+    row: Row = {
+        "username": username,
+        "password_hash": password_hash,
+        "is_admin": is_admin,
+        "is_active": True,
+        "telegram_chat_id": telegram_chat_id or None,
+        "created_at": datetime.now(UTC),
+    }
+    [user_id] = await tx.insert_ids(users, [row])
+    return User(
+        id=user_id,
+        username=username,
+        is_admin=is_admin,
+        is_active=True,
+        telegram_chat_id=row["telegram_chat_id"],
+        created_at=row["created_at"],
+    )
+
+
+async def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
+    """A user and their password hash, by exact username."""
+    row = (await tx.conn.execute(select(users).where(users.c.username == username))).first()
+    return None if row is None else (user_from_row(row), row.password_hash)
+
+
+async def list_users(tx: Tx) -> list[User]:
+    """Every user by id."""
+    rows = (await tx.conn.execute(select(users).order_by(users.c.id))).all()
+    return [user_from_row(row) for row in rows]
+
+
+async def _is_last_active_admin(tx: Tx, user_id: int) -> bool:
+    # Locks every active admin (PostgreSQL), so that two concurrent demotions of the last two
+    # admins cannot both succeed.
+    query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
+    return list((await tx.conn.execute(tx.locking(query))).scalars()) == [user_id]
+
+
+async def update_user(
+    tx: Tx,
+    user_id: int,
+    *,
+    username: str | None,
+    password_hash: str | None,
+    is_admin: bool | None,
+    is_active: bool | None,
+    telegram_chat_id: str | None,
+) -> User:
+    """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
+    await get_user_row(tx, user_id)
+    if (is_admin is False or is_active is False) and await _is_last_active_admin(tx, user_id):
+        raise ConflictError("the last active admin cannot be demoted or deactivated")
+    values: Row = {}
+    if username is not None:
+        await _check_username(tx, username, user_id)
+        values["username"] = username
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    if is_admin is not None:
+        values["is_admin"] = is_admin
+    if is_active is not None:
+        values["is_active"] = is_active
+    if telegram_chat_id is not None:
+        values["telegram_chat_id"] = telegram_chat_id or None
+    if values:
+        await tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
+    return user_from_row(await get_user_row(tx, user_id))
+
+
+async def delete_user(tx: Tx, user_id: int) -> None:
+    """Delete a user (memberships cascade). Raises NotFoundError, ConflictError."""
+    await get_user_row(tx, user_id)
+    if await _is_last_active_admin(tx, user_id):
+        raise ConflictError("the last active admin cannot be deleted")
+    await tx.conn.execute(delete(users).where(users.c.id == user_id))

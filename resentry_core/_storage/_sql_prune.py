@@ -1,0 +1,70 @@
+"""``SqlStorage.prune``: retention, with exact issue counters for what remains."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
+
+from resentry_core._storage._memory_state import aware
+from resentry_core._storage._sql_tx import Tx, chunks
+from resentry_core._storage._tables import envelopes, events, issues, notification_outbox
+
+
+async def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
+    """Delete the project's envelopes received before ``older_than``; return how many.
+
+    Foreign keys cascade from each envelope to its items, events, attachments, logs, feedback,
+    discard counts, and the sessions and check-ins it last wrote. The issues of deleted events
+    are then recounted from the events that remain, or deleted when none remains. Delivered
+    notifications created before the cutoff go too.
+    """
+    cutoff = aware(older_than, "older_than")
+    # An event's received_at is its envelope's: the same cutoff finds them, by index.
+    touched_query = (
+        select(events.c.issue_id)
+        .where(
+            events.c.project_id == project_id,
+            events.c.received_at < cutoff,
+            events.c.issue_id.is_not(None),
+        )
+        .distinct()
+    )
+    touched = sorted((await tx.conn.execute(touched_query)).scalars())
+    deleted = await tx.conn.execute(
+        delete(envelopes).where(
+            envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff
+        )
+    )
+    for chunk in chunks(touched):
+        await _recount_issues(tx, chunk)
+    await tx.conn.execute(
+        delete(notification_outbox).where(
+            notification_outbox.c.project_id == project_id,
+            notification_outbox.c.delivered_at.is_not(None),
+            notification_outbox.c.created_at < cutoff,
+        )
+    )
+    return deleted.rowcount
+
+
+async def _recount_issues(tx: Tx, issue_ids: Sequence[int]) -> None:
+    in_issue = events.c.issue_id == issues.c.id
+    remaining = exists().where(in_issue)
+    await tx.conn.execute(delete(issues).where(issues.c.id.in_(issue_ids), ~remaining))
+    latest = (
+        select(events.c.event_id)
+        .where(in_issue)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    await tx.conn.execute(
+        update(issues)
+        .where(issues.c.id.in_(issue_ids))
+        .values(
+            times_seen=select(func.count()).where(in_issue).scalar_subquery(),
+            first_seen=select(func.min(events.c.received_at)).where(in_issue).scalar_subquery(),
+            last_seen=select(func.max(events.c.received_at)).where(in_issue).scalar_subquery(),
+            last_event_id=latest,
+        )
+    )

@@ -1,0 +1,378 @@
+"""``SqlStorage.record``: a batch of prepared envelopes in one transaction, in few statements.
+
+The statement count does not grow with the batch: one ``SELECT`` finds already-stored event
+ids, every table gets one executemany (ids come back in order), and issues are upserted once
+per distinct ``(project, fingerprint)`` of the batch, not once per event.
+
+Exact issue counters under concurrent writers (PostgreSQL, several processes): missing issues
+are inserted with ``ON CONFLICT DO NOTHING`` in ``(project, fingerprint)`` order, then every
+other issue of the batch is locked with ``SELECT … ORDER BY fingerprint FOR UPDATE`` (a
+deterministic order, so two writers cannot deadlock on them) and updated from the locked
+values. A writer that lost an insert race simply finds the row in the second step. On SQLite
+the write lock serializes whole batches.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
+from resentry_core._storage import _sql_record_extra
+from resentry_core._storage._memory_state import aware
+from resentry_core._storage._sql_record_extra import Kept
+from resentry_core._storage._sql_tx import Row, Tx, chunks
+from resentry_core._storage._tables import (
+    UtcDateTime,
+    attachments,
+    envelope_items,
+    envelopes,
+    events,
+    issues,
+    notification_outbox,
+    projects,
+)
+
+
+@dataclass(slots=True, kw_only=True)
+class _Group:
+    """The events of one issue within the batch."""
+
+    project_id: int
+    fingerprint: str
+    first: EventRecord
+    latest: EventRecord  # latest received; on a tie, the one recorded later
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    issue_id: int = 0
+    created: bool = False
+    reopened: bool = False
+
+
+async def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+    """Store ``batch`` (see ``IngestStore.record``) on the open write transaction ``tx``."""
+    received = [_validate(envelope) for envelope in batch]
+    await _require_projects(tx, {envelope.project_id for envelope in batch})
+    stored = await _stored_event_ids(tx, batch)
+    kept, duplicates = _plan(batch, received, stored)
+    groups: dict[tuple[int, str], _Group] = {}
+    if kept:
+        await _insert_envelopes(tx, kept)
+        await _insert_items(tx, kept)
+        groups = _group(kept)
+        await _upsert_issues(tx, groups)
+        await _insert_events(tx, kept, groups)
+        await _insert_attachments(tx, kept)
+        await _sql_record_extra.record_extras(tx, kept)
+        await _insert_outbox(tx, groups)
+    results = dict(duplicates)
+    for entry in kept:
+        results[entry.index] = _recorded(entry, groups)
+    return [results[index] for index in range(len(batch))]
+
+
+def _validate(envelope: PreparedEnvelope) -> datetime:
+    received_at = aware(envelope.received_at, "received_at")
+    positions = {item.position for item in envelope.items}
+    if len(positions) != len(envelope.items):
+        raise InvalidInputError("two items of the envelope share a position")
+    referenced = {record.item_position for record in envelope.events}
+    referenced.update(record.item_position for record in envelope.attachments)
+    missing = sorted(referenced - positions)
+    if missing:
+        raise InvalidInputError(f"records name item positions {missing} the envelope lacks")
+    for record in envelope.events:
+        aware(record.timestamp, "event timestamp")
+    for check_in in envelope.check_ins:
+        aware(check_in.timestamp, "check-in timestamp")
+    for log in envelope.logs:
+        aware(log.timestamp, "log timestamp")
+    return received_at
+
+
+async def _require_projects(tx: Tx, project_ids: set[int]) -> None:
+    found = set(
+        (await tx.conn.execute(select(projects.c.id).where(projects.c.id.in_(project_ids))))
+        .scalars()
+        .all()
+    )
+    missing = sorted(project_ids - found)
+    if missing:
+        raise NotFoundError(f"project {missing[0]} does not exist")
+
+
+async def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tuple[int, str]]:
+    wanted: dict[int, set[str]] = {}
+    for envelope in batch:
+        wanted.setdefault(envelope.project_id, set()).update(r.event_id for r in envelope.events)
+    stored: set[tuple[int, str]] = set()
+    for project_id, event_ids in sorted(wanted.items()):
+        for chunk in chunks(sorted(event_ids)):
+            query = select(events.c.event_id).where(
+                events.c.project_id == project_id, events.c.event_id.in_(chunk)
+            )
+            stored.update((project_id, found) for found in (await tx.conn.execute(query)).scalars())
+    return stored
+
+
+def _plan(
+    batch: Sequence[PreparedEnvelope], received: list[datetime], stored: set[tuple[int, str]]
+) -> tuple[list[Kept], dict[int, Recorded]]:
+    seen = set(stored)
+    kept: list[Kept] = []
+    duplicates: dict[int, Recorded] = {}
+    for index, envelope in enumerate(batch):
+        project_id = envelope.project_id
+        if envelope.events and (project_id, envelope.events[0].event_id) in seen:
+            duplicates[index] = Recorded(
+                envelope_id=None, event_id=envelope.event_id, duplicate=True
+            )
+            continue
+        fresh: list[EventRecord] = []
+        for record in envelope.events:
+            if (project_id, record.event_id) not in seen:
+                seen.add((project_id, record.event_id))
+                fresh.append(record)
+        kept.append(Kept(index=index, envelope=envelope, received_at=received[index], events=fresh))
+    return kept, duplicates
+
+
+async def _insert_envelopes(tx: Tx, kept: list[Kept]) -> None:
+    rows: list[Row] = [
+        {
+            "project_id": entry.envelope.project_id,
+            "received_at": entry.received_at,
+            "event_id": entry.envelope.event_id,
+            "headers": entry.envelope.headers,
+            "raw": entry.envelope.raw,
+            "raw_encoding": entry.envelope.raw_encoding,
+            "size": len(entry.envelope.raw),
+        }
+        for entry in kept
+    ]
+    for entry, envelope_id in zip(kept, await tx.insert_ids(envelopes, rows), strict=True):
+        entry.envelope_id = envelope_id
+
+
+async def _insert_items(tx: Tx, kept: list[Kept]) -> None:
+    rows: list[Row] = []
+    owners: list[tuple[Kept, int]] = []
+    for entry in kept:
+        for item in entry.envelope.items:
+            owners.append((entry, item.position))
+            rows.append(
+                {
+                    "envelope_id": entry.envelope_id,
+                    "project_id": entry.envelope.project_id,
+                    "received_at": entry.received_at,
+                    "position": item.position,
+                    "type": item.type,
+                    "headers": item.headers,
+                    "payload": item.payload,
+                    "size": len(item.payload),
+                }
+            )
+    item_ids = await tx.insert_ids(envelope_items, rows)
+    for (entry, position), item_id in zip(owners, item_ids, strict=True):
+        entry.item_ids[position] = item_id
+
+
+def _group(kept: list[Kept]) -> dict[tuple[int, str], _Group]:
+    groups: dict[tuple[int, str], _Group] = {}
+    for entry in kept:
+        for record in entry.events:
+            if record.fingerprint is None:
+                continue
+            key = (entry.envelope.project_id, record.fingerprint)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = _Group(
+                    project_id=key[0],
+                    fingerprint=key[1],
+                    first=record,
+                    latest=record,
+                    count=1,
+                    first_seen=entry.received_at,
+                    last_seen=entry.received_at,
+                )
+                continue
+            group.count += 1
+            group.first_seen = min(group.first_seen, entry.received_at)
+            if entry.received_at >= group.last_seen:
+                group.last_seen = entry.received_at
+                group.latest = record
+    return groups
+
+
+_UPDATE_ISSUE = (
+    update(issues)
+    .where(issues.c.id == bindparam("b_id"))
+    .values(
+        times_seen=issues.c.times_seen + bindparam("b_count"),
+        first_seen=bindparam("b_first_seen", type_=UtcDateTime()),
+        last_seen=bindparam("b_last_seen", type_=UtcDateTime()),
+        last_event_id=bindparam("b_last_event_id"),
+        level=bindparam("b_level"),
+        status=bindparam("b_status"),
+    )
+)
+
+
+async def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+    if not groups:
+        return
+    ordered = [groups[key] for key in sorted(groups)]
+    created_rows = [
+        {
+            "project_id": group.project_id,
+            "fingerprint": group.fingerprint,
+            "title": group.first.title,
+            "culprit": group.first.culprit,
+            "level": group.latest.level,
+            "status": "unresolved",
+            "first_seen": group.first_seen,
+            "last_seen": group.last_seen,
+            "times_seen": group.count,
+            "last_event_id": group.latest.event_id,
+        }
+        for group in ordered
+    ]
+    statement = tx.insert_missing(issues, ("project_id", "fingerprint")).returning(
+        issues.c.id, issues.c.project_id, issues.c.fingerprint
+    )
+    for issue_id, project_id, fingerprint in (await tx.conn.execute(statement, created_rows)).all():
+        group = groups[(project_id, fingerprint)]
+        group.issue_id, group.created = issue_id, True
+    existing: dict[int, list[str]] = {}
+    for group in ordered:
+        if not group.created:
+            existing.setdefault(group.project_id, []).append(group.fingerprint)
+    updates = [
+        _issue_update(groups[(project_id, row.fingerprint)], row)
+        for project_id, fingerprints in sorted(existing.items())
+        for row in await _lock_issues(tx, project_id, fingerprints)
+    ]
+    if updates:
+        await tx.conn.execute(_UPDATE_ISSUE, updates)
+
+
+async def _lock_issues(tx: Tx, project_id: int, fingerprints: list[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in chunks(fingerprints):
+        query = (
+            select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
+            .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
+            .where(issues.c.project_id == project_id, issues.c.fingerprint.in_(chunk))
+            .order_by(issues.c.fingerprint)
+        )
+        rows.extend((await tx.conn.execute(tx.locking(query))).all())
+    return rows
+
+
+def _issue_update(group: _Group, row: Any) -> Row:
+    group.issue_id = row.id
+    group.reopened = row.status == "resolved"
+    latest = group.last_seen >= row.last_seen
+    return {
+        "b_id": row.id,
+        "b_count": group.count,
+        "b_first_seen": min(row.first_seen, group.first_seen),
+        "b_last_seen": group.last_seen if latest else row.last_seen,
+        "b_last_event_id": group.latest.event_id if latest else row.last_event_id,
+        "b_level": group.latest.level if latest else row.level,
+        "b_status": "unresolved" if group.reopened else row.status,
+    }
+
+
+async def _insert_events(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
+    rows: list[Row] = []
+    for entry in kept:
+        project_id = entry.envelope.project_id
+        for record in entry.events:
+            group = None if record.fingerprint is None else groups[(project_id, record.fingerprint)]
+            rows.append(
+                {
+                    "item_id": entry.item_ids[record.item_position],
+                    "envelope_id": entry.envelope_id,
+                    "project_id": project_id,
+                    "event_id": record.event_id,
+                    "issue_id": None if group is None else group.issue_id,
+                    "type": record.type,
+                    "level": record.level,
+                    "timestamp": record.timestamp,
+                    "received_at": entry.received_at,
+                    "platform": record.platform,
+                    "title": record.title,
+                    "culprit": record.culprit,
+                    "message": record.message,
+                    "release": record.release,
+                    "environment": record.environment,
+                    "tags": record.tags,
+                    "user_data": record.user,
+                    "sdk": record.sdk,
+                    "transaction": record.transaction,
+                    "op": record.op,
+                    "duration_ms": record.duration_ms,
+                    "status": record.status,
+                    "span_count": record.span_count,
+                }
+            )
+    await tx.insert(events, rows)
+
+
+async def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
+    rows: list[Row] = [
+        {
+            "item_id": entry.item_ids[record.item_position],
+            "envelope_id": entry.envelope_id,
+            "project_id": entry.envelope.project_id,
+            "event_id": record.event_id,
+            "filename": record.filename,
+            "content_type": record.content_type,
+            "attachment_type": record.attachment_type,
+            "size": record.size,
+        }
+        for entry in kept
+        for record in entry.envelope.attachments
+    ]
+    await tx.insert(attachments, rows)
+
+
+async def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+    now = datetime.now(UTC)
+    rows: list[Row] = [
+        {
+            "project_id": group.project_id,
+            "issue_id": group.issue_id,
+            "event_id": group.first.event_id,
+            "kind": "new_issue" if group.created else "regression",
+            "created_at": now,
+            "delivered_at": None,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+        }
+        for group in groups.values()
+        if group.created or group.reopened
+    ]
+    await tx.insert(notification_outbox, rows)
+
+
+def _recorded(entry: Kept, groups: dict[tuple[int, str], _Group]) -> Recorded:
+    project_id = entry.envelope.project_id
+    for record in entry.events:
+        if record.fingerprint is not None:
+            group = groups[(project_id, record.fingerprint)]
+            first = group.first is record
+            return Recorded(
+                envelope_id=entry.envelope_id,
+                event_id=entry.envelope.event_id,
+                issue_id=group.issue_id,
+                new_issue=first and group.created,
+                regression=first and group.reopened,
+            )
+    return Recorded(envelope_id=entry.envelope_id, event_id=entry.envelope.event_id)

@@ -1,0 +1,420 @@
+"""SQLAlchemy Core table definitions for ``SqlStorage`` (never exported).
+
+``docs/models.md`` describes every table, column and index. The schema is created only by the
+Alembic migrations in ``resentry_core/_migrations``; a test checks that they build exactly this
+metadata on SQLite and PostgreSQL.
+
+Conventions:
+
+- Ids are 64-bit on PostgreSQL and ``INTEGER PRIMARY KEY`` (the rowid) on SQLite, where
+  ``AUTOINCREMENT`` keeps ids from being reused after deletions (download URLs stay unambiguous).
+- Timestamps are ``timestamptz`` on PostgreSQL and fixed-width UTC text on SQLite, so ordering
+  and range filters work on both; they always come back UTC-aware.
+- Denormalized copies (``project_id``, ``envelope_id`` or ``received_at`` next to an owning
+  foreign key) carry no foreign key of their own: the owner's ``ON DELETE CASCADE`` removes
+  them. Every foreign key has an index on the child side, so cascades never scan a table.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC-aware datetime: ``timestamptz`` on PostgreSQL, naive UTC text on SQLite.
+
+    Naive values are taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        elif value.utcoffset():
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+JSON_VALUE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+EVENT_ID = String(32)  # a UUID as 32 lowercase hex characters
+NIL_ID = "0" * 32  # a nil check-in id never matches an earlier check-in
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column[int]:
+    return Column("id", ID, primary_key=True, autoincrement=True)
+
+
+def _ref(name: str, target: str, *, on_delete: str = "CASCADE", null: bool = False) -> Column[int]:
+    return Column(name, ID, ForeignKey(target, ondelete=on_delete), nullable=null)
+
+
+def _copy(name: str) -> Column[int]:
+    return Column(name, ID, nullable=False)
+
+
+def _when(name: str, *, null: bool = False) -> Column[datetime]:
+    return Column(name, UtcDateTime(), nullable=null)
+
+
+def _text(name: str, *, null: bool = False) -> Column[str]:
+    return Column(name, Text, nullable=null)
+
+
+def _flag(name: str) -> Column[bool]:
+    return Column(name, Boolean, nullable=False)
+
+
+def _json(name: str, *, null: bool = False) -> Column[Any]:
+    return Column(name, JSON_VALUE, nullable=null)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    _text("username"),
+    _text("password_hash"),
+    _flag("is_admin"),
+    _flag("is_active"),
+    _text("telegram_chat_id", null=True),
+    _when("created_at"),
+    UniqueConstraint("username"),
+    sqlite_autoincrement=True,
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    _id(),
+    _text("name"),
+    _text("slug"),
+    _when("created_at"),
+    _json("allowed_origins"),
+    Column("rate_limit_per_minute", Integer),
+    Column("retention_days", Integer),
+    UniqueConstraint("slug"),
+    sqlite_autoincrement=True,
+)
+
+project_keys = Table(
+    "project_keys",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    Column("public_key", String(32), nullable=False),
+    _text("label"),
+    _flag("is_active"),
+    _when("created_at"),
+    UniqueConstraint("public_key"),
+    Index(None, "project_id"),
+    sqlite_autoincrement=True,
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    _ref("project_id", "projects.id"),
+    _ref("user_id", "users.id"),
+    Column("min_level", String(16), nullable=False),
+    _flag("notify_new_issues"),
+    _flag("notify_regressions"),
+    _when("created_at"),
+    PrimaryKeyConstraint("project_id", "user_id"),
+    Index(None, "user_id"),
+)
+
+envelopes = Table(
+    "envelopes",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _when("received_at"),
+    Column("event_id", EVENT_ID),
+    _json("headers"),
+    Column("raw", LargeBinary, nullable=False),
+    Column("raw_encoding", String(32)),
+    Column("size", BigInteger, nullable=False),
+    Index(None, "project_id", "received_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+envelope_items = Table(
+    "envelope_items",
+    metadata,
+    _id(),
+    _ref("envelope_id", "envelopes.id"),
+    _copy("project_id"),
+    _when("received_at"),
+    Column("position", Integer, nullable=False),
+    _text("type"),
+    _json("headers"),
+    Column("payload", LargeBinary, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    UniqueConstraint("envelope_id", "position"),
+    Index(None, "project_id", "received_at", "id"),
+    Index(None, "project_id", "type", "received_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+issues = Table(
+    "issues",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("fingerprint"),
+    _text("title"),
+    _text("culprit"),
+    Column("level", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    _when("first_seen"),
+    _when("last_seen"),
+    Column("times_seen", BigInteger, nullable=False),
+    Column("last_event_id", EVENT_ID),
+    UniqueConstraint("project_id", "fingerprint"),
+    Index(None, "project_id", "last_seen", "id"),
+    Index(None, "project_id", "first_seen", "id"),
+    Index(None, "project_id", "times_seen", "id"),
+    CheckConstraint("status IN ('unresolved', 'resolved', 'ignored')", name="status"),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    _ref("item_id", "envelope_items.id"),
+    _copy("envelope_id"),
+    _copy("project_id"),
+    Column("event_id", EVENT_ID, nullable=False),
+    _ref("issue_id", "issues.id", on_delete="SET NULL", null=True),
+    _text("type"),
+    Column("level", String(16), nullable=False),
+    _when("timestamp"),
+    _when("received_at"),
+    _text("platform"),
+    _text("title"),
+    _text("culprit"),
+    _text("message"),
+    _text("release", null=True),
+    _text("environment", null=True),
+    _json("tags"),
+    _json("user_data", null=True),
+    _json("sdk", null=True),
+    _text("transaction", null=True),
+    _text("op", null=True),
+    Column("duration_ms", Double),
+    _text("status", null=True),
+    Column("span_count", Integer),
+    UniqueConstraint("project_id", "event_id"),
+    UniqueConstraint("item_id"),
+    Index(None, "project_id", "received_at", "id"),
+    Index(None, "project_id", "type", "received_at", "id"),
+    Index(None, "issue_id", "received_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _id(),
+    _ref("item_id", "envelope_items.id"),
+    _copy("envelope_id"),
+    _copy("project_id"),
+    Column("event_id", EVENT_ID),
+    _text("filename"),
+    _text("content_type"),
+    _text("attachment_type"),
+    Column("size", BigInteger, nullable=False),
+    UniqueConstraint("item_id"),
+    Index(None, "envelope_id"),
+    Index(None, "project_id", "event_id"),
+    sqlite_autoincrement=True,
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _ref("envelope_id", "envelopes.id"),
+    _text("sid"),
+    _text("release"),
+    _text("environment", null=True),
+    Column("status", String(16), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    _flag("errored"),
+    UniqueConstraint("project_id", "sid"),
+    Index(None, "envelope_id"),
+    sqlite_autoincrement=True,
+)
+
+session_aggregates = Table(
+    "session_aggregates",
+    metadata,
+    _id(),
+    _ref("envelope_id", "envelopes.id"),
+    _copy("project_id"),
+    _text("release"),
+    _text("environment", null=True),
+    Column("exited", BigInteger, nullable=False),
+    Column("errored", BigInteger, nullable=False),
+    Column("abnormal", BigInteger, nullable=False),
+    Column("crashed", BigInteger, nullable=False),
+    Index(None, "envelope_id"),
+    Index(None, "project_id", "release"),
+    sqlite_autoincrement=True,
+)
+
+monitors = Table(
+    "monitors",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("slug"),
+    _json("config", null=True),
+    _when("created_at"),
+    _when("last_check_in", null=True),
+    Column("last_status", String(32)),
+    UniqueConstraint("project_id", "slug"),
+    sqlite_autoincrement=True,
+)
+
+check_ins = Table(
+    "check_ins",
+    metadata,
+    _id(),
+    _ref("monitor_id", "monitors.id"),
+    _ref("envelope_id", "envelopes.id"),
+    Column("check_in_id", EVENT_ID, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("duration", Double),
+    _text("environment", null=True),
+    _text("release", null=True),
+    _when("timestamp"),
+    Column("trace_id", String(32)),
+    Index(
+        None,
+        "monitor_id",
+        "check_in_id",
+        unique=True,
+        sqlite_where=text(f"check_in_id != '{NIL_ID}'"),
+        postgresql_where=text(f"check_in_id != '{NIL_ID}'"),
+    ),
+    Index(None, "monitor_id", "timestamp", "id"),
+    Index(None, "envelope_id"),
+    sqlite_autoincrement=True,
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    _id(),
+    _ref("envelope_id", "envelopes.id"),
+    _copy("project_id"),
+    _when("timestamp"),
+    Column("level", String(16), nullable=False),
+    _text("body"),
+    _json("attributes"),
+    Column("trace_id", String(32)),
+    Column("span_id", String(16)),
+    Column("severity_number", Integer),
+    Index(None, "envelope_id"),
+    Index(None, "project_id", "timestamp", "id"),
+    Index(None, "project_id", "trace_id"),
+    sqlite_autoincrement=True,
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    _id(),
+    _ref("envelope_id", "envelopes.id"),
+    _copy("project_id"),
+    _when("received_at"),
+    Column("event_id", EVENT_ID, nullable=False),
+    Column("associated_event_id", EVENT_ID),
+    _text("name", null=True),
+    _text("email", null=True),
+    _text("message"),
+    _text("url", null=True),
+    Column("source", String(16), nullable=False),
+    Index(None, "envelope_id"),
+    Index(None, "project_id", "received_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+discard_counters = Table(
+    "discard_counters",
+    metadata,
+    _id(),
+    _ref("envelope_id", "envelopes.id"),
+    _copy("project_id"),
+    _text("reason"),
+    _text("category"),
+    Column("quantity", BigInteger, nullable=False),
+    Index(None, "envelope_id"),
+    Index(None, "project_id", "reason", "category"),
+    sqlite_autoincrement=True,
+)
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    _id(),
+    _copy("project_id"),
+    _ref("issue_id", "issues.id"),
+    Column("event_id", EVENT_ID),
+    Column("kind", String(16), nullable=False),
+    _when("created_at"),
+    _when("delivered_at", null=True),
+    Column("attempts", Integer, nullable=False),
+    _when("next_attempt_at"),
+    _text("last_error", null=True),
+    Index(None, "issue_id"),
+    Index(None, "delivered_at", "next_attempt_at"),
+    CheckConstraint("kind IN ('new_issue', 'regression')", name="kind"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,290 @@
+"""HTTP ingest benchmark: Resentry under uvicorn versus a trivial FastAPI endpoint.
+
+Starts ``python -m resentry_server`` (one uvicorn worker, SQLite in a temporary directory) and,
+under the same uvicorn settings, a FastAPI app whose envelope route only reads the body and
+answers ``{"id": ...}``: the ceiling of the stack (uvicorn, Starlette, the client) on this
+machine. Both get the same realistic gzip envelopes (``bench.bench_ingest.make_bodies``: 80%
+errors over 50 issues, 15% transactions, 5% with a 100 KB attachment) from 127.0.0.1 only.
+
+1. Saturation: ``--senders`` concurrent senders (closed loop), ``--requests`` requests or
+   ``--seconds`` seconds, whichever comes first: events/s and latency for each server.
+2. Fixed load: Resentry at ``--load-fraction`` of the ceiling's rate (open loop, for
+   ``--load-seconds``): accepted events/s and p50/p99 latency at that load.
+
+It also reports Resentry's idle RSS (after start, and after the load) and its peak RSS.
+Targets: throughput >= 50% of the ceiling, p99 < 50 ms at that load, idle RSS < 100 MiB.
+
+    uv run python -m bench.http_ingest [--senders 32] [--requests 4000] [--seconds 30]
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+import psutil
+from fastapi import FastAPI, Request
+
+from bench.bench_ingest import make_bodies
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+UVICORN_OPTIONS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-server-header"]
+
+
+def trivial_app() -> FastAPI:
+    """The ceiling: read the body, answer a fixed id. Run with ``uvicorn --factory``."""
+    app = FastAPI()
+
+    @app.post("/api/{project_id}/envelope/")
+    async def envelope(project_id: int, request: Request) -> dict[str, str]:
+        await request.body()
+        return {"id": "fc6d8c0c43fc4630ad850ee518f1b9d0"}
+
+    return app
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server process under test."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def rss(self) -> int:
+        """Resident memory of the process, in bytes."""
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One load run."""
+
+    accepted: int
+    refused: int
+    seconds: float
+    latencies: Sequence[float]
+    peak_rss: int
+
+    @property
+    def rate(self) -> float:
+        """Accepted events per second."""
+        return self.accepted / self.seconds
+
+    def percentile(self, p: float) -> float:
+        """Latency percentile ``p`` (0..100), in milliseconds."""
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _serve(name: str, argv: Sequence[str], env: dict[str, str], port: int) -> Iterator[Server]:
+    process = subprocess.Popen([*argv, "--port", str(port)], env=env, cwd=ROOT)
+    server = Server(name=name, url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{server.url}/health/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not start") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+async def _sample_peak(server: Server, peak: list[int], stop: anyio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], server.rss())
+        await anyio.sleep(0.05)
+
+
+@dataclass
+class _Sender:
+    """Posts envelopes and records the latency of each accepted one."""
+
+    client: httpx.AsyncClient
+    url: str
+    auth: str
+    latencies: list[float]
+    refused: int = 0
+
+    async def post(self, body: bytes) -> None:
+        started = time.perf_counter()
+        response = await self.client.post(
+            self.url,
+            content=body,
+            headers={
+                "X-Sentry-Auth": self.auth,
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/x-sentry-envelope",
+            },
+        )
+        if response.status_code == 200:
+            self.latencies.append(time.perf_counter() - started)
+        else:
+            self.refused += 1
+
+
+async def _measure(
+    server: Server,
+    url: str,
+    auth: str,
+    connections: int,
+    drive: Callable[[_Sender], Awaitable[None]],
+) -> Result:
+    peak = [server.rss()]
+    stop = anyio.Event()
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    started = time.perf_counter()
+    async with (
+        httpx.AsyncClient(limits=limits, timeout=60) as client,
+        anyio.create_task_group() as sampler,
+    ):
+        sampler.start_soon(_sample_peak, server, peak, stop)
+        sender = _Sender(client=client, url=url, auth=auth, latencies=[])
+        await drive(sender)
+        stop.set()
+    elapsed = time.perf_counter() - started
+    return Result(len(sender.latencies), sender.refused, elapsed, sender.latencies, peak[0])
+
+
+async def saturate(
+    server: Server, url: str, auth: str, bodies: Sequence[bytes], senders: int, seconds: float
+) -> Result:
+    """Closed loop: ``senders`` concurrent senders until the bodies or the time run out."""
+    queue = list(reversed(bodies))
+    deadline = time.perf_counter() + seconds
+
+    async def loop(sender: _Sender) -> None:
+        while queue and time.perf_counter() < deadline:
+            await sender.post(queue.pop())
+
+    async def drive(sender: _Sender) -> None:
+        async with anyio.create_task_group() as tg:
+            for _ in range(senders):
+                tg.start_soon(loop, sender)
+
+    return await _measure(server, url, auth, senders, drive)
+
+
+async def fixed_rate(
+    server: Server, url: str, auth: str, bodies: Sequence[bytes], rate: float, seconds: float
+) -> Result:
+    """Open loop: start one request every ``1/rate`` seconds for ``seconds``, whatever answers."""
+
+    async def drive(sender: _Sender) -> None:
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for index in range(int(rate * seconds)):
+                await anyio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+                tg.start_soon(sender.post, bodies[index % len(bodies)])
+
+    return await _measure(server, url, auth, 512, drive)
+
+
+def _create_project(env: dict[str, str]) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "resentry_server", "project", "create", "bench"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dsn = done.stdout.strip()
+    key = dsn.split("://", 1)[1].split("@", 1)[0]
+    return int(dsn.rsplit("/", 1)[1]), key
+
+
+def _report(name: str, result: Result) -> None:
+    print(
+        f"{name:<34} {result.rate:8.0f} ev/s   p50 {result.percentile(50):6.1f} ms   "
+        f"p99 {result.percentile(99):6.1f} ms   ({result.accepted} accepted, "
+        f"{result.refused} refused, {result.seconds:.1f} s)"
+    )
+
+
+def main() -> None:
+    """Run both servers under the same load and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--load-fraction", type=float, default=0.5)
+    parser.add_argument("--load-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    bodies = make_bodies(args.requests)
+    warmup = bodies[: min(200, len(bodies))]
+    print(
+        f"{len(bodies)} gzip envelopes, {sum(map(len, bodies)) / MiB:.1f} MiB; "
+        f"{args.senders} senders; {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("RESENTRY_")},
+            "PYTHONPATH": str(ROOT),
+            "RESENTRY_DATA_DIR": tmp,
+            "RESENTRY_LOG_LEVEL": "warning",
+        }
+        python = [sys.executable, "-m"]
+        ceiling_argv = [*python, "uvicorn", "--factory", "bench.http_ingest:trivial_app"]
+        with _serve("trivial", [*ceiling_argv, *UVICORN_OPTIONS], env, _free_port()) as trivial:
+            url = f"{trivial.url}/api/1/envelope/"
+            anyio.run(saturate, trivial, url, "", warmup, args.senders, args.seconds)
+            ceiling = anyio.run(saturate, trivial, url, "", bodies, args.senders, args.seconds)
+        project_id, key = _create_project(env)
+        auth = f"Sentry sentry_key={key}, sentry_version=7"
+        resentry_argv = [*python, "resentry_server", "serve", "--host", "127.0.0.1"]
+        with _serve("resentry", resentry_argv, env, _free_port()) as resentry:
+            idle_start = resentry.rss()
+            url = f"{resentry.url}/api/{project_id}/envelope/"
+            anyio.run(saturate, resentry, url, auth, warmup, args.senders, args.seconds)
+            saturated = anyio.run(saturate, resentry, url, auth, bodies, args.senders, args.seconds)
+            target_rate = args.load_fraction * ceiling.rate
+            loaded = anyio.run(
+                fixed_rate, resentry, url, auth, bodies, target_rate, args.load_seconds
+            )
+            time.sleep(2)
+            idle_after = resentry.rss()
+    print()
+    _report("trivial FastAPI endpoint (ceiling)", ceiling)
+    _report("Resentry, saturated", saturated)
+    _report(f"Resentry at {target_rate:.0f} req/s (open loop)", loaded)
+    print()
+    fraction = saturated.rate / ceiling.rate
+    print(f"Resentry throughput: {fraction:.0%} of the ceiling (target >= 50%)")
+    print(
+        f"p99 at {args.load_fraction:.0%} of the ceiling: {loaded.percentile(99):.1f} ms "
+        f"(target < 50 ms); accepted {loaded.rate:.0f} ev/s of {target_rate:.0f} offered"
+    )
+    peak = max(saturated.peak_rss, loaded.peak_rss)
+    print(
+        f"Resentry RSS: idle {idle_start / MiB:.0f} MiB at start, {idle_after / MiB:.0f} MiB "
+        f"after the load (target < 100 MiB); peak {peak / MiB:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()

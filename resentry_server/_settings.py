@@ -1,14 +1,15 @@
 """Server settings: the only place that reads the environment (``RESENTRY_*`` and ``.env``)."""
 
+import json
 import logging
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resentry_core._config import CoreConfig
 from resentry_core._limits import (
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     max_envelope_bytes: int = Field(default=MAX_ENVELOPE_BYTES, gt=0)
     max_event_bytes: int = Field(default=MAX_EVENT_BYTES, gt=0)
     max_attachments_bytes: int = Field(default=MAX_ATTACHMENTS_BYTES, gt=0)
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int | None = Field(default=None, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     login_max_failures: int = Field(default=5, gt=0)
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # From the environment: a JSON list, or comma-separated origins.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
         return value
 
     @field_validator("log_level", mode="before")

@@ -26,7 +26,9 @@ from resentry_core._limits import KiB, Limits, MiB
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry
 from resentry_core._storage._protocol import EventFilter
+from resentry_server._app import create_app
 from tests.factories import envelope, error_envelope, error_event, item, message_event
+from tests.server.conftest import settings_for
 
 MAX_REQUEST_BYTES = 256 * KiB
 MAX_ENVELOPE_BYTES = 1 * MiB
@@ -699,3 +701,30 @@ async def test_unknown_api_route_answers_json_404(client: httpx.AsyncClient) -> 
     response = await client.post("/api/1/minidump/", content=b"x")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+async def test_management_cors_follows_settings_and_ingestion_keeps_its_own(
+    core: Resentry, tmp_path: Path
+) -> None:
+    """RESENTRY_CORS_ORIGINS governs the management API only; ingestion answers any origin."""
+    app = create_app(settings_for(tmp_path, cors_origins=["https://admin.example.com"]), core=core)
+    preflight = {"Access-Control-Request-Method": "GET"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        allowed = await http.options(
+            "/api/v1/projects/", headers={**preflight, "Origin": "https://admin.example.com"}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://admin.example.com"
+        refused = await http.options(
+            "/api/v1/projects/", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in refused.headers
+        ingest = await http.options(
+            "/api/1/envelope/",
+            headers={"Access-Control-Request-Method": "POST", "Origin": "https://evil.example"},
+        )
+        assert ingest.status_code == 200
+        assert ingest.headers["access-control-allow-origin"] == "https://evil.example"

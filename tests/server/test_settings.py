@@ -106,6 +106,21 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert settings.log_level == "debug"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        '["https://admin.example.com", "http://localhost:5173"]',
+        "https://admin.example.com, http://localhost:5173/",
+    ],
+)
+def test_cors_origins_as_json_or_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """RESENTRY_CORS_ORIGINS takes a JSON list or comma-separated origins."""
+    monkeypatch.setenv("RESENTRY_CORS_ORIGINS", value)
+    assert Settings().cors_origins == ["https://admin.example.com", "http://localhost:5173"]
+
+
 def test_database_defaults_to_sqlite_in_the_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

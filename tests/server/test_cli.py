@@ -2,14 +2,17 @@
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from resentry_core._config import CoreConfig
 from resentry_core._resentry import Resentry
-from tests.server.conftest import LiveServer, run_cli, server_env
+from tests.factories import error_envelope
+from tests.server.conftest import LiveServer, StartLiveServer, run_cli, server_env
 
 DSN = re.compile(r"^(https?)://([0-9a-f]{32})@([^/]+)(/.*)?/(\d+)$")
 
@@ -161,3 +164,21 @@ def test_serve_exits_zero_on_sigterm(live_server: LiveServer) -> None:
     """SIGTERM stops the server gracefully with exit status 0."""
     assert live_server.stop() == 0
     assert "Traceback" not in live_server.log()
+
+
+def test_uvicorn_factory_serves_with_the_same_settings(
+    start_live_server: StartLiveServer, tmp_path: Path
+) -> None:
+    """``uvicorn --factory resentry_server:create_app`` reads RESENTRY_* and migrates itself."""
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "resentry_server:create_app"]
+    server = start_live_server(data_dir=tmp_path / "factory", argv=argv)
+    assert (tmp_path / "factory" / "resentry.db").exists()
+    project_id, dsn = server.create_project("Factory")
+    key = dsn.split("://", 1)[1].split("@", 1)[0]
+    response = httpx.post(
+        f"{server.base_url}/api/{project_id}/envelope/",
+        content=error_envelope(),
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text

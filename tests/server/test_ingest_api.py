@@ -19,9 +19,11 @@ import httpx
 import orjson
 import pytest
 import zstandard
+from fastapi import FastAPI
 
 from resentry_core._config import CoreConfig
-from resentry_core._errors import NotFoundError
+from resentry_core._errors import NotFoundError, StorageError
+from resentry_core._ingest import IngestRequest, IngestResult
 from resentry_core._limits import KiB, Limits, MiB
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry
@@ -728,3 +730,47 @@ async def test_management_cors_follows_settings_and_ingestion_keeps_its_own(
         )
         assert ingest.status_code == 200
         assert ingest.headers["access-control-allow-origin"] == "https://evil.example"
+
+
+# --- errors outside the core's tree ----------------------------------------------------------
+
+
+async def test_unexpected_failure_is_a_json_500(
+    app: FastAPI, core: Resentry, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (any other exception) answers 500 ``{"detail": ...}``, not a text page."""
+
+    async def broken(request: IngestRequest) -> IngestResult:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(core.ingestor, "ingest", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await post_envelope(http, project, error_envelope())
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error"}
+
+
+async def test_database_down_is_503_on_health_and_ingest(
+    client: httpx.AsyncClient, core: Resentry, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When storage fails, /health/ and ingestion answer 503 with a detail."""
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StorageError("database is unreachable")
+
+    monkeypatch.setattr(core.storage, "ping", down)
+    monkeypatch.setattr(core.storage, "project_for_key", down)
+    health = await client.get("/health/")
+    assert health.status_code == 503
+    assert health.json() == {"detail": "database is unreachable"}
+    response = await post_envelope(client, project, error_envelope())
+    assert response.status_code == 503
+    assert response.json()["detail"] == "database is unreachable"
+
+
+async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient, project: Project) -> None:
+    """PUT on an ingestion route answers 405 with a JSON detail."""
+    response = await client.put(envelope_url(project.id), content=b"{}")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}

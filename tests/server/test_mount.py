@@ -58,10 +58,12 @@ async def client(host: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _admin_headers(client: httpx.AsyncClient, core: Resentry) -> dict[str, str]:
+async def _admin_headers(
+    client: httpx.AsyncClient, core: Resentry, *, prefix: str = "/errors"
+) -> dict[str, str]:
     await core.accounts.create_user("admin", ADMIN_PASSWORD, is_admin=True)
     response = await client.post(
-        "/errors/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        f"{prefix}/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -176,3 +178,18 @@ def test_real_sentry_sdk_through_the_mounted_app(start_live_server: StartLiveSer
     )
     assert detail.status_code == 200, detail.text
     assert detail.json()["payload"]["exception"]["values"][0]["type"] == "KeyError"
+
+
+async def test_configured_public_url_wins_over_the_request(core: Resentry, tmp_path: Path) -> None:
+    """With RESENTRY_PUBLIC_URL set, DSNs use it whatever host the request came through."""
+    app = create_app(settings_for(tmp_path, public_url="https://errors.example.com/s/"), core=core)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://internal:8000") as http,
+    ):
+        headers = await _admin_headers(http, core, prefix="")
+        created = await http.post("/api/v1/projects/", json={"name": "Public"}, headers=headers)
+    assert created.status_code == 201, created.text
+    key = created.json()["keys"][0]
+    assert key["dsn"] == f"https://{key['public_key']}@errors.example.com/s/{created.json()['id']}"

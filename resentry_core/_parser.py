@@ -41,6 +41,7 @@ from resentry_core._limits import DEFAULT_LIMITS, Limits
 _WHITESPACE: Final = b" \t\r\n"  # JSON whitespace, which Relay's reader skips before a header
 _SKIP_WHITESPACE: Final = re.compile(rb"[ \t\r\n]*")
 _NEWLINE: Final = 0x0A
+_BACKSLASH: Final = 0x5C
 _CLOSING_BRACE: Final = 0x7D
 _MAX_LENGTH: Final = 2**32 - 1  # Relay reads `length` as a u32
 _UUID: Final = re.compile(
@@ -208,13 +209,13 @@ def _envelope_headers(fields: dict[str, Any], line: bytes, start: int) -> Envelo
                 "(32 hex digits, dashes optional)",
                 offset=start,
             )
-        event_id = event_id.replace("-", "").lower()
+        event_id = (event_id if len(event_id) == 32 else event_id.replace("-", "")).lower()
     if "sent_at" not in fields:
         return EnvelopeHeaders(fields, event_id, None)
     # orjson keeps the last of duplicated keys; the spec rejects an envelope that sends
     # sent_at twice. Only a repeated token or an escape (which could spell the key) needs the
     # slow check.
-    if (line.count(b'"sent_at"') > 1 or b"\\" in line) and _has_duplicate_key(
+    if (line.count(b'"sent_at"') > 1 or _BACKSLASH in line) and _has_duplicate_key(
         line, "sent_at", start
     ):
         raise EnvelopeError("invalid envelope header: duplicate 'sent_at'", offset=start)
@@ -262,7 +263,7 @@ def _preview(value: object) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Rule:
-    """How :class:`Limits` bound one kind of item; every name is a ``Limits`` field."""
+    """How :class:`Limits` bound one kind of item; names are Limits fields or _FIXED_LIMITS."""
 
     item_bytes: str  # each payload
     bucket: str | None = None  # items that share the count and total below

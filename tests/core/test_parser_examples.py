@@ -192,6 +192,24 @@ def test_serialize_keeps_implicit_length_without_newline() -> None:
     assert parse_envelope(data).items == items
 
 
+def test_bytes_like_input_parses_like_bytes() -> None:
+    """A bytearray or memoryview body gives the same envelope, with ``bytes`` payloads."""
+    data = b'{}\n{"type":"attachment","length":3}\na\nb\n'
+    for body in (bytearray(data), memoryview(data)):
+        envelope = parse_envelope(body)  # type: ignore[arg-type]
+        assert envelope == parse_envelope(data)
+        assert type(envelope.items[0].payload) is bytes
+
+
+def test_item_repr_elides_large_payloads() -> None:
+    """A megabyte payload shows as its size in repr(), a short one as its bytes."""
+    assert (
+        repr(Item({"type": "a"}, b"x" * 2_000_000))
+        == "Item(headers={'type': 'a'}, payload=<2000000 bytes>)"
+    )
+    assert repr(Item({"type": "a"}, b"ab")) == "Item(headers={'type': 'a'}, payload=b'ab')"
+
+
 # Framing ------------------------------------------------------------------------------------
 
 

@@ -56,7 +56,7 @@ def _page_params(
         Query(max_length=MAX_CURSOR_CHARS, description="`next_cursor` of the previous page"),
     ] = None,
 ) -> PageParams:
-    return PageParams(cursor=cursor, limit=limit)
+    return PageParams(cursor=cursor or None, limit=limit)  # "?cursor=": the first page
 
 
 PageDep = Annotated[PageParams, Depends(_page_params)]

@@ -73,7 +73,7 @@ async def login(credentials: LoginCredentials, core: ResentryDep) -> TokenOut:
     return TokenOut.from_core(pair)
 
 
-@router.post("/refresh_token", responses=errors(401))
+@router.post("/refresh_token", responses=errors(400, 401))
 async def refresh_token(body: RefreshIn, core: ResentryDep) -> TokenOut:
     """Exchange a refresh token (not an access token) for a new token pair."""
     return TokenOut.from_core(await core.accounts.refresh(body.refresh_token))

@@ -38,8 +38,8 @@ async def get_issue(project: VisibleProject, issue_id: RowId, core: ResentryDep)
     return IssueOut.from_core(await core.storage.get_issue(project.id, issue_id))
 
 
-@router.patch("/{issue_id}", responses=errors(401, 404))
-@router.put("/{issue_id}", responses=errors(401, 404))
+@router.patch("/{issue_id}", responses=errors(400, 401, 404))
+@router.put("/{issue_id}", responses=errors(400, 401, 404))
 async def set_issue_status(
     project: VisibleProject, issue_id: RowId, body: IssueStatusIn, core: ResentryDep
 ) -> IssueOut:

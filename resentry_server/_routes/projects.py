@@ -34,7 +34,7 @@ async def list_projects(
     return PageOut.of(page_of(projects, page), lambda p: ProjectOut.from_core(p, base_url))
 
 
-@router.post("/", status_code=201, responses=errors(401, 403, 409))
+@router.post("/", status_code=201, responses=errors(400, 401, 403, 409))
 async def create_project(
     _: AdminUser, body: ProjectCreate, core: ResentryDep, base_url: PublicUrlDep
 ) -> ProjectOut:
@@ -55,8 +55,8 @@ async def get_project(project: VisibleProject, base_url: PublicUrlDep) -> Projec
     return ProjectOut.from_core(project, base_url)
 
 
-@router.patch("/{project_id}", responses=errors(401, 403, 404))
-@router.put("/{project_id}", responses=errors(401, 403, 404))
+@router.patch("/{project_id}", responses=errors(400, 401, 403, 404))
+@router.put("/{project_id}", responses=errors(400, 401, 403, 404))
 async def update_project(
     project: AdminProject, body: ProjectUpdate, core: ResentryDep, base_url: PublicUrlDep
 ) -> ProjectOut:
@@ -86,7 +86,7 @@ async def list_keys(
     return PageOut.of(keys, lambda key: KeyOut.from_core(key, base_url))
 
 
-@router.post("/{project_id}/keys/", status_code=201, responses=errors(401, 403, 404))
+@router.post("/{project_id}/keys/", status_code=201, responses=errors(400, 401, 403, 404))
 async def create_key(
     project: AdminProject, body: KeyCreate, core: ResentryDep, base_url: PublicUrlDep
 ) -> KeyOut:
@@ -111,7 +111,7 @@ async def list_members(
     return PageOut.of(members, MemberOut.from_core)
 
 
-@router.post("/{project_id}/members/", status_code=201, responses=errors(401, 403, 404))
+@router.post("/{project_id}/members/", status_code=201, responses=errors(400, 401, 403, 404))
 async def add_member(project: AdminProject, body: MemberAdd, core: ResentryDep) -> MemberOut:
     """Add a member by ``user_id`` or ``username``, or update their settings (admins only)."""
     member = await core.storage.add_member(

@@ -17,7 +17,7 @@ async def list_users(_: AdminUser, core: ResentryDep, page: PageDep) -> PageOut[
     return PageOut.of(users, UserOut.from_core)
 
 
-@router.post("/", status_code=201, responses=errors(401, 403, 409))
+@router.post("/", status_code=201, responses=errors(400, 401, 403, 409))
 async def create_user(_: AdminUser, body: UserCreate, core: ResentryDep) -> UserOut:
     """Create a user (admins only); 409 when the username is taken."""
     user = await core.accounts.create_user(
@@ -35,8 +35,8 @@ async def get_user(user: SelfOrAdmin) -> UserOut:
     return UserOut.from_core(user)
 
 
-@router.patch("/{user_id}", responses=errors(401, 403, 404, 409))
-@router.put("/{user_id}", responses=errors(401, 403, 404, 409))
+@router.patch("/{user_id}", responses=errors(400, 401, 403, 404, 409))
+@router.put("/{user_id}", responses=errors(400, 401, 403, 404, 409))
 async def update_user(
     target: SelfOrAdmin, caller: CurrentUser, body: UserUpdate, core: ResentryDep
 ) -> UserOut:

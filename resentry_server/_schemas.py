@@ -19,10 +19,9 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from resentry_core._tokens import TokenPair
 
-from resentry_core._dsn import Dsn
-from resentry_core._models import (
+from resentry_core import (
+    Dsn,
     Issue,
     IssueStatus,
     Level,
@@ -30,6 +29,7 @@ from resentry_core._models import (
     Page,
     Project,
     ProjectKey,
+    TokenPair,
     User,
 )
 

@@ -8,8 +8,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from resentry_core import _json
-from resentry_core._models import (
+from resentry_core import (
     Attachment,
     CheckIn,
     DiscardCounter,
@@ -20,6 +19,7 @@ from resentry_core._models import (
     Monitor,
     ReleaseHealth,
     StoredItem,
+    _json,
 )
 from resentry_server._schemas import UtcDatetime
 

@@ -15,8 +15,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
-from resentry_core._errors import NotFoundError, PermissionDeniedError
-from resentry_core._models import Project, User
+from resentry_core import NotFoundError, PermissionDeniedError, Project, User
 from resentry_server._deps import ResentryDep
 from resentry_server._schemas import RowId
 

@@ -8,9 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Path, Query, Response
 
-from resentry_core._errors import InvalidInputError
-from resentry_core._models import Page
-from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from resentry_core import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidInputError, Page
 from resentry_server._schemas import ErrorOut, ValidationErrorOut
 
 T = TypeVar("T")

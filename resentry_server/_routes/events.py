@@ -5,8 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from resentry_core._models import Level
-from resentry_core._storage._protocol import EventFilter
+from resentry_core import EventFilter, Level
 from resentry_server._deps import PublicUrlDep, ResentryDep
 from resentry_server._routes._common import (
     EventIdPath,

@@ -4,8 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from resentry_core._models import IssueStatus
-from resentry_core._storage._protocol import EventFilter
+from resentry_core import EventFilter, IssueStatus
 from resentry_server._deps import ResentryDep
 from resentry_server._routes._common import PageDep, errors
 from resentry_server._schemas import IssueOut, IssueStatusIn, PageOut, RowId

@@ -6,8 +6,7 @@ project the caller may not see answers 404, like one that does not exist.
 
 from fastapi import APIRouter
 
-from resentry_core._errors import NotFoundError
-from resentry_core._resentry import Resentry
+from resentry_core import NotFoundError, Resentry
 from resentry_server._deps import PublicUrlDep, ResentryDep
 from resentry_server._routes._common import PageDep, errors, page_of
 from resentry_server._schemas import (

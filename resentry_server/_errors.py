@@ -5,6 +5,7 @@ lookup, so a subclass inherits its parent's status unless it has its own row.
 """
 
 import logging
+import math
 from collections.abc import Mapping
 from math import ceil
 from typing import Final
@@ -62,7 +63,7 @@ def status_for(exc: ResentryError) -> int:
 def json_response(
     content: object, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """A JSON response encoded with orjson (fast, and it refuses nothing the core returns)."""
+    """A JSON response, encoded with orjson."""
     return Response(
         orjson.dumps(content),
         status_code=status_code,
@@ -78,7 +79,7 @@ def error_response(
     all_headers = dict(headers or {})
     if is_ingest_path(request.scope) and isinstance(detail, str):
         all_headers["X-Sentry-Error"] = _header_safe(detail)
-    return json_response({"detail": detail}, status_code, all_headers)
+    return json_response({"detail": _jsonable(detail)}, status_code, all_headers)
 
 
 async def _resentry_error(request: Request, exc: Exception) -> Response:
@@ -102,9 +103,13 @@ async def _resentry_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
     if is_ingest_path(request.scope):
-        # protocol.md §2.4: Relay answers a project id that is not an integer like this.
-        return error_response(request, 400, BAD_PROJECT_PATH)
-    return error_response(request, 422, _jsonable(exc.errors()))
+        # Ingestion answers 400 like Relay; protocol.md §2.4 gives the text for the project id.
+        locations = [tuple(error.get("loc", ())) for error in exc.errors()]
+        if ("path", "project_id") in locations:
+            return error_response(request, 400, BAD_PROJECT_PATH)
+        names = ", ".join(sorted({str(loc[-1]) for loc in locations if loc}))
+        return error_response(request, 400, f"missing or invalid parameter: {names}")
+    return error_response(request, 422, exc.errors())
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -130,6 +135,22 @@ def _header_safe(text: str) -> str:
     return cleaned[:200]
 
 
-def _jsonable(errors: object) -> object:
-    # Validation errors may carry the offending input (bytes, exceptions); keep it printable.
-    return orjson.loads(orjson.dumps(errors, default=str))
+def _jsonable(value: object) -> object:
+    """Make a detail encodable whatever it echoes (validation errors echo the input): orjson
+    refuses integers beyond 64 bits and lone surrogates, JSON has no NaN, and inputs may be
+    bytes or exceptions."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

@@ -88,7 +88,7 @@ async def post_store(project_id: ProjectId, request: Request, resentry: Resentry
     "/api/{project_id}/store/",
     summary="Submit a legacy event as a query parameter",
     response_class=Response,
-    responses={200: {"description": "Stored.", "content": {"image/gif": {}}}},
+    responses={**_ANSWERS, 200: {"description": "Stored.", "content": {"image/gif": {}}}},
 )
 async def get_store(
     project_id: ProjectId,

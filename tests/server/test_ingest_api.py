@@ -774,3 +774,23 @@ async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient, project: Pr
     response = await client.put(envelope_url(project.id), content=b"{}")
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+
+
+async def test_validation_errors_echoing_odd_input_are_json_422(client: httpx.AsyncClient) -> None:
+    """A 422 whose error echoes a >64-bit integer, NaN or a lone surrogate is still JSON."""
+    body = b'{"username": [123456789012345678901234567890, NaN, "\\ud800"], "password": 1}'
+    response = await client.post(
+        "/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list)
+    assert detail
+
+
+async def test_store_get_without_sentry_data_is_400_naming_it(
+    client: httpx.AsyncClient, core: Resentry, project: Project
+) -> None:
+    """GET /store/ without ``sentry_data``: 400 naming the parameter, nothing stored."""
+    response = await client.get(f"/api/{project.id}/store/", params={"sentry_key": key_of(project)})
+    await assert_refused(core, response, 400, "sentry_data")

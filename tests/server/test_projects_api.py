@@ -302,3 +302,14 @@ async def test_unknown_project_answers_404_for_admins_too(
     assert (await client.get(project_url(4242), headers=auth_headers)).status_code == 404
     assert (await client.get(project_url(4242, "/keys/"), headers=auth_headers)).status_code == 404
     assert (await client.get("/api/v1/projects/abc", headers=auth_headers)).status_code == 422
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**70), "x" * 201])
+async def test_out_of_range_values_answer_422(
+    client: httpx.AsyncClient, auth_headers: Headers, project: Project, value: object
+) -> None:
+    """Integers beyond 64 bits and over-long names answer 422 (with details), never 500."""
+    for body in ({"name": value}, {"rate_limit_per_minute": value}):
+        response = await client.patch(project_url(project.id), json=body, headers=auth_headers)
+        assert response.status_code == 422, response.text
+        assert isinstance(response.json()["detail"], list)

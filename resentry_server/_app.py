@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from resentry_core._resentry import Resentry
+from resentry_core import Resentry
 from resentry_server._cors import CorsMiddleware
 from resentry_server._errors import install_error_handlers
 from resentry_server._paths import NormalizePathMiddleware

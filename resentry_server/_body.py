@@ -5,7 +5,7 @@ from contextlib import aclosing
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from resentry_core._errors import BadRequestError, PayloadTooLargeError
+from resentry_core import BadRequestError, PayloadTooLargeError
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from resentry_core._errors import (
+from resentry_core import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -31,7 +31,7 @@ from resentry_core._errors import (
     StorageError,
     UnsupportedEncodingError,
 )
-from resentry_core._ratelimit import RateLimit, format_rate_limits
+from resentry_core import RateLimit, format_rate_limits
 from resentry_server._paths import is_ingest_path
 
 logger = logging.getLogger("resentry_server")

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,14 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from resentry_core._config import CoreConfig
-from resentry_core._limits import (
-    MAX_ATTACHMENTS_BYTES,
-    MAX_ENVELOPE_BYTES,
-    MAX_EVENT_BYTES,
-    MAX_REQUEST_BYTES,
-    Limits,
-)
+from resentry_core import CoreConfig
+from resentry_core import DEFAULT_LIMITS, Limits
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +42,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     access_token_ttl_seconds: int = Field(default=30 * 60, gt=0)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
-    max_request_bytes: int = Field(default=MAX_REQUEST_BYTES, gt=0)
-    max_envelope_bytes: int = Field(default=MAX_ENVELOPE_BYTES, gt=0)
-    max_event_bytes: int = Field(default=MAX_EVENT_BYTES, gt=0)
-    max_attachments_bytes: int = Field(default=MAX_ATTACHMENTS_BYTES, gt=0)
+    max_request_bytes: int = Field(default=DEFAULT_LIMITS.max_request_bytes, gt=0)
+    max_envelope_bytes: int = Field(default=DEFAULT_LIMITS.max_envelope_bytes, gt=0)
+    max_event_bytes: int = Field(default=DEFAULT_LIMITS.max_event_bytes, gt=0)
+    max_attachments_bytes: int = Field(default=DEFAULT_LIMITS.max_attachments_bytes, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int | None = Field(default=None, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
@@ -94,12 +89,15 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> Limits:
         """The size limits, from the ``max_*_bytes`` settings."""
-        return Limits(
+        return replace(
+            DEFAULT_LIMITS,
             max_request_bytes=self.max_request_bytes,
             max_envelope_bytes=self.max_envelope_bytes,
             max_event_bytes=self.max_event_bytes,
             max_attachments_bytes=self.max_attachments_bytes,
-            max_attachment_bytes=min(Limits().max_attachment_bytes, self.max_attachments_bytes),
+            max_attachment_bytes=min(
+                DEFAULT_LIMITS.max_attachment_bytes, self.max_attachments_bytes
+            ),
         )
 
     def resolve_secret_key(self) -> str:

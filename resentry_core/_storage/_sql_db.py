@@ -99,7 +99,8 @@ class Database:
             "json_deserializer": orjson.loads,
         }
         if not self.is_sqlite:
-            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # LIFO: a lone writer keeps reusing one connection and its prepared statements.
+            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
         self.engine: AsyncEngine = create_async_engine(parsed, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)

@@ -26,7 +26,7 @@ from resentry_core._storage._memory_state import aware
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import Row, Tx, chunks
 from resentry_core._storage._tables import (
-    UtcDateTime,
+    TIMESTAMP,
     attachments,
     envelope_items,
     envelopes,
@@ -56,8 +56,9 @@ class _Group:
 async def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
     """Store ``batch`` (see ``IngestStore.record``) on the open write transaction ``tx``."""
     received = [_validate(envelope) for envelope in batch]
-    await _require_projects(tx, {envelope.project_id for envelope in batch})
-    stored = await _stored_event_ids(tx, batch)
+    async with tx.custom_plans():
+        await _require_projects(tx, {envelope.project_id for envelope in batch})
+        stored = await _stored_event_ids(tx, batch)
     kept, duplicates = _plan(batch, received, stored)
     groups: dict[tuple[int, str], _Group] = {}
     if kept:
@@ -213,8 +214,8 @@ _UPDATE_ISSUE = (
     .where(issues.c.id == bindparam("b_id"))
     .values(
         times_seen=issues.c.times_seen + bindparam("b_count"),
-        first_seen=bindparam("b_first_seen", type_=UtcDateTime()),
-        last_seen=bindparam("b_last_seen", type_=UtcDateTime()),
+        first_seen=bindparam("b_first_seen", type_=TIMESTAMP),
+        last_seen=bindparam("b_last_seen", type_=TIMESTAMP),
         last_event_id=bindparam("b_last_event_id"),
         level=bindparam("b_level"),
         status=bindparam("b_status"),

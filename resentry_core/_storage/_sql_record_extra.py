@@ -14,7 +14,7 @@ from resentry_core._records import CheckInRecord, EventRecord, PreparedEnvelope
 from resentry_core._storage._sql_tx import Row, Tx, chunks
 from resentry_core._storage._tables import (
     NIL_ID,
-    UtcDateTime,
+    TIMESTAMP,
     check_ins,
     discard_counters,
     feedback,
@@ -126,7 +126,7 @@ _UPDATE_MONITOR = (
     .where(monitors.c.id == bindparam("b_id"))
     .values(
         config=bindparam("b_config", type_=monitors.c.config.type),
-        last_check_in=bindparam("b_last_check_in", type_=UtcDateTime()),
+        last_check_in=bindparam("b_last_check_in", type_=TIMESTAMP),
         last_status=bindparam("b_last_status"),
     )
 )

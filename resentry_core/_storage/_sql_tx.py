@@ -1,19 +1,56 @@
 """Dialect-aware helpers for statements inside one ``SqlStorage`` transaction."""
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, insert, text
+from sqlalchemy import ColumnElement, Dialect, Select, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.expression import ColumnClause
 
 Row = dict[str, Any]
 # Builds the SET clause of an upsert from the ``excluded`` pseudo-table's columns.
 SetClause = Callable[[Any], Mapping[str, ColumnElement[Any]]]
 
-_SQLITE_NEXT_ID = text("SELECT seq FROM sqlite_sequence WHERE name = :name")
+_SQLITE_LAST_ID = text("SELECT seq FROM sqlite_sequence WHERE name = :name")
+_PLAN_CACHE_MODE = text("SELECT set_config('plan_cache_mode', :mode, true)")
+_POSTGRES_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence(:name, 'id')) FROM generate_series(1, :count)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    """A compiled ``INSERT`` and, per positional parameter, its column and bind processor."""
+
+    sql: str
+    fields: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    def parameters(self, row: Row) -> tuple[Any, ...]:
+        return tuple(
+            row[name] if process is None else process(row[name]) for name, process in self.fields
+        )
+
+
+_PLANS: dict[tuple[str, str, str, tuple[str, ...]], _InsertPlan] = {}
+
+
+def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _InsertPlan:
+    key = (dialect.name, dialect.driver, table.name, columns)
+    plan = _PLANS.get(key)
+    if plan is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        order = compiled.positiontup or ()
+        plan = _PLANS[key] = _InsertPlan(
+            sql=str(compiled),
+            fields=tuple(
+                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in order
+            ),
+        )
+    return plan
 
 
 class Tx:
@@ -26,30 +63,39 @@ class Tx:
         self.sqlite = conn.dialect.name == "sqlite"
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
-        """Insert rows (one executemany)."""
+        """Insert rows (all with the same keys) in one executemany.
+
+        This is the hot path of ``record``: the statement is compiled once per table and
+        column set, and each value goes through its column's own bind processor here, which
+        skips SQLAlchemy's per-row parameter construction (most of the Python time of a large
+        executemany) while converting exactly as SQLAlchemy would.
+        """
         if rows:
-            await self.conn.execute(insert(table), list(rows))
+            plan = _insert_plan(self.conn.dialect, table, tuple(rows[0]))
+            await self.conn.exec_driver_sql(plan.sql, [plan.parameters(row) for row in rows])
 
     async def insert_ids(self, table: Table, rows: list[Row]) -> list[int]:
         """Insert rows and return their new ids, in the order of ``rows``.
 
-        PostgreSQL: one ``INSERT … RETURNING`` per page of rows, ordered by SQLAlchemy's
-        insertmanyvalues sentinel. SQLite cannot order ``RETURNING`` rows, so the ids are
-        allocated here from ``sqlite_sequence`` (safe: write transactions begin with
-        ``BEGIN IMMEDIATE``, so no other writer allocates ids meanwhile) and the rows go
-        through one executemany.
+        The ids are allocated first, then the rows go through one executemany (:meth:`insert`):
+        on PostgreSQL from the table's sequence (one round trip for any number of rows); on
+        SQLite from ``sqlite_sequence``, which is safe because write transactions begin with
+        ``BEGIN IMMEDIATE``: no other writer can allocate ids meanwhile.
         """
         if not rows:
             return []
-        if not self.sqlite:
-            returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            return list((await self.conn.execute(returning, rows)).scalars())
-        last = (await self.conn.execute(_SQLITE_NEXT_ID, {"name": table.name})).scalar()
-        first = int(last or 0) + 1
-        ids = list(range(first, first + len(rows)))
+        if self.sqlite:
+            last = (await self.conn.execute(_SQLITE_LAST_ID, {"name": table.name})).scalar()
+            first = int(last or 0) + 1
+            ids = list(range(first, first + len(rows)))
+        else:
+            found = await self.conn.execute(
+                _POSTGRES_NEXT_IDS, {"name": table.name, "count": len(rows)}
+            )
+            ids = sorted(found.scalars())
         for row, row_id in zip(rows, ids, strict=True):
             row["id"] = row_id
-        await self.conn.execute(insert(table), rows)
+        await self.insert(table, rows)
         return ids
 
     def _dialect_insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -70,6 +116,22 @@ class Tx:
             index_elements=list(keys), set_=dict(set_(statement.excluded))
         )
 
+    @asynccontextmanager
+    async def custom_plans(self) -> AsyncIterator[None]:
+        """Within the block, PostgreSQL plans each statement for its actual parameters.
+
+        For lookups whose best plan depends on the table's size: a prepared statement's
+        generic plan, chosen while a table was nearly empty, stays a sequential scan until
+        the next ``ANALYZE``, so a fresh database would slow down with every batch for its
+        first minute. Not for inserts, which a custom plan only makes dearer.
+        """
+        if self.sqlite:
+            yield
+            return
+        await self.conn.execute(_PLAN_CACHE_MODE, {"mode": "force_custom_plan"})
+        yield
+        await self.conn.execute(_PLAN_CACHE_MODE, {"mode": "auto"})
+
     def locking(self, statement: Select[Any]) -> Select[Any]:
         """``statement … FOR UPDATE`` on PostgreSQL; SQLite's writer lock already serializes."""
         return statement if self.sqlite else statement.with_for_update()
@@ -78,8 +140,3 @@ class Tx:
 def chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """``values`` in slices of at most ``size`` (bounded ``IN`` lists)."""
     return (values[start : start + size] for start in range(0, len(values), size))
-
-
-def column_names(columns: Iterable[ColumnClause[Any]]) -> list[str]:
-    """The names of ``columns``."""
-    return [column.name for column in columns]

@@ -15,6 +15,7 @@ Conventions:
   them. Every foreign key has an index on the child side, so cascades never scan a table.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,37 +37,49 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """A UTC-aware datetime: ``timestamptz`` on PostgreSQL, naive UTC text on SQLite.
+class SqliteUtcDateTime(sqlite.DATETIME):
+    """SQLite's ``DATETIME`` holding UTC as fixed-width text, converted in one C call each way.
 
-    Naive values are taken to be UTC.
+    The text is SQLAlchemy's own SQLite format (``2024-05-01 12:00:00.000000``), so it sorts
+    chronologically and ``MIN``/``MAX`` work. Values come back UTC-aware; naive values going in
+    are taken to be UTC.
     """
 
-    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        elif value.utcoffset():
-            value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], str | None]:
+        return _utc_text
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if not isinstance(value, datetime):
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[str | None], datetime | None]:
+        return _utc_datetime
 
 
+def _utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _utc_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+# ``timestamptz`` on PostgreSQL (asyncpg returns UTC-aware values), UTC text on SQLite.
+TIMESTAMP = DateTime(timezone=True).with_variant(
+    SqliteUtcDateTime(),  # type: ignore[no-untyped-call]  # SQLAlchemy leaves __init__ untyped
+    "sqlite",
+)
 ID = BigInteger().with_variant(Integer(), "sqlite")
 JSON_VALUE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 EVENT_ID = String(32)  # a UUID as 32 lowercase hex characters
@@ -96,7 +109,7 @@ def _copy(name: str) -> Column[int]:
 
 
 def _when(name: str, *, null: bool = False) -> Column[datetime]:
-    return Column(name, UtcDateTime(), nullable=null)
+    return Column(name, TIMESTAMP, nullable=null)
 
 
 def _text(name: str, *, null: bool = False) -> Column[str]:

@@ -15,6 +15,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON_VALUE = sa.JSON(none_as_null=True).with_variant(
     postgresql.JSONB(none_as_null=True), "postgresql"
 )
+# SQLite renders it DATETIME either way; SqlStorage reads and writes it as UTC text.
 TIMESTAMP = sa.DateTime(timezone=True)
 revision: str = "0001"
 down_revision: str | None = None

@@ -1,0 +1,153 @@
+"""``SqlStorage.record`` throughput, alone: prepared envelopes in, stored events per second out.
+
+The envelopes are built, gzip-compressed, parsed and prepared with the real pipeline before
+the clock starts, so the figure is the storage layer only: 80% error events over 50 distinct
+issues, 15% transactions, 5% error events with a 100 KB attachment. Batches are recorded one
+after another (as the ingestor's group-commit writer does) into a fresh SQLite file (WAL) and,
+when ``RESENTRY_TEST_POSTGRES_URL`` is set, a fresh PostgreSQL database.
+
+    uv run python -m bench.bench_storage [--envelopes 10000] [--batch 250]
+"""
+
+import argparse
+import gzip
+import os
+import random
+import secrets
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import anyio
+import psutil
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from resentry_core._parser import parse_envelope
+from resentry_core._prepare import prepare_envelope
+from resentry_core._records import PreparedEnvelope
+from resentry_core._storage._sql import SqlStorage
+from tests import factories as f
+
+
+def make_envelopes(project_id: int, count: int, seed: int = 7) -> list[PreparedEnvelope]:
+    """The realistic mix, as ingestion would hand it to storage."""
+    rng = random.Random(seed)
+    attachment = rng.randbytes(100 * 1024)
+    prepared = []
+    for _ in range(count):
+        roll = rng.random()
+        event_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        if roll < 0.15:
+            items = [f.item("transaction", f.transaction_event(f"/page/{rng.randrange(20)}"))]
+        else:
+            issue = rng.randrange(50)
+            event = f.error_event(exc_type=f"Error{issue}", function=f"handler_{issue}")
+            items = [f.item("event", event)]
+            if roll > 0.95:
+                items.append(f.item("attachment", attachment, filename="dump.bin"))
+        body = f.envelope(items, event_id=event_id)
+        prepared.append(
+            prepare_envelope(
+                parse_envelope(body),
+                project_id=project_id,
+                received_at=datetime.now(UTC),
+                raw=gzip.compress(body, compresslevel=6),
+                raw_encoding="gzip",
+            )
+        )
+    return prepared
+
+
+def _cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _database_servers() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres",)]
+
+
+async def measure(url: str, envelopes: int, batch_size: int) -> tuple[float, float, float]:
+    """Record every batch.
+
+    Returns stored events per wall-clock second, per CPU second (this process plus the
+    database server's processes; what an idle machine would reach), and the median batch
+    time in milliseconds.
+    """
+    storage = SqlStorage.from_url(url)
+    try:
+        await storage.migrate()
+        project = await storage.create_project(f"bench-{secrets.token_hex(4)}")
+        prepared = make_envelopes(project.id, envelopes)
+        batches = [prepared[i : i + batch_size] for i in range(0, len(prepared), batch_size)]
+        timings = []
+        stored = 0
+        watched = [psutil.Process(), *_database_servers()]
+        cpu_started = _cpu_seconds(watched)
+        started = time.perf_counter()
+        for batch in batches:
+            began = time.perf_counter()
+            stored += sum(not result.duplicate for result in await storage.record(batch))
+            timings.append(time.perf_counter() - began)
+        elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(watched) - cpu_started
+    finally:
+        await storage.aclose()
+    return stored / elapsed, stored / cpu, statistics.median(timings) * 1000
+
+
+def _report(label: str, per_second: float, per_cpu_second: float, batch_ms: float) -> None:
+    print(
+        f"  {label:20}{per_second:8.0f} events/s  {per_cpu_second:8.0f} events/CPU-s  "
+        f"median batch {batch_ms:6.1f} ms"
+    )
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def main(argv: Sequence[str] | None = None) -> None:
+    """Measure SQLite, then PostgreSQL when configured."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--envelopes", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=250)
+    args = parser.parse_args(argv)
+    print(f"{args.envelopes} envelopes in batches of {args.batch}")
+    sizes = (args.envelopes, args.batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        _report("SQLite (file, WAL)", *await measure(f"sqlite:///{tmp}/bench.db", *sizes))
+    pg_url = os.environ.get("RESENTRY_TEST_POSTGRES_URL")
+    if not pg_url:
+        print("  PostgreSQL: skipped (set RESENTRY_TEST_POSTGRES_URL)")
+        return
+    base = make_url(pg_url)
+    name = f"resentry_bench_{secrets.token_hex(4)}"
+    admin = base.render_as_string(hide_password=False)
+    await _admin(admin, f'CREATE DATABASE "{name}"')
+    try:
+        url = base.set(database=name).render_as_string(hide_password=False)
+        _report("PostgreSQL", *await measure(url, *sizes))
+    finally:
+        await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    anyio.run(main)

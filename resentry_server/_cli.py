@@ -17,13 +17,10 @@ from typing import TypeVar
 import anyio
 import pydantic
 import uvicorn
-from resentry_core import Dsn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from resentry_core import NotFoundError, ResentryError
-from resentry_core import Project, User
-from resentry_core import Resentry
+from resentry_core import Dsn, NotFoundError, Project, Resentry, ResentryError, User
 from resentry_server._app import create_app
 from resentry_server._settings import Settings
 

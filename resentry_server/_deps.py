@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from resentry_core import StorageError
-from resentry_core import Resentry
+from resentry_core import Resentry, StorageError
 from resentry_server._settings import Settings
 
 

@@ -26,12 +26,13 @@ from resentry_core import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    RateLimit,
     RateLimitedError,
     ResentryError,
     StorageError,
     UnsupportedEncodingError,
+    format_rate_limits,
 )
-from resentry_core import RateLimit, format_rate_limits
 from resentry_server._paths import is_ingest_path
 
 logger = logging.getLogger("resentry_server")

@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from resentry_core import CoreConfig
-from resentry_core import DEFAULT_LIMITS, Limits
+from resentry_core import DEFAULT_LIMITS, CoreConfig, Limits
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from resentry_core import IngestRequest, IngestResult
-from resentry_core import format_rate_limits
+from resentry_core import IngestRequest, IngestResult, format_rate_limits
 from resentry_server._body import read_body
 from resentry_server._cors import ingest_preflight_headers
 from resentry_server._deps import ResentryDep

@@ -12,7 +12,14 @@ import pytest
 from resentry_core._config import CoreConfig
 from resentry_core._resentry import Resentry
 from tests.factories import error_envelope
-from tests.server.conftest import LiveServer, StartLiveServer, run_cli, server_env
+from tests.server.conftest import (
+    ADMIN_PASSWORD,
+    ROOT,
+    LiveServer,
+    StartLiveServer,
+    run_cli,
+    server_env,
+)
 
 DSN = re.compile(r"^(https?)://([0-9a-f]{32})@([^/]+)(/.*)?/(\d+)$")
 
@@ -182,3 +189,24 @@ def test_uvicorn_factory_serves_with_the_same_settings(
         timeout=30,
     )
     assert response.status_code == 200, response.text
+
+
+def test_standalone_example_serves_with_settings_from_code(
+    start_live_server: StartLiveServer, tmp_path: Path
+) -> None:
+    """``examples/standalone.py`` serves with its data dir and public URL given in code."""
+    data_dir = tmp_path / "standalone"
+    argv = [sys.executable, str(ROOT / "examples" / "standalone.py"), "--data-dir", str(data_dir)]
+    server = start_live_server(data_dir=data_dir, argv=argv, RESENTRY_PUBLIC_URL="")
+    assert (data_dir / "resentry.db").exists()
+    server.create_user("admin", ADMIN_PASSWORD, admin=True)
+    created = httpx.post(
+        f"{server.base_url}/api/v1/projects/",
+        json={"name": "Standalone"},
+        headers=server.login("admin", ADMIN_PASSWORD),
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()["keys"][0]
+    host = server.base_url.split("://", 1)[1]
+    assert key["dsn"] == f"http://{key['public_key']}@{host}/{created.json()['id']}"

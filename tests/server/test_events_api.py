@@ -363,3 +363,21 @@ async def test_event_payload_bytes_round_trip_through_the_api(
     )
     detail = await get_json(client, events_url(project, event_id), auth_headers)
     assert detail["payload"] == payload
+
+
+async def test_walk_is_stable_while_events_arrive(
+    client: httpx.AsyncClient, auth_headers: Headers, project: Project
+) -> None:
+    """Events arriving during a walk neither shift it nor repeat items: it ends on the oldest."""
+    sent = [await send_error(client, project) for _ in range(6)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await get_json(client, events_url(project), auth_headers, params)
+        seen += [e["event_id"] for e in page["items"]]
+        await send_error(client, project)  # newer than everything: lands before the walk
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sent[::-1]

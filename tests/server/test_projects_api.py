@@ -14,7 +14,7 @@ from resentry_core._resentry import Resentry
 from resentry_server._app import create_app
 from tests import factories as f
 from tests.server.api_helpers import PASSWORD, Headers, add_user, get_json, sentry_auth, walk
-from tests.server.conftest import settings_for
+from tests.server.conftest import LiveServer, settings_for
 
 PROJECTS = "/api/v1/projects/"
 PROJECT_FIELDS = {
@@ -313,3 +313,16 @@ async def test_out_of_range_values_answer_422(
         response = await client.patch(project_url(project.id), json=body, headers=auth_headers)
         assert response.status_code == 422, response.text
         assert isinstance(response.json()["detail"], list)
+
+
+async def test_real_server_answers_the_dsn_the_cli_printed(live_server: LiveServer) -> None:
+    """Over real HTTP, a CLI-made admin logs in and sees the CLI-made project with its DSN."""
+    live_server.create_user("root", PASSWORD, admin=True)
+    project_id, dsn = live_server.create_project("Live")
+    async with httpx.AsyncClient(base_url=live_server.base_url) as client:
+        form = {"username": "root", "password": PASSWORD}
+        tokens = (await client.post("/api/v1/auth/login", data=form)).json()
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        body = await get_json(client, project_url(project_id), headers)
+    assert [key["dsn"] for key in body["keys"]] == [dsn]
+    assert dsn.startswith("http://") and dsn.endswith(f"@{live_server.base_url[7:]}/{project_id}")

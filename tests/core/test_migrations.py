@@ -1,0 +1,130 @@
+"""The Alembic migrations shipped in ``resentry_core/_migrations``, on SQLite and PostgreSQL."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+
+from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._sql_db import MIGRATIONS, Database
+from resentry_core._storage._tables import metadata
+from tests.core.records import error_envelope
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty database: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+    return str(request.getfixturevalue("postgres_database_url"))
+
+
+@pytest.fixture
+async def database(empty_url: str) -> AsyncIterator[Database]:
+    """The database handle under SqlStorage, on the empty database."""
+    handle = Database(empty_url)
+    yield handle
+    await handle.aclose()
+
+
+def _table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def test_upgrade_builds_exactly_the_metadata(database: Database) -> None:
+    """Upgrading an empty database to head creates every table, and nothing differs."""
+    await database.migrate()
+    async with database.read() as conn:
+        assert await conn.run_sync(_table_names) == {*metadata.tables, "alembic_version"}
+        assert await conn.run_sync(_differences) == []
+
+
+async def test_schema_comparison_notices_drift(database: Database) -> None:
+    """The comparison above has teeth: an index dropped behind its back is reported."""
+    await database.migrate()
+    async with database.write() as conn:
+        await conn.execute(text("DROP INDEX ix_events_project_id_type_received_at_id"))
+    async with database.read() as conn:
+        differences = await conn.run_sync(_differences)
+    assert [difference[0] for difference in differences] == ["add_index"]
+    assert differences[0][1].name == "ix_events_project_id_type_received_at_id"
+
+
+async def test_downgrade_to_base_then_upgrade_again(database: Database) -> None:
+    """Downgrading to base drops every table; upgrading again rebuilds the same schema."""
+    await database.migrate()
+    await database.migrate("base", downgrade=True)
+    async with database.read() as conn:
+        assert await conn.run_sync(_table_names) <= {"alembic_version"}
+        assert await conn.run_sync(_revision) is None
+    await database.migrate()
+    async with database.read() as conn:
+        assert await conn.run_sync(_differences) == []
+        head = ScriptDirectory.from_config(_config()).get_current_head()
+        assert await conn.run_sync(_revision) == head
+
+
+async def test_migrate_is_idempotent_and_keeps_data(empty_url: str) -> None:
+    """Running migrate() on a database at head changes nothing and keeps its rows."""
+    storage = SqlStorage.from_url(empty_url)
+    try:
+        await storage.migrate()
+        project = await storage.create_project("Kept")
+        await storage.record([error_envelope(project.id)])
+        await storage.migrate()
+        assert [p.id for p in await storage.list_projects()] == [project.id]
+        assert len((await storage.list_issues(project.id)).items) == 1
+    finally:
+        await storage.aclose()
+
+
+async def test_concurrent_migrations_from_several_processes(empty_url: str) -> None:
+    """Several instances migrating the same empty database at once all succeed."""
+    storages = [SqlStorage.from_url(empty_url) for _ in range(4)]
+    try:
+        async with anyio.create_task_group() as group:
+            for storage in storages:
+                group.start_soon(storage.migrate)
+        project = await storages[0].create_project("After")
+        assert (await storages[3].get_project(project.id)).name == "After"
+    finally:
+        for storage in storages:
+            await storage.aclose()
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return config
+
+
+def test_one_linear_history() -> None:
+    """The migrations form one chain with a single head, each revision documented."""
+    scripts = ScriptDirectory.from_config(_config())
+    assert len(scripts.get_heads()) == 1
+    revisions = list(scripts.walk_revisions())
+    assert revisions[-1].down_revision is None
+    assert all(revision.doc for revision in revisions)
+
+
+def test_env_refuses_to_run_without_a_connection() -> None:
+    """The environment only runs through SqlStorage.migrate(), never on its own."""
+    with pytest.raises(RuntimeError, match=r"SqlStorage\.migrate"):
+        command.upgrade(_config(), "head")

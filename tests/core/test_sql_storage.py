@@ -1,0 +1,471 @@
+"""SqlStorage beyond the shared contract: concurrency, faults, caching, PRAGMAs, the outbox.
+
+Every test runs on SQLite (a file in WAL mode) and PostgreSQL.
+"""
+
+import threading
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from resentry_core._errors import InvalidInputError, StorageError
+from resentry_core._records import PreparedEnvelope, Recorded
+from resentry_core._storage import _sql, _sql_record
+from resentry_core._storage._protocol import EventFilter
+from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._sql_db import Database, IntegrityConflictError
+from resentry_core._storage._sql_tx import Tx
+from resentry_core._storage._tables import metadata
+from tests.core.conftest import open_sql_storage
+from tests.core.records import (
+    T0,
+    at,
+    attachment_envelope,
+    check_in,
+    check_in_envelope,
+    error_envelope,
+    feedback_envelope,
+    log_envelope,
+    log_record,
+    new_id,
+    session_envelope,
+    session_update,
+    transaction_envelope,
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: a fresh SQLite file, or an empty migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'sql.db'}"
+    return str(request.getfixturevalue("migrated_postgres_url"))
+
+
+@pytest.fixture
+async def storage(url: str) -> AsyncIterator[SqlStorage]:
+    """A migrated SqlStorage on ``url``."""
+    store = await open_sql_storage(url)
+    yield store
+    await store.aclose()
+
+
+async def row_counts(url: str) -> dict[str, int]:
+    """The number of rows of every Resentry table, read through a connection of its own."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            return {
+                table.name: (
+                    await conn.execute(select(func.count()).select_from(table))
+                ).scalar_one()
+                for table in metadata.sorted_tables
+            }
+    finally:
+        await engine.dispose()
+
+
+async def record_all(storage: SqlStorage, envelopes: list[PreparedEnvelope]) -> list[Recorded]:
+    """Record each envelope in its own concurrent call (its own transaction)."""
+    results: list[Recorded] = []
+
+    async def write(envelope: PreparedEnvelope) -> None:
+        results.extend(await storage.record([envelope]))
+
+    async with anyio.create_task_group() as group:
+        for envelope in envelopes:
+            group.start_soon(write, envelope)
+    return results
+
+
+async def test_500_concurrent_records_count_exactly(storage: SqlStorage) -> None:
+    """500 concurrent single-envelope batches of one fingerprint make one issue seen 500 times."""
+    project_id = (await storage.create_project("Busy")).id
+    envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(500)]
+    results = await record_all(storage, envelopes)
+    assert sum(result.new_issue for result in results) == 1
+    assert not any(result.duplicate for result in results)
+    [issue] = (await storage.list_issues(project_id)).items
+    assert issue.times_seen == 500
+    assert (issue.first_seen, issue.last_seen) == (at(0), at(499))
+    assert issue.last_event_id == envelopes[-1].event_id
+    page = await storage.list_events(EventFilter(issue_id=issue.id), limit=500)
+    assert len(page.items) == 500
+
+
+async def test_50_concurrent_resends_store_one_event(storage: SqlStorage, url: str) -> None:
+    """The same event id recorded 50 times at once is stored once; 49 calls are duplicates."""
+    project_id = (await storage.create_project("Resends")).id
+    event_id = new_id()
+    envelopes = [
+        error_envelope(project_id, event_id=event_id, received_at=at(i)) for i in range(50)
+    ]
+    results = await record_all(storage, envelopes)
+    assert sorted(result.duplicate for result in results) == [False] + [True] * 49
+    [issue] = (await storage.list_issues(project_id)).items
+    assert issue.times_seen == 1
+    counts = await row_counts(url)
+    assert (counts["envelopes"], counts["events"], counts["notification_outbox"]) == (1, 1, 1)
+
+
+async def test_two_instances_keep_counters_exact(storage: SqlStorage, url: str) -> None:
+    """Two SqlStorage instances on one database (two processes) count shared issues exactly."""
+    project_id = (await storage.create_project("Shared")).id
+    other = SqlStorage.from_url(url)
+    try:
+        batches: list[tuple[SqlStorage, list[PreparedEnvelope]]] = [
+            (
+                (storage, other)[writer % 2],
+                [
+                    error_envelope(project_id, fingerprint=f"fp{n % 3}", received_at=at(n))
+                    for n in range(writer * 10, writer * 10 + 10)
+                ],
+            )
+            for writer in range(20)
+        ]
+
+        async def write(target: SqlStorage, batch: list[PreparedEnvelope]) -> None:
+            await target.record(batch)
+
+        async with anyio.create_task_group() as group:
+            for target, batch in batches:
+                group.start_soon(write, target, batch)
+    finally:
+        await other.aclose()
+    issues = (await storage.list_issues(project_id, sort="times_seen")).items
+    assert sorted((issue.fingerprint, issue.times_seen) for issue in issues) == [
+        ("fp0", 67),
+        ("fp1", 67),
+        ("fp2", 66),
+    ]
+    counts = await row_counts(url)
+    assert (counts["issues"], counts["events"], counts["notification_outbox"]) == (3, 200, 3)
+
+
+async def test_failure_mid_batch_leaves_no_trace(
+    storage: SqlStorage, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails after its envelopes and items were inserted writes nothing at all."""
+    project_id = (await storage.create_project("Faulty")).id
+    before = await row_counts(url)
+
+    async def explode(*args: object) -> None:
+        raise RuntimeError("injected after the item insert")
+
+    monkeypatch.setattr(_sql_record, "_insert_events", explode)
+    batch = [
+        error_envelope(project_id, attachments=[("a.bin", b"\x00" * 10)]),
+        transaction_envelope(project_id),
+        session_envelope(project_id, session_update("s1", seq=1)),
+    ]
+    with pytest.raises(RuntimeError, match="injected"):
+        await storage.record(batch)
+    assert await row_counts(url) == before
+    monkeypatch.undo()
+    assert not any(result.duplicate for result in await storage.record(batch))
+    counts = await row_counts(url)
+    assert (counts["envelopes"], counts["events"], counts["issues"]) == (3, 2, 1)
+
+
+async def test_conflicting_batch_is_retried_once(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A constraint conflict (a concurrent writer won) retries the batch once, then gives up."""
+    project_id = (await storage.create_project("Retry")).id
+    real = _sql_record.record_batch
+    state = {"calls": 0, "failures": 1}
+
+    async def conflicting(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+        state["calls"] += 1
+        if state["calls"] <= state["failures"]:
+            raise IntegrityConflictError("lost a race")
+        return await real(tx, batch)
+
+    monkeypatch.setattr(_sql, "record_batch", conflicting)
+    [recorded] = await storage.record([error_envelope(project_id)])
+    assert not recorded.duplicate
+    assert state["calls"] == 2
+    state.update(calls=0, failures=2)
+    with pytest.raises(StorageError, match="twice"):
+        await storage.record([error_envelope(project_id)])
+    assert state["calls"] == 2
+    assert len((await storage.list_events(EventFilter())).items) == 1
+
+
+async def test_revoked_key_is_rejected_at_once_by_the_same_instance(storage: SqlStorage) -> None:
+    """A cached key answer is dropped when this instance revokes the key or adds one."""
+    project = await storage.create_project("Keys")
+    [key] = project.keys
+    assert await storage.project_for_key(project.id, key.public_key) is not None
+    await storage.revoke_key(project.id, key.id)
+    assert await storage.project_for_key(project.id, key.public_key) is None
+    new_key = await storage.create_key(project.id)
+    found = await storage.project_for_key(project.id, new_key.public_key)
+    assert found is not None
+    assert [k.is_active for k in found.keys] == [False, True]
+
+
+async def test_other_instances_changes_show_within_a_second(storage: SqlStorage, url: str) -> None:
+    """Answers are cached for at most one second: another process's revoke shows after that."""
+    project = await storage.create_project("Cached")
+    [key] = project.keys
+    assert await storage.project_for_key(project.id, key.public_key) is not None
+    other = SqlStorage.from_url(url)
+    try:
+        await other.revoke_key(project.id, key.id)
+    finally:
+        await other.aclose()
+    assert await storage.project_for_key(project.id, key.public_key) is not None  # cached
+    await anyio.sleep(1.05)
+    assert await storage.project_for_key(project.id, key.public_key) is None
+
+
+async def test_outbox_notices_are_claimed_leased_and_completed(storage: SqlStorage) -> None:
+    """New issues and regressions queue one notice each, claimable once per lease."""
+    project_id = (await storage.create_project("Notify")).id
+    first = error_envelope(project_id, fingerprint="a", received_at=at(0))
+    created, _ = await storage.record([first, error_envelope(project_id, fingerprint="a")])
+    assert created.issue_id is not None
+    await storage.record([transaction_envelope(project_id)])  # no issue, no notice
+    now = datetime.now(UTC)
+    [entry] = await storage.claim_notifications(10, now=now)
+    assert (entry.kind, entry.issue_id, entry.project_id) == (
+        "new_issue",
+        created.issue_id,
+        project_id,
+    )
+    assert (entry.event_id, entry.attempts, entry.last_error) == (first.event_id, 1, None)
+    assert await storage.claim_notifications(10, now=now) == []  # leased
+    await storage.fail_notification(entry.id, "telegram: 502", now + timedelta(seconds=30))
+    assert await storage.claim_notifications(10, now=now + timedelta(seconds=29)) == []
+    [again] = await storage.claim_notifications(10, now=now + timedelta(seconds=30))
+    assert (again.id, again.attempts, again.last_error) == (entry.id, 2, "telegram: 502")
+    await storage.complete_notification(again.id)
+    assert await storage.claim_notifications(10, now=now + timedelta(hours=1)) == []
+
+    await storage.set_issue_status(project_id, created.issue_id, "resolved")
+    [regressed] = await storage.record([error_envelope(project_id, fingerprint="a")])
+    assert regressed.regression
+    [notice] = await storage.claim_notifications(10, now=now + timedelta(hours=1))
+    assert (notice.kind, notice.issue_id) == ("regression", created.issue_id)
+
+
+async def test_lease_expiry_makes_a_notice_due_again(storage: SqlStorage) -> None:
+    """A notice claimed by a worker that never reports back is claimed again after the lease."""
+    project_id = (await storage.create_project("Lease")).id
+    await storage.record([error_envelope(project_id)])
+    now = datetime.now(UTC)
+    [entry] = await storage.claim_notifications(5, now=now, lease=timedelta(minutes=1))
+    assert await storage.claim_notifications(5, now=now + timedelta(seconds=59)) == []
+    [retaken] = await storage.claim_notifications(5, now=now + timedelta(minutes=1))
+    assert (retaken.id, retaken.attempts) == (entry.id, 2)
+
+
+async def test_concurrent_claims_never_share_a_notice(storage: SqlStorage, url: str) -> None:
+    """Workers of two instances claiming at once together get every notice exactly once."""
+    project_id = (await storage.create_project("Workers")).id
+    await storage.record([error_envelope(project_id, fingerprint=f"fp{n}") for n in range(40)])
+    other = SqlStorage.from_url(url)
+    claimed: list[int] = []
+    now = datetime.now(UTC)
+
+    async def work(target: SqlStorage) -> None:
+        while entries := await target.claim_notifications(3, now=now):
+            claimed.extend(entry.id for entry in entries)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for worker in range(6):
+                group.start_soon(work, (storage, other)[worker % 2])
+    finally:
+        await other.aclose()
+    assert len(claimed) == 40
+    assert len(set(claimed)) == 40
+
+
+async def test_delete_project_leaves_no_row_behind(storage: SqlStorage, url: str) -> None:
+    """Deleting a project removes every row it owned, in every table, through the cascades."""
+    keep = (await storage.create_project("Keep")).id
+    await storage.record([error_envelope(keep)])
+    empty = await row_counts(url)
+    doomed = (await storage.create_project("Doomed")).id
+    user = await storage.create_user("ana", "hash")
+    await storage.add_member(doomed, user.id)
+    event = error_envelope(doomed, attachments=[("a.bin", b"abc")])
+    assert event.event_id is not None
+    await storage.record(
+        [
+            event,
+            attachment_envelope(doomed, event.event_id, "late.dmp", b"MDMP"),
+            transaction_envelope(doomed),
+            session_envelope(doomed, session_update("s", seq=1, status="exited")),
+            check_in_envelope(doomed, check_in(new_id(), monitor_config={"schedule": "@daily"})),
+            log_envelope(doomed, log_record("hello")),
+            feedback_envelope(doomed),
+        ]
+    )
+    await storage.delete_user(user.id)
+    await storage.delete_project(doomed)
+    assert await row_counts(url) == empty
+
+
+async def test_prune_leaves_no_orphans(storage: SqlStorage, url: str) -> None:
+    """Pruning deletes old envelopes' rows in every table and recounts the issues that remain."""
+    project_id = (await storage.create_project("Old")).id
+    old = [error_envelope(project_id, received_at=at(i)) for i in range(3)]
+    new = error_envelope(project_id, received_at=at(100))
+    await storage.record([*old, log_envelope(project_id, log_record("x"), received_at=at(1)), new])
+    assert await storage.prune(project_id, at(50)) == 4
+    counts = await row_counts(url)
+    assert (counts["envelopes"], counts["envelope_items"], counts["events"]) == (1, 1, 1)
+    assert (counts["logs"], counts["issues"]) == (0, 1)
+    [issue] = (await storage.list_issues(project_id)).items
+    assert (issue.times_seen, issue.first_seen, issue.last_event_id) == (1, at(100), new.event_id)
+
+
+async def test_timestamps_with_offsets_order_and_come_back_utc(storage: SqlStorage) -> None:
+    """Datetimes with any UTC offset are stored as instants: ordered right, returned as UTC."""
+    project_id = (await storage.create_project("Zones")).id
+    plus_two = timezone(timedelta(hours=2))
+    early = error_envelope(project_id, received_at=datetime(2024, 5, 1, 13, 0, tzinfo=plus_two))
+    late = error_envelope(project_id, received_at=datetime(2024, 5, 1, 11, 30, tzinfo=UTC))
+    await storage.record([late, early])
+    page = await storage.list_events(EventFilter(project_ids=(project_id,)))
+    assert [event.event_id for event in page.items] == [late.event_id, early.event_id]
+    assert page.items[1].received_at == datetime(2024, 5, 1, 11, 0, 0, tzinfo=UTC)
+    assert all(event.received_at.tzinfo is UTC for event in page.items)
+    since = datetime(2024, 5, 1, 13, 15, tzinfo=plus_two)  # 11:15 UTC
+    filtered = await storage.list_events(EventFilter(since=since))
+    assert [event.event_id for event in filtered.items] == [late.event_id]
+    precise = T0 + timedelta(microseconds=123457)
+    [recorded] = await storage.record([error_envelope(project_id, received_at=precise)])
+    assert recorded.issue_id is not None
+    issue = await storage.get_issue(project_id, recorded.issue_id)
+    assert issue.last_seen == precise
+
+
+async def test_json_values_survive_round_trip(storage: SqlStorage) -> None:
+    """Tags, users and headers keep unicode and integers beyond 64 bits."""
+    project_id = (await storage.create_project("Json")).id
+    user = {"id": 2**70, "name": "Zoë 🐍", "nested": {"list": [1, 2.5, None, True]}}
+    envelope = error_envelope(project_id, tags={"ключ": "значение"}, user=user)
+    await storage.record([envelope])
+    assert envelope.event_id is not None
+    detail = await storage.get_event(project_id, envelope.event_id)
+    assert detail.event.user == user
+    assert detail.event.tags == {"ключ": "значение"}
+
+
+async def test_closed_storage_raises_storage_error(storage: SqlStorage) -> None:
+    """After aclose every call raises StorageError."""
+    await storage.aclose()
+    with pytest.raises(StorageError):
+        await storage.ping()
+    with pytest.raises(StorageError):
+        await storage.list_projects()
+
+
+async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> None:
+    """SQLite connections use WAL, foreign keys, a 30 s busy timeout and synchronous=NORMAL."""
+    database = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with database.read() as first, database.read() as second:
+            for conn in (first, second):
+                values = [
+                    (await conn.execute(text(f"PRAGMA {name}"))).scalar()
+                    for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                ]
+                assert values == ["wal", 1, 30_000, 1]
+    finally:
+        await database.aclose()
+
+
+async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path: Path) -> None:
+    """Two instances (two processes' worth of engines) writing at once never hit SQLITE_BUSY."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    first = await open_sql_storage(url)
+    second = SqlStorage.from_url(url)
+    try:
+        project_id = (await first.create_project("Busy")).id
+        envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(200)]
+
+        async def write(index: int) -> None:
+            await (first, second)[index % 2].record([envelopes[index]])
+
+        async with anyio.create_task_group() as group:
+            for index in range(200):
+                group.start_soon(write, index)
+        [issue] = (await first.list_issues(project_id)).items
+        assert issue.times_seen == 200
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_in_memory_sqlite_serves_concurrent_calls() -> None:
+    """A private in-memory SQLite database shares one connection safely between tasks."""
+    storage = SqlStorage.from_url("sqlite://")
+    try:
+        await storage.migrate()
+        project_id = (await storage.create_project("Memory")).id
+        envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(30)]
+
+        async def read() -> None:
+            await storage.list_issues(project_id)
+
+        async with anyio.create_task_group() as group:
+            for envelope in envelopes:
+                group.start_soon(storage.record, [envelope])
+                group.start_soon(read)
+        [issue] = (await storage.list_issues(project_id)).items
+        assert issue.times_seen == 30
+    finally:
+        await storage.aclose()
+
+
+@pytest.mark.parametrize("bad", ["not a url", "mysql://user@host/db", "mssql+pyodbc://h/db"])
+def test_unusable_urls_are_invalid_input(bad: str) -> None:
+    """Malformed or non-SQLite/PostgreSQL URLs are rejected when the storage is built."""
+    with pytest.raises(InvalidInputError):
+        SqlStorage.from_url(bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "driver"),
+    [
+        ("sqlite:///resentry.db", "sqlite+aiosqlite"),
+        ("postgresql://u:p@db/resentry", "postgresql+asyncpg"),
+        ("postgres://u:p@db/resentry", "postgresql+asyncpg"),
+        ("sqlite+aiosqlite:///resentry.db", "sqlite+aiosqlite"),
+    ],
+)
+async def test_plain_urls_get_async_drivers(given: str, driver: str) -> None:
+    """URLs without a driver use aiosqlite or asyncpg; explicit async drivers are kept."""
+    database = Database(given)
+    try:
+        assert database.engine.url.drivername == driver
+    finally:
+        await database.aclose()
+
+
+async def test_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
+    """Building a storage does no I/O; using an unreachable database raises StorageError."""
+    before = set(threading.enumerate())
+    for url in (
+        "postgresql://nobody:secret@127.0.0.1:1/nothing",
+        f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}",
+    ):
+        storage = SqlStorage.from_url(url)
+        with pytest.raises(StorageError):
+            await storage.ping()
+        await storage.aclose()
+    # aiosqlite stops the worker thread of a connection that failed to open without waiting
+    # for it; let it finish while the event loop still runs.
+    for thread in set(threading.enumerate()) - before:
+        await anyio.to_thread.run_sync(thread.join, 10)

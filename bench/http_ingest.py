@@ -65,6 +65,11 @@ class Server:
         """Resident memory of the process, in bytes."""
         return int(psutil.Process(self.process.pid).memory_info().rss)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process used so far (user + system, all its threads)."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -75,11 +80,17 @@ class Result:
     seconds: float
     latencies: Sequence[float]
     peak_rss: int
+    server_cpu_seconds: float
 
     @property
     def rate(self) -> float:
         """Accepted events per second."""
         return self.accepted / self.seconds
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        """Server CPU time per accepted event, in milliseconds (independent of the client)."""
+        return 1000 * self.server_cpu_seconds / max(1, self.accepted)
 
     def percentile(self, p: float) -> float:
         """Latency percentile ``p`` (0..100), in milliseconds."""
@@ -157,6 +168,7 @@ async def _measure(
     peak = [server.rss()]
     stop = anyio.Event()
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     async with (
         httpx.AsyncClient(limits=limits, timeout=60) as client,
@@ -167,7 +179,8 @@ async def _measure(
         await drive(sender)
         stop.set()
     elapsed = time.perf_counter() - started
-    return Result(len(sender.latencies), sender.refused, elapsed, sender.latencies, peak[0])
+    cpu = server.cpu_seconds() - cpu_before
+    return Result(len(sender.latencies), sender.refused, elapsed, sender.latencies, peak[0], cpu)
 
 
 async def saturate(
@@ -221,7 +234,8 @@ def _create_project(env: dict[str, str]) -> tuple[int, str]:
 def _report(name: str, result: Result) -> None:
     print(
         f"{name:<34} {result.rate:8.0f} ev/s   p50 {result.percentile(50):6.1f} ms   "
-        f"p99 {result.percentile(99):6.1f} ms   ({result.accepted} accepted, "
+        f"p99 {result.percentile(99):6.1f} ms   server CPU {result.cpu_ms_per_event:5.2f} ms/ev   "
+        f"({result.accepted} accepted, "
         f"{result.refused} refused, {result.seconds:.1f} s)"
     )
 
@@ -275,6 +289,12 @@ def main() -> None:
     print()
     fraction = saturated.rate / ceiling.rate
     print(f"Resentry throughput: {fraction:.0%} of the ceiling (target >= 50%)")
+    cpu_fraction = ceiling.cpu_ms_per_event / saturated.cpu_ms_per_event
+    print(
+        f"Server CPU per event: {saturated.cpu_ms_per_event:.2f} ms vs "
+        f"{ceiling.cpu_ms_per_event:.2f} ms for the trivial endpoint, i.e. a CPU-bound "
+        f"throughput of {cpu_fraction:.0%} of the ceiling (client-independent)"
+    )
     print(
         f"p99 at {args.load_fraction:.0%} of the ceiling: {loaded.percentile(99):.1f} ms "
         f"(target < 50 ms); accepted {loaded.rate:.0f} ev/s of {target_rate:.0f} offered"

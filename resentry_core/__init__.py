@@ -28,6 +28,7 @@ from resentry_core._errors import (
 from resentry_core._grouping import fingerprint
 from resentry_core._ingest import Ingestor, IngestRequest, IngestResult, utc_now
 from resentry_core._json import JsonDecodeError
+from resentry_core._json import loads as parse_json
 from resentry_core._limits import DEFAULT_LIMITS, Limits
 from resentry_core._models import (
     ISSUE_STATUSES,
@@ -173,6 +174,7 @@ __all__ = [
     "normalize_event",
     "open_storage",
     "parse_envelope",
+    "parse_json",
     "parse_sentry_auth",
     "prepare_envelope",
     "utc_now",

@@ -19,7 +19,7 @@ from resentry_core import (
     Monitor,
     ReleaseHealth,
     StoredItem,
-    _json,
+    parse_json,
 )
 from resentry_server._schemas import UtcDatetime
 
@@ -107,7 +107,7 @@ class EventDetailOut(EventOut):
         )
         return cls(
             **_event_fields(event),
-            payload=_json.loads(detail.payload),
+            payload=parse_json(detail.payload),
             attachments=[AttachmentOut.from_core(a, base_url) for a in detail.attachments],
             envelope_url=base_url + envelope_path,
         )

@@ -21,7 +21,9 @@ def format_rate_limits(limits: Sequence[RateLimit]) -> str:
     >>> format_rate_limits([RateLimit(retry_after=59.2, categories=("error", "transaction"))])
     '60:error;transaction:key'
     """
-    return ", ".join(f"{ceil(limit.retry_after)}:{';'.join(limit.categories)}:key" for limit in limits)
+    return ", ".join(
+        f"{ceil(limit.retry_after)}:{';'.join(limit.categories)}:key" for limit in limits
+    )
 
 
 class TokenBuckets:

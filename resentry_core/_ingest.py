@@ -311,7 +311,7 @@ async def _record_batch(store: IngestStore, batch: Sequence[PreparedEnvelope]) -
         return await store.record(batch)
     except ResentryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any backend failure is a StorageError to callers
+    except Exception as exc:  # any backend failure is a StorageError to callers
         raise StorageError(f"could not store the envelope: {type(exc).__name__}") from exc
 
 

@@ -1,11 +1,14 @@
 """Envelope values: frozen, lossless, and serializable back to Sentry's wire format."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from resentry_core import _json
+
+_NEWLINE = re.compile(b"\n")  # re searches any buffer, so a memoryview payload is not copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +39,23 @@ class EnvelopeHeaders:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One envelope item: its header object (every key as received) and raw payload bytes."""
+    """One envelope item: its header object (every key as received) and raw payload bytes.
+
+    ``payload`` is ``bytes``, or a read-only ``memoryview`` of bytes (format ``"B"``). The
+    parser gives each payload as a view into the body it parsed, so nothing is copied; such a
+    view keeps the whole body alive. Either kind compares equal to ``bytes`` of the same
+    content, and goes as it is wherever a bytes-like object is accepted (storage drivers,
+    ``orjson``, ``bytes.join``); ``bytes(item.payload)`` is an independent copy. Search it with
+    ``re`` or after ``bytes(...)``: ``b"x" in view`` does not search the bytes.
+    """
 
     headers: Mapping[str, Any]
-    payload: bytes = b""
+    payload: bytes | memoryview = b""
 
     def __repr__(self) -> str:
         # A payload can be megabytes; show it only when it is short.
-        payload = repr(self.payload) if len(self.payload) <= 64 else f"<{len(self.payload)} bytes>"
+        size = len(self.payload)
+        payload = repr(bytes(self.payload)) if size <= 64 else f"<{size} bytes>"
         return f"Item(headers={self.headers!r}, payload={payload})"
 
     @property
@@ -100,10 +112,10 @@ class Envelope:
         payload has no newline. Other headers are written as they are, so parsing the output
         gives back an equal envelope.
         """
-        parts = [_json.dumps(dict(self.headers.fields)), b"\n"]
+        parts: list[bytes | memoryview] = [_json.dumps(dict(self.headers.fields)), b"\n"]
         for item in self.items:
             headers = dict(item.headers)
-            if headers.get("length") is not None or b"\n" in item.payload:
+            if headers.get("length") is not None or _NEWLINE.search(item.payload):
                 headers["length"] = len(item.payload)
             parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
         return b"".join(parts)

@@ -60,7 +60,9 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     Returns:
         The envelope: headers with ``event_id`` normalized to 32 lowercase hex digits and
         ``sent_at`` parsed to an aware UTC datetime, and every item with its headers and exact
-        payload bytes, in order.
+        payload bytes, in order. Each payload is a read-only ``memoryview`` slice of the body
+        (of an immutable ``bytes`` copy when ``data`` is a bytearray or memoryview), so no
+        payload is copied; the items keep the body alive.
 
     Raises:
         PayloadTooLargeError: a bound of ``limits`` was exceeded; ``limit_name`` says which.
@@ -68,7 +70,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
             say where.
     """
     if type(data) is not bytes:
-        data = bytes(data)
+        data = bytes(data)  # payloads are views of it: they must not change under the caller
     size = len(data)
     if size > limits.max_envelope_bytes:
         raise PayloadTooLargeError(
@@ -85,6 +87,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     fields, line = _read_header(data, start, limits, None)
     headers = _envelope_headers(fields, line, start)
 
+    view = memoryview(data)
     items: list[Item] = []
     totals: dict[str, list[int]] = {}  # bucket name -> [item count, payload bytes]
     max_items = limits.max_items
@@ -151,7 +154,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
                     offset=payload_end,
                     item_index=index,
                 )
-        items.append(Item(item_headers, data[payload_start:payload_end]))
+        items.append(Item(item_headers, view[payload_start:payload_end]))
         pos = payload_end + 1
     return Envelope(headers, tuple(items))
 

@@ -139,12 +139,7 @@ def prepare_envelope(
         headers=dict(envelope.headers.fields),
         raw=raw,
         raw_encoding=raw_encoding,
-        items=tuple(
-            ItemRecord(
-                position=index, type=item.type, headers=dict(item.headers), payload=item.payload
-            )
-            for index, item in enumerate(envelope.items)
-        ),
+        items=tuple(_item_record(item, index) for index, item in enumerate(envelope.items)),
         events=tuple(events),
         attachments=tuple(attachments),
         sessions=tuple(sessions),

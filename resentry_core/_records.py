@@ -14,12 +14,18 @@ JsonObject = Mapping[str, object]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemRecord:
-    """One envelope item exactly as received: every header and the payload bytes."""
+    """One envelope item exactly as received: every header and the payload bytes.
+
+    ``payload`` is usually a read-only memoryview into the request body (see
+    :class:`~resentry_core._envelope.Item`), which database drivers write without a copy. A
+    storage that keeps payloads past the write must copy them (``bytes(payload)``), so that
+    it does not pin request bodies.
+    """
 
     position: int
     type: str
     headers: JsonObject
-    payload: bytes
+    payload: bytes | memoryview
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

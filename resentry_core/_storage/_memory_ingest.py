@@ -83,7 +83,8 @@ def record_envelope(state: State, journal: Journal, prepared: PreparedEnvelope) 
             size=len(item.payload),
             received_at=received_at,
         )
-        journal.put(state.items, item_id, ItemRow(item=stored, payload=item.payload))
+        # A copy: the payload may be a view that would keep the whole request body alive.
+        journal.put(state.items, item_id, ItemRow(item=stored, payload=bytes(item.payload)))
 
     recorded = Recorded(envelope_id=envelope_id, event_id=prepared.event_id)
     grouped = False

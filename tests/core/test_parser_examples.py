@@ -193,12 +193,19 @@ def test_serialize_keeps_implicit_length_without_newline() -> None:
 
 
 def test_bytes_like_input_parses_like_bytes() -> None:
-    """A bytearray or memoryview body gives the same envelope, with ``bytes`` payloads."""
+    """A bytearray or memoryview body gives the same envelope; its payloads view a private
+    ``bytes`` copy, so changing the caller's buffer afterwards changes no payload."""
     data = b'{}\n{"type":"attachment","length":3}\na\nb\n'
-    for body in (bytearray(data), memoryview(data)):
-        envelope = parse_envelope(body)  # type: ignore[arg-type]
+    buffer = bytearray(data)
+    parsed = [parse_envelope(body) for body in (buffer, memoryview(buffer))]  # type: ignore[arg-type]
+    buffer[-4:-1] = b"XYZ"
+    for envelope in parsed:
         assert envelope == parse_envelope(data)
-        assert type(envelope.items[0].payload) is bytes
+        payload = envelope.items[0].payload
+        assert isinstance(payload, memoryview)
+        assert payload.readonly
+        assert type(payload.obj) is bytes
+        assert payload == b"a\nb"
 
 
 def test_item_repr_elides_large_payloads() -> None:

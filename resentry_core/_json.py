@@ -38,14 +38,14 @@ def loads(data: bytes | memoryview | str) -> Any:
         pass
     else:
         # orjson accepted it, so it is UTF-8 without lone surrogates; NUL only comes from an
-        # escape. Backslashes are rare, so scanning backwards (anchored on the backslash) is
-        # the fastest search of bytes; re searches a memoryview in place.
-        if isinstance(data, str):
-            has_nul = "\\u0000" in data
-        elif type(data) is bytes:
-            has_nul = data.rfind(b"\\u0000") != -1
-        else:
+        # escape. re searches a memoryview (a parsed payload) in place; for bytes, rfind is
+        # faster still: anchored on the rare backslash, the reverse scan skips the most.
+        if type(data) is memoryview:
             has_nul = _NUL_ESCAPE.search(data) is not None
+        elif isinstance(data, str):
+            has_nul = "\\u0000" in data
+        else:
+            has_nul = data.rfind(b"\\u0000") != -1
         return _clean(value) if has_nul else value
     try:
         value = json.loads(data if isinstance(data, str) else str(data, "utf-8"))

@@ -34,7 +34,14 @@ from typing import Any, Final
 
 import orjson
 
-from resentry_core._envelope import Envelope, EnvelopeHeaders, Item
+from resentry_core._envelope import (
+    Envelope,
+    EnvelopeHeaders,
+    Item,
+    new_envelope,
+    new_envelope_headers,
+    new_item,
+)
 from resentry_core._errors import EnvelopeError, PayloadTooLargeError
 from resentry_core._limits import DEFAULT_LIMITS, Limits
 
@@ -89,6 +96,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
 
     view = memoryview(data)
     items: list[Item] = []
+    _, rules, other_rule = _RESOLVED.get(id(limits)) or _resolve_limits(limits)
     totals: dict[str, list[int]] = {}  # bucket name -> [item count, payload bytes]
     max_items = limits.max_items
     pos = start + len(line) + 1
@@ -137,7 +145,13 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
                 item_index=index,
             )
         _check_item_limits(
-            item_type, item_headers, payload_end - payload_start, limits, totals, pos, index
+            rules.get(item_type, other_rule),
+            item_type,
+            item_headers,
+            payload_end - payload_start,
+            totals,
+            pos,
+            index,
         )
         if length is not None:
             if payload_end > size:
@@ -154,9 +168,9 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
                     offset=payload_end,
                     item_index=index,
                 )
-        items.append(Item(item_headers, view[payload_start:payload_end]))
+        items.append(new_item(item_headers, view[payload_start:payload_end]))
         pos = payload_end + 1
-    return Envelope(headers, tuple(items))
+    return new_envelope(headers, tuple(items))
 
 
 def _skip_whitespace(data: bytes, pos: int) -> int:
@@ -168,14 +182,13 @@ def _read_header(
     data: bytes, start: int, limits: Limits, index: int | None
 ) -> tuple[dict[str, Any], bytes]:
     """Decode the JSON object on the line at ``start``; return it and the line."""
-    what = "envelope header" if index is None else "item header"
     limit = limits.max_header_bytes
     end = data.find(b"\n", start, start + limit + 1)
     if end == -1:
         end = len(data)
         if end - start > limit:
             raise PayloadTooLargeError(
-                f"envelope exceeded size limits: {what} longer than {limit} bytes "
+                f"envelope exceeded size limits: {_what(index)} longer than {limit} bytes "
                 "(max_header_bytes)",
                 limit_name="max_header_bytes",
                 limit=limit,
@@ -186,21 +199,27 @@ def _read_header(
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise EnvelopeError(f"invalid {what}: {exc}", offset=start, item_index=index) from None
+        raise EnvelopeError(
+            f"invalid {_what(index)}: {exc}", offset=start, item_index=index
+        ) from None
     if type(value) is not dict:
         raise EnvelopeError(
-            f"invalid {what}: expected a JSON object, got {type(value).__name__}",
+            f"invalid {_what(index)}: expected a JSON object, got {type(value).__name__}",
             offset=start,
             item_index=index,
         )
     if line[-1] != _CLOSING_BRACE:  # the object is followed by spaces or "\r", not "\n"
         raise EnvelopeError(
-            f"missing newline after header or payload: {what} ends with whitespace other "
+            f"missing newline after header or payload: {_what(index)} ends with whitespace other "
             "than a single \\n",
             offset=start + len(line.rstrip(_WHITESPACE)),
             item_index=index,
         )
     return value, line
+
+
+def _what(index: int | None) -> str:
+    return "envelope header" if index is None else "item header"
 
 
 def _envelope_headers(fields: dict[str, Any], line: bytes, start: int) -> EnvelopeHeaders:
@@ -214,7 +233,7 @@ def _envelope_headers(fields: dict[str, Any], line: bytes, start: int) -> Envelo
             )
         event_id = (event_id if len(event_id) == 32 else event_id.replace("-", "")).lower()
     if "sent_at" not in fields:
-        return EnvelopeHeaders(fields, event_id, None)
+        return new_envelope_headers(fields, event_id, None)
     # orjson keeps the last of duplicated keys; the spec rejects an envelope that sends
     # sent_at twice. Only a repeated token or an escape (which could spell the key) needs the
     # slow check.
@@ -222,7 +241,7 @@ def _envelope_headers(fields: dict[str, Any], line: bytes, start: int) -> Envelo
         line, "sent_at", start
     ):
         raise EnvelopeError("invalid envelope header: duplicate 'sent_at'", offset=start)
-    return EnvelopeHeaders(fields, event_id, _parse_sent_at(fields["sent_at"], start))
+    return new_envelope_headers(fields, event_id, _parse_sent_at(fields["sent_at"], start))
 
 
 def _has_duplicate_key(line: bytes, key: str, offset: int) -> bool:
@@ -335,43 +354,85 @@ _RULES: Final[Mapping[str, _Rule]] = {
 }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Resolved:
+    """A :class:`_Rule` with its bounds read from one :class:`Limits` (``None``: no bound)."""
+
+    rule: _Rule
+    item_bytes: int
+    count: int | None
+    total_bytes: int | None
+    entry_bytes: int | None
+
+
+def _resolve(rule: _Rule, limits: Limits) -> _Resolved:
+    def bound(name: str | None) -> int | None:
+        if name is None:
+            return None
+        configured: int | None = getattr(limits, name, None)
+        return _FIXED_LIMITS[name] if configured is None else configured
+
+    return _Resolved(
+        rule=rule,
+        item_bytes=getattr(limits, rule.item_bytes),
+        count=bound(rule.count),
+        total_bytes=bound(rule.total_bytes),
+        entry_bytes=bound(rule.entry_bytes),
+    )
+
+
+_ResolvedLimits = tuple[Limits, dict[str, _Resolved], _Resolved]
+# id(limits) -> (limits, rules by item type, rule of other types). Limits is immutable, and an
+# entry holds its Limits, so no other object has that id while the entry exists. Most
+# processes use one or two Limits; the bound only guards against callers making many.
+_RESOLVED: dict[int, _ResolvedLimits] = {}
+_RESOLVED_MAX: Final = 16
+
+
+def _resolve_limits(limits: Limits) -> _ResolvedLimits:
+    """Resolve every rule against ``limits`` and cache the result in ``_RESOLVED``."""
+    rules = {item_type: _resolve(rule, limits) for item_type, rule in _RULES.items()}
+    resolved = (limits, rules, _resolve(_OTHER, limits))
+    if len(_RESOLVED) >= _RESOLVED_MAX:
+        _RESOLVED.clear()
+    _RESOLVED[id(limits)] = resolved
+    return resolved
+
+
 def _check_item_limits(
+    bounds: _Resolved,
     item_type: str,
     headers: Mapping[str, Any],
     size: int,
-    limits: Limits,
     totals: dict[str, list[int]],
     offset: int,
     index: int,
 ) -> None:
     """Raise PayloadTooLargeError when an item of ``size`` bytes breaks a bound."""
-    rule = _RULES.get(item_type, _OTHER)
+    rule = bounds.rule
     where = (item_type, offset, index)
-    limit: int = getattr(limits, rule.item_bytes)
-    if size > limit:
-        raise _too_large(rule.item_bytes, limit, f"item of {size} bytes", *where)
-    if rule.entry_bytes is not None:
+    if size > bounds.item_bytes:
+        raise _too_large(rule.item_bytes, bounds.item_bytes, f"item of {size} bytes", *where)
+    if bounds.entry_bytes is not None:
         entries = headers.get("item_count")
         if type(entries) is not int or entries < 1:
             entries = 1
-        limit = getattr(limits, rule.entry_bytes)
-        if size > limit * entries:
-            raise _too_large(rule.entry_bytes, limit, f"{size} bytes for {entries} entries", *where)
+        if size > bounds.entry_bytes * entries:
+            what = f"{size} bytes for {entries} entries"
+            raise _too_large(str(rule.entry_bytes), bounds.entry_bytes, what, *where)
     if rule.bucket is None:
         return
-    total = totals.setdefault(rule.bucket, [0, 0])
+    total = totals.get(rule.bucket)
+    if total is None:
+        total = totals[rule.bucket] = [0, 0]
     total[0] += 1
     total[1] += size
-    if rule.count is not None:
-        configured = getattr(limits, rule.count, None)
-        limit = _FIXED_LIMITS[rule.count] if configured is None else configured
-        if total[0] > limit:
-            raise _too_large(rule.count, limit, f"{total[0]} {rule.bucket} items", *where)
-    if rule.total_bytes is not None:
-        limit = getattr(limits, rule.total_bytes)
-        if total[1] > limit:
-            what = f"{rule.bucket} items of {total[1]} bytes"
-            raise _too_large(rule.total_bytes, limit, what, *where)
+    if bounds.count is not None and total[0] > bounds.count:
+        what = f"{total[0]} {rule.bucket} items"
+        raise _too_large(str(rule.count), bounds.count, what, *where)
+    if bounds.total_bytes is not None and total[1] > bounds.total_bytes:
+        what = f"{rule.bucket} items of {total[1]} bytes"
+        raise _too_large(str(rule.total_bytes), bounds.total_bytes, what, *where)
 
 
 def _too_large(

@@ -91,14 +91,14 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     start = _skip_whitespace(data, 0) if data[0] in _WHITESPACE else 0
     if start == size:
         raise EnvelopeError("missing envelope header", offset=start)
-    fields, line = _read_header(data, start, limits, None)
+    fields, line = _read_header(data, start, limits.max_header_bytes, None)
     headers = _envelope_headers(fields, line, start)
 
     view = memoryview(data)
     items: list[Item] = []
-    _, rules, other_rule = _RESOLVED.get(id(limits)) or _resolve_limits(limits)
     totals: dict[str, list[int]] = {}  # bucket name -> [item count, payload bytes]
     max_items = limits.max_items
+    header_limit = limits.max_header_bytes
     pos = start + len(line) + 1
     while pos < size:
         if data[pos] in _WHITESPACE:
@@ -114,7 +114,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
                 offset=pos,
                 item_index=index,
             )
-        item_headers, line = _read_header(data, pos, limits, index)
+        item_headers, line = _read_header(data, pos, header_limit, index)
         header_end = pos + len(line)
         item_type = item_headers.get("type")
         if type(item_type) is not str:
@@ -145,13 +145,7 @@ def parse_envelope(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
                 item_index=index,
             )
         _check_item_limits(
-            rules.get(item_type, other_rule),
-            item_type,
-            item_headers,
-            payload_end - payload_start,
-            totals,
-            pos,
-            index,
+            item_type, item_headers, payload_end - payload_start, limits, totals, pos, index
         )
         if length is not None:
             if payload_end > size:
@@ -179,16 +173,16 @@ def _skip_whitespace(data: bytes, pos: int) -> int:
 
 
 def _read_header(
-    data: bytes, start: int, limits: Limits, index: int | None
+    data: bytes, start: int, limit: int, index: int | None
 ) -> tuple[dict[str, Any], bytes]:
     """Decode the JSON object on the line at ``start``; return it and the line."""
-    limit = limits.max_header_bytes
+    what = "envelope header" if index is None else "item header"
     end = data.find(b"\n", start, start + limit + 1)
     if end == -1:
         end = len(data)
         if end - start > limit:
             raise PayloadTooLargeError(
-                f"envelope exceeded size limits: {_what(index)} longer than {limit} bytes "
+                f"envelope exceeded size limits: {what} longer than {limit} bytes "
                 "(max_header_bytes)",
                 limit_name="max_header_bytes",
                 limit=limit,
@@ -199,27 +193,21 @@ def _read_header(
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise EnvelopeError(
-            f"invalid {_what(index)}: {exc}", offset=start, item_index=index
-        ) from None
+        raise EnvelopeError(f"invalid {what}: {exc}", offset=start, item_index=index) from None
     if type(value) is not dict:
         raise EnvelopeError(
-            f"invalid {_what(index)}: expected a JSON object, got {type(value).__name__}",
+            f"invalid {what}: expected a JSON object, got {type(value).__name__}",
             offset=start,
             item_index=index,
         )
     if line[-1] != _CLOSING_BRACE:  # the object is followed by spaces or "\r", not "\n"
         raise EnvelopeError(
-            f"missing newline after header or payload: {_what(index)} ends with whitespace other "
+            f"missing newline after header or payload: {what} ends with whitespace other "
             "than a single \\n",
             offset=start + len(line.rstrip(_WHITESPACE)),
             item_index=index,
         )
     return value, line
-
-
-def _what(index: int | None) -> str:
-    return "envelope header" if index is None else "item header"
 
 
 def _envelope_headers(fields: dict[str, Any], line: bytes, start: int) -> EnvelopeHeaders:
@@ -354,85 +342,43 @@ _RULES: Final[Mapping[str, _Rule]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Resolved:
-    """A :class:`_Rule` with its bounds read from one :class:`Limits` (``None``: no bound)."""
-
-    rule: _Rule
-    item_bytes: int
-    count: int | None
-    total_bytes: int | None
-    entry_bytes: int | None
-
-
-def _resolve(rule: _Rule, limits: Limits) -> _Resolved:
-    def bound(name: str | None) -> int | None:
-        if name is None:
-            return None
-        configured: int | None = getattr(limits, name, None)
-        return _FIXED_LIMITS[name] if configured is None else configured
-
-    return _Resolved(
-        rule=rule,
-        item_bytes=getattr(limits, rule.item_bytes),
-        count=bound(rule.count),
-        total_bytes=bound(rule.total_bytes),
-        entry_bytes=bound(rule.entry_bytes),
-    )
-
-
-_ResolvedLimits = tuple[Limits, dict[str, _Resolved], _Resolved]
-# id(limits) -> (limits, rules by item type, rule of other types). Limits is immutable, and an
-# entry holds its Limits, so no other object has that id while the entry exists. Most
-# processes use one or two Limits; the bound only guards against callers making many.
-_RESOLVED: dict[int, _ResolvedLimits] = {}
-_RESOLVED_MAX: Final = 16
-
-
-def _resolve_limits(limits: Limits) -> _ResolvedLimits:
-    """Resolve every rule against ``limits`` and cache the result in ``_RESOLVED``."""
-    rules = {item_type: _resolve(rule, limits) for item_type, rule in _RULES.items()}
-    resolved = (limits, rules, _resolve(_OTHER, limits))
-    if len(_RESOLVED) >= _RESOLVED_MAX:
-        _RESOLVED.clear()
-    _RESOLVED[id(limits)] = resolved
-    return resolved
-
-
 def _check_item_limits(
-    bounds: _Resolved,
     item_type: str,
     headers: Mapping[str, Any],
     size: int,
+    limits: Limits,
     totals: dict[str, list[int]],
     offset: int,
     index: int,
 ) -> None:
     """Raise PayloadTooLargeError when an item of ``size`` bytes breaks a bound."""
-    rule = bounds.rule
+    rule = _RULES.get(item_type, _OTHER)
     where = (item_type, offset, index)
-    if size > bounds.item_bytes:
-        raise _too_large(rule.item_bytes, bounds.item_bytes, f"item of {size} bytes", *where)
-    if bounds.entry_bytes is not None:
+    limit: int = getattr(limits, rule.item_bytes)
+    if size > limit:
+        raise _too_large(rule.item_bytes, limit, f"item of {size} bytes", *where)
+    if rule.entry_bytes is not None:
         entries = headers.get("item_count")
         if type(entries) is not int or entries < 1:
             entries = 1
-        if size > bounds.entry_bytes * entries:
-            what = f"{size} bytes for {entries} entries"
-            raise _too_large(str(rule.entry_bytes), bounds.entry_bytes, what, *where)
+        limit = getattr(limits, rule.entry_bytes)
+        if size > limit * entries:
+            raise _too_large(rule.entry_bytes, limit, f"{size} bytes for {entries} entries", *where)
     if rule.bucket is None:
         return
-    total = totals.get(rule.bucket)
-    if total is None:
-        total = totals[rule.bucket] = [0, 0]
+    total = totals.setdefault(rule.bucket, [0, 0])
     total[0] += 1
     total[1] += size
-    if bounds.count is not None and total[0] > bounds.count:
-        what = f"{total[0]} {rule.bucket} items"
-        raise _too_large(str(rule.count), bounds.count, what, *where)
-    if bounds.total_bytes is not None and total[1] > bounds.total_bytes:
-        what = f"{rule.bucket} items of {total[1]} bytes"
-        raise _too_large(str(rule.total_bytes), bounds.total_bytes, what, *where)
+    if rule.count is not None:
+        configured = getattr(limits, rule.count, None)
+        limit = _FIXED_LIMITS[rule.count] if configured is None else configured
+        if total[0] > limit:
+            raise _too_large(rule.count, limit, f"{total[0]} {rule.bucket} items", *where)
+    if rule.total_bytes is not None:
+        limit = getattr(limits, rule.total_bytes)
+        if total[1] > limit:
+            what = f"{rule.bucket} items of {total[1]} bytes"
+            raise _too_large(rule.total_bytes, limit, what, *where)
 
 
 def _too_large(

@@ -560,22 +560,3 @@ def test_lone_surrogate_in_a_payload_parses_and_decodes() -> None:
 def test_lone_surrogate_in_a_header_is_rejected() -> None:
     """Header strings must be valid Unicode, as for Relay's JSON reader (§7.61)."""
     _error(b'{"trace":{"transaction":"cut \\ud83d"}}\n', "invalid envelope header")
-
-
-def test_each_limits_object_applies_its_own_bounds() -> None:
-    """Bounds come from the Limits passed, whatever Limits came before: more of them than the
-    parser caches, made and dropped in turn so that their ids get reused."""
-    data = b'{}\n{"type":"attachment","length":3}\nabc\n'
-    for _ in range(2):
-        for limit in range(40):
-            limits = Limits(max_attachment_bytes=limit)
-            if limit < 3:
-                with pytest.raises(PayloadTooLargeError) as caught:
-                    parse_envelope(data, limits=limits)
-                assert (caught.value.limit_name, caught.value.limit) == (
-                    "max_attachment_bytes",
-                    limit,
-                )
-            else:
-                assert parse_envelope(data, limits=limits).items[0].payload == b"abc"
-            del limits

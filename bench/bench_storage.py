@@ -23,16 +23,14 @@ from datetime import UTC, datetime
 
 import anyio
 import psutil
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope
 from resentry_core._records import PreparedEnvelope
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
+from tests.core.postgres_admin import drop_database, execute
 
 
 def make_envelopes(project_id: int, count: int, seed: int = 7) -> list[PreparedEnvelope]:
@@ -115,15 +113,6 @@ def _report(label: str, per_second: float, per_cpu_second: float, batch_ms: floa
     )
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def main(argv: Sequence[str] | None = None) -> None:
     """Measure SQLite, then PostgreSQL when configured."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -141,12 +130,12 @@ async def main(argv: Sequence[str] | None = None) -> None:
     base = make_url(pg_url)
     name = f"resentry_bench_{secrets.token_hex(4)}"
     admin = base.render_as_string(hide_password=False)
-    await _admin(admin, f'CREATE DATABASE "{name}"')
+    await execute(admin, f'CREATE DATABASE "{name}"')
     try:
         url = base.set(database=name).render_as_string(hide_password=False)
         _report("PostgreSQL", *await measure(url, *sizes))
     finally:
-        await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
 
 
 if __name__ == "__main__":

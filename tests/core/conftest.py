@@ -9,15 +9,13 @@ from typing import TypeVarTuple
 
 import anyio
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._tables import metadata
 from tests.conftest import postgres_url
+from tests.core.postgres_admin import drop_database, execute
 
 Ts = TypeVarTuple("Ts")
 
@@ -34,11 +32,11 @@ def _scratch_database() -> Iterator[str]:
     base = make_url(postgres_url() or "")
     name = f"resentry_t_{secrets.token_hex(6)}"
     admin_url = base.render_as_string(hide_password=False)
-    _run(_execute, admin_url, f'CREATE DATABASE "{name}"')
+    _run(execute, admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        _run(_execute, admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _run(drop_database, admin_url, name)
 
 
 @pytest.fixture
@@ -64,7 +62,7 @@ def migrated_postgres_url(_postgres_session_url: str) -> str:
     a fresh migration would, ids included, in a fraction of the time a new database takes.
     """
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    _run(_execute, _postgres_session_url, f"TRUNCATE {tables} RESTART IDENTITY")
+    _run(execute, _postgres_session_url, f"TRUNCATE {tables} RESTART IDENTITY")
     return _postgres_session_url
 
 
@@ -73,15 +71,6 @@ def _run(fn: Callable[[*Ts], Awaitable[None]], *args: *Ts) -> None:
     # (the async ``storage`` fixture asks for them), where anyio.run cannot start another.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(lambda: anyio.run(fn, *args)).result()
-
-
-async def _execute(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _migrate(url: str) -> None:

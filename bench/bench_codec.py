@@ -123,7 +123,7 @@ def events_workload(count: int = 2000) -> Workload:
         )
         envelope.add_item(SdkItem(payload=PayloadRef(json=event), type="event"))
         bodies.append(envelope.serialize())
-    return Workload(name="events", bodies=bodies, repetitions=15)
+    return Workload(name="events", bodies=bodies, repetitions=25)
 
 
 def attachments_workload() -> Workload:

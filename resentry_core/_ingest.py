@@ -185,8 +185,10 @@ class Ingestor:
             raise PermissionDeniedError(
                 "event submission rejected: the key is not an active key of this project"
             )
-        if request.origin and project.allowed_origins and not _origin_allowed(
-            request.origin, project.allowed_origins
+        if (
+            request.origin
+            and project.allowed_origins
+            and not _origin_allowed(request.origin, project.allowed_origins)
         ):
             raise PermissionDeniedError(
                 f"event submission rejected: origin {request.origin!r} is not allowed"

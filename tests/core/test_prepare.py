@@ -106,7 +106,7 @@ def test_real_sdk_error_event() -> None:
     assert datetime.now(UTC) - event.timestamp < timedelta(minutes=5)
     (record,) = prepared.items
     assert (record.position, record.type, record.headers["type"]) == (0, "event", "event")
-    assert json.loads(record.payload)["event_id"] == header_id
+    assert json.loads(bytes(record.payload))["event_id"] == header_id
     assert (prepared.project_id, prepared.received_at, prepared.raw) == (7, RECEIVED, raw)
     assert prepared.headers["event_id"] == header_id
 

@@ -1,8 +1,8 @@
 """Dialect-aware helpers for statements inside one ``SqlStorage`` transaction."""
 
+import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Dialect, Select, Table, insert, text
@@ -21,17 +21,31 @@ _POSTGRES_NEXT_IDS = text(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class _InsertPlan:
-    """A compiled ``INSERT`` and, per positional parameter, its column and bind processor."""
+    """A compiled ``INSERT`` and how to turn a row dict into its positional parameters."""
 
-    sql: str
-    fields: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    __slots__ = ("_processed", "_values", "sql")
+
+    def __init__(self, dialect: Dialect, table: Table, columns: tuple[str, ...]) -> None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        order = list(compiled.positiontup or ())
+        self.sql = str(compiled)
+        get = operator.itemgetter(*order)  # a tuple in one C call, for two keys or more
+        self._values: Callable[[Row], Any] = get if len(order) > 1 else lambda row: (get(row),)
+        self._processed = [
+            (index, process)
+            for index, name in enumerate(order)
+            if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
 
     def parameters(self, row: Row) -> tuple[Any, ...]:
-        return tuple(
-            row[name] if process is None else process(row[name]) for name, process in self.fields
-        )
+        values = self._values(row)
+        if not self._processed:
+            return tuple(values)
+        converted = list(values)
+        for index, process in self._processed:
+            converted[index] = process(converted[index])
+        return tuple(converted)
 
 
 _PLANS: dict[tuple[str, str, str, tuple[str, ...]], _InsertPlan] = {}
@@ -41,15 +55,7 @@ def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _I
     key = (dialect.name, dialect.driver, table.name, columns)
     plan = _PLANS.get(key)
     if plan is None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        order = compiled.positiontup or ()
-        plan = _PLANS[key] = _InsertPlan(
-            sql=str(compiled),
-            fields=tuple(
-                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for name in order
-            ),
-        )
+        plan = _PLANS[key] = _InsertPlan(dialect, table, columns)
     return plan
 
 

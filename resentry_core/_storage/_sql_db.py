@@ -95,6 +95,8 @@ class Database:
         self._single_connection = self.is_sqlite and parsed.database in (None, "", ":memory:")
         options: dict[str, Any] = {
             "echo": echo,
+            # Errors and logs must not carry payloads, password hashes or keys.
+            "hide_parameters": not echo,
             "json_serializer": json_dumps,
             "json_deserializer": orjson.loads,
         }
@@ -150,7 +152,7 @@ class Database:
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
                 raise TransientStorageError(f"transaction aborted: {exc.orig}") from exc
-            raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
+            raise StorageError(f"database error: {type(exc.orig).__name__}: {exc.orig}") from exc
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
 

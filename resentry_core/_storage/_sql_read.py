@@ -30,7 +30,7 @@ from resentry_core._storage._cursor import (
 )
 from resentry_core._storage._memory_state import aware
 from resentry_core._storage._protocol import EventFilter
-from resentry_core._storage._sql_tx import Tx
+from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import (
     attachments,
     envelope_items,
@@ -41,6 +41,37 @@ from resentry_core._storage._tables import (
 )
 
 T = TypeVar("T")
+
+_PROJECTS_PER_UNION = 100
+
+
+def _below(
+    sort: ColumnElement[Any], row_id: ColumnElement[int], after: tuple[int, int], timed: bool
+) -> list[ColumnElement[bool]]:
+    """Rows strictly below the cursor position ``after`` in ``(sort, row_id)`` order.
+
+    Written as a range on ``sort`` plus a tie-break, so that both databases use the index.
+    """
+    key, last_id = after
+    bound = time_from_key(key) if timed else key
+    return [sort <= bound, or_(sort < bound, row_id < last_id)]
+
+
+def _page(
+    rows: Sequence[Any],
+    *,
+    limit: int,
+    kind: str,
+    key: Callable[[Any], tuple[int, int]],
+    present: Callable[[Any], T],
+) -> Page[T]:
+    """A page of ``rows`` (already in order, at most ``limit + 1`` of them)."""
+    if len(rows) <= limit:
+        return Page(items=tuple(present(row) for row in rows), next_cursor=None)
+    rows = rows[:limit]
+    return Page(
+        items=tuple(present(row) for row in rows), next_cursor=encode_cursor(kind, *key(rows[-1]))
+    )
 
 
 async def keyset_page(
@@ -62,20 +93,15 @@ async def keyset_page(
     """
     limit = clamp_limit(limit)
     if cursor is not None:
-        key, last_id = decode_cursor(cursor, kind)
-        bound = time_from_key(key) if timed else key
-        query = query.where(sort <= bound, or_(sort < bound, row_id < last_id))
+        query = query.where(*_below(sort, row_id, decode_cursor(cursor, kind), timed))
     query = query.order_by(sort.desc(), row_id.desc()).limit(limit + 1)
     rows = (await tx.conn.execute(query)).all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        sort_value = last._mapping[sort]
-        next_cursor = encode_cursor(
-            kind, time_key(sort_value) if timed else sort_value, last._mapping[row_id]
-        )
-    return Page(items=tuple(present(row) for row in rows), next_cursor=next_cursor)
+
+    def key(row: Any) -> tuple[int, int]:
+        value = row._mapping[sort]
+        return (time_key(value) if timed else value), row._mapping[row_id]
+
+    return _page(rows, limit=limit, kind=kind, key=key, present=present)
 
 
 def event_from_row(row: Any) -> Event:
@@ -129,7 +155,7 @@ async def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int
 
     One project (or an issue) is one index range. Several projects are a ``UNION ALL`` of one
     limited range per project, merged: each range stays an index scan, however many events
-    the other projects have.
+    the other projects have (in groups of projects, below SQLite's limit on compound selects).
     """
     conditions = _event_conditions(where)
     after = None if cursor is None else decode_cursor(cursor, "events")
@@ -152,28 +178,29 @@ async def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int
             limit=limit,
             present=event_from_row,
         )
-    bound = clamp_limit(limit) + 1
-    ranges = []
-    for project_id in project_ids:
-        one = select(events).where(events.c.project_id == project_id, *conditions)
-        if after is not None:
-            key, last_id = after
-            at = time_from_key(key)
-            one = one.where(
-                events.c.received_at <= at,
-                or_(events.c.received_at < at, events.c.id < last_id),
-            )
-        one = one.order_by(events.c.received_at.desc(), events.c.id.desc()).limit(bound)
-        ranges.append(select(one.subquery()))
-    merged = union_all(*ranges).subquery()
-    return await keyset_page(
-        tx,
-        select(merged),
-        kind="events",
-        sort=merged.c.received_at,
-        row_id=merged.c.id,
-        cursor=None,
+    limit = clamp_limit(limit)
+    rows: list[Any] = []
+    for chunk in chunks(project_ids, _PROJECTS_PER_UNION):
+        ranges = []
+        for project_id in chunk:
+            one = select(events).where(events.c.project_id == project_id, *conditions)
+            if after is not None:
+                one = one.where(*_below(events.c.received_at, events.c.id, after, timed=True))
+            one = one.order_by(events.c.received_at.desc(), events.c.id.desc()).limit(limit + 1)
+            ranges.append(select(one.subquery()))
+        merged = union_all(*ranges).subquery()
+        query = (
+            select(merged)
+            .order_by(merged.c.received_at.desc(), merged.c.id.desc())
+            .limit(limit + 1)
+        )
+        rows.extend((await tx.conn.execute(query)).all())
+    rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)
+    return _page(
+        rows[: limit + 1],
         limit=limit,
+        kind="events",
+        key=lambda row: (time_key(row.received_at), row.id),
         present=event_from_row,
     )
 

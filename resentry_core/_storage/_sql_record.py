@@ -1,8 +1,9 @@
 """``SqlStorage.record``: a batch of prepared envelopes in one transaction, in few statements.
 
 The statement count does not grow with the batch: one ``SELECT`` finds already-stored event
-ids, every table gets one executemany (ids come back in order), and issues are upserted once
-per distinct ``(project, fingerprint)`` of the batch, not once per event.
+ids, every table gets one executemany (the ids that later rows refer to are allocated first,
+see ``Tx.insert_ids``), and issues are upserted once per distinct ``(project, fingerprint)``
+of the batch, not once per event.
 
 Exact issue counters under concurrent writers (PostgreSQL, several processes): missing issues
 are inserted with ``ON CONFLICT DO NOTHING`` in ``(project, fingerprint)`` order, then every

@@ -350,6 +350,27 @@ async def test_timestamps_with_offsets_order_and_come_back_utc(storage: SqlStora
     assert issue.last_seen == precise
 
 
+async def test_events_of_many_projects_page_newest_first(storage: SqlStorage) -> None:
+    """Listing every project's events (more projects than one UNION holds) walks all of them."""
+    envelopes = []
+    for number in range(130):
+        project_id = (await storage.create_project(f"P{number}")).id
+        envelopes.append(error_envelope(project_id, received_at=at(number % 7)))
+    await storage.record(envelopes)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await storage.list_events(EventFilter(), cursor=cursor, limit=40)
+        seen.extend(event.event_id for event in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    newest_first = sorted(
+        range(130), key=lambda number: (number % 7, number), reverse=True
+    )  # ties: the later recorded first
+    assert seen == [envelopes[number].event_id for number in newest_first]
+
+
 async def test_json_values_survive_round_trip(storage: SqlStorage) -> None:
     """Tags, users and headers keep unicode and integers beyond 64 bits."""
     project_id = (await storage.create_project("Json")).id

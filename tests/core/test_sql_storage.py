@@ -393,16 +393,16 @@ async def test_closed_storage_raises_storage_error(storage: SqlStorage) -> None:
 
 
 async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> None:
-    """SQLite connections use WAL, foreign keys, a 30 s busy timeout and synchronous=NORMAL."""
+    """SQLite connections use WAL (40 MB checkpoints), foreign keys, a 30 s busy timeout and
+    synchronous=NORMAL."""
     database = Database(f"sqlite:///{tmp_path / 'p.db'}")
     try:
         async with database.read() as first, database.read() as second:
             for conn in (first, second):
-                values = [
-                    (await conn.execute(text(f"PRAGMA {name}"))).scalar()
-                    for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
-                ]
-                assert values == ["wal", 1, 30_000, 1]
+                names = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                names += ("wal_autocheckpoint", "journal_size_limit")
+                values = [(await conn.execute(text(f"PRAGMA {name}"))).scalar() for name in names]
+                assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
     finally:
         await database.aclose()
 

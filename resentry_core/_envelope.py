@@ -89,12 +89,15 @@ class Item:
         return value if isinstance(value, str) else "event.attachment"
 
     def json(self) -> Any:
-        """Decode the payload as JSON.
+        """Decode the payload as JSON, faithfully: what the SDK sent, nothing repaired.
+
+        Documents that strict decoders refuse but SDKs send (a lone surrogate escape, Python's
+        ``NaN``) decode too. Storage-bound code repairs text with ``resentry_core.parse_json``.
 
         Raises:
             JsonDecodeError: the payload is not JSON.
         """
-        return _json.loads(self.payload)
+        return _json.decode(self.payload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,13 @@
 """JSON decoding and encoding for untrusted payloads.
 
-``orjson`` is the fast path. SDKs send things it rejects but Relay accepts: a lone UTF-16
-surrogate escape (``"\\ud83d"``, JavaScript cutting a string inside an emoji, protocol.md
-edge case 61) and Python's ``NaN``/``Infinity`` tokens. Those fall back to the standard
-library decoder (non-finite numbers become ``None``). Every string that comes out is valid
-UTF-8 text: lone surrogates become U+FFFD and NUL characters are dropped, so values can go
-into any text column (PostgreSQL rejects both). Callers that need the exact bytes keep the
-payload itself.
+:func:`decode` is faithful: it returns what the document says. :func:`loads` also repairs
+text for storage. ``orjson`` is the fast path of both. SDKs send things it rejects but Relay
+accepts: a lone UTF-16 surrogate escape (``"\\ud83d"``, JavaScript cutting a string inside
+an emoji, protocol.md edge case 61) and Python's ``NaN``/``Infinity`` tokens. Those fall back
+to the standard library decoder. From :func:`loads`, non-finite numbers become ``None`` and
+every string is valid UTF-8 text: lone surrogates become U+FFFD and NUL characters are
+dropped, so values can go into any text column (PostgreSQL rejects both). Callers that need
+the exact bytes keep the payload itself.
 """
 
 import json
@@ -22,6 +23,25 @@ _NUL_ESCAPE = re.compile(rb"\\u0000")
 
 class JsonDecodeError(ValueError):
     """The bytes are not a JSON document."""
+
+
+def decode(data: bytes | memoryview | str) -> Any:
+    """Decode one JSON document as it is (lone surrogates, NUL and NaN included).
+
+    Raises:
+        JsonDecodeError: the input is not JSON (or not UTF-8).
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _stdlib_decode(data)
+
+
+def _stdlib_decode(data: bytes | memoryview | str) -> Any:
+    try:
+        return json.loads(data if isinstance(data, str) else str(data, "utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise JsonDecodeError(str(exc)) from None
 
 
 def loads(data: bytes | memoryview | str) -> Any:
@@ -47,11 +67,7 @@ def loads(data: bytes | memoryview | str) -> Any:
         else:
             has_nul = data.rfind(b"\\u0000") != -1
         return _clean(value) if has_nul else value
-    try:
-        value = json.loads(data if isinstance(data, str) else str(data, "utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise JsonDecodeError(str(exc)) from None
-    return _clean(value)
+    return _clean(_stdlib_decode(data))
 
 
 def dumps(value: object) -> bytes:

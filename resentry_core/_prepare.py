@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, TypeVar
 
-from resentry_core import _items
+from resentry_core import _items, _json
 from resentry_core._envelope import Envelope, Item
 from resentry_core._errors import EnvelopeError
 from resentry_core._fields import normalize_uuid
@@ -156,7 +156,7 @@ def prepare_envelope(
 
 def _json_object(item: Item, index: int) -> Mapping[str, object]:
     try:
-        value = item.json()
+        value = _json.loads(item.payload)  # repaired text: it goes into storage
     except JsonDecodeError as exc:
         raise EnvelopeError(
             f"invalid JSON in {item.type!r} item: {exc}", item_index=index

@@ -14,6 +14,7 @@ import pytest
 from resentry_core._envelope import Envelope, EnvelopeHeaders, Item
 from resentry_core._errors import EnvelopeError, PayloadTooLargeError
 from resentry_core._json import JsonDecodeError
+from resentry_core._json import loads as parse_json
 from resentry_core._limits import Limits
 from resentry_core._parser import parse_envelope
 
@@ -552,9 +553,11 @@ def test_container_item_count_mismatch_is_not_a_framing_error() -> None:
 
 
 def test_lone_surrogate_in_a_payload_parses_and_decodes() -> None:
-    """A lone surrogate escape in an event payload is accepted and repaired on decode (§7.61)."""
+    """A lone surrogate escape in an event payload is accepted: Item.json() gives it back as
+    sent, parse_json repairs it for storage (§7.61)."""
     (item,) = parse_envelope(b'{}\n{"type":"event"}\n{"message":"cut \\ud83d"}\n').items
-    assert item.json() == {"message": "cut \ufffd"}
+    assert item.json() == {"message": "cut \ud83d"}
+    assert parse_json(item.payload) == {"message": "cut \ufffd"}
 
 
 def test_lone_surrogate_in_a_header_is_rejected() -> None:

@@ -6,7 +6,7 @@ issues, 15% transactions, 5% error events with a 100 KB attachment. Batches are 
 after another (as the ingestor's group-commit writer does) into a fresh SQLite file (WAL) and,
 when ``RESENTRY_TEST_POSTGRES_URL`` is set, a fresh PostgreSQL database.
 
-    uv run python -m bench.bench_storage [--envelopes 10000] [--batch 250]
+    uv run python -m bench.bench_storage [--envelopes 10000] [--batch 250] [--rounds 3]
 """
 
 import argparse
@@ -106,36 +106,52 @@ async def measure(url: str, envelopes: int, batch_size: int) -> tuple[float, flo
     return stored / elapsed, stored / cpu, statistics.median(timings) * 1000
 
 
-def _report(label: str, per_second: float, per_cpu_second: float, batch_ms: float) -> None:
+Measurement = tuple[float, float, float]
+
+
+def _report(label: str, rounds: list[Measurement]) -> None:
+    rates = sorted(per_second for per_second, _, _ in rounds)
+    per_cpu = statistics.median(per_cpu for _, per_cpu, _ in rounds)
+    batch_ms = statistics.median(batch for _, _, batch in rounds)
     print(
-        f"  {label:20}{per_second:8.0f} events/s  {per_cpu_second:8.0f} events/CPU-s  "
-        f"median batch {batch_ms:6.1f} ms"
+        f"  {label:20}{statistics.median(rates):8.0f} events/s (range {rates[0]:.0f}-"
+        f"{rates[-1]:.0f})  {per_cpu:8.0f} events/CPU-s  median batch {batch_ms:6.1f} ms"
     )
 
 
-async def main(argv: Sequence[str] | None = None) -> None:
-    """Measure SQLite, then PostgreSQL when configured."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--envelopes", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=250)
-    args = parser.parse_args(argv)
-    print(f"{args.envelopes} envelopes in batches of {args.batch}")
-    sizes = (args.envelopes, args.batch)
+async def _sqlite_round(envelopes: int, batch: int) -> Measurement:
     with tempfile.TemporaryDirectory() as tmp:
-        _report("SQLite (file, WAL)", *await measure(f"sqlite:///{tmp}/bench.db", *sizes))
-    pg_url = os.environ.get("RESENTRY_TEST_POSTGRES_URL")
-    if not pg_url:
-        print("  PostgreSQL: skipped (set RESENTRY_TEST_POSTGRES_URL)")
-        return
-    base = make_url(pg_url)
+        return await measure(f"sqlite:///{tmp}/bench.db", envelopes, batch)
+
+
+async def _postgres_round(base_url: str, envelopes: int, batch: int) -> Measurement:
+    base = make_url(base_url)
     name = f"resentry_bench_{secrets.token_hex(4)}"
     admin = base.render_as_string(hide_password=False)
     await execute(admin, f'CREATE DATABASE "{name}"')
     try:
         url = base.set(database=name).render_as_string(hide_password=False)
-        _report("PostgreSQL", *await measure(url, *sizes))
+        return await measure(url, envelopes, batch)
     finally:
         await drop_database(admin, name)
+
+
+async def main(argv: Sequence[str] | None = None) -> None:
+    """Measure SQLite, then PostgreSQL when configured; each in fresh databases, ``--rounds``
+    times (the median is reported: the machine may be shared)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--envelopes", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(f"{args.envelopes} envelopes in batches of {args.batch}, {args.rounds} rounds")
+    sizes = (args.envelopes, args.batch)
+    _report("SQLite (file, WAL)", [await _sqlite_round(*sizes) for _ in range(args.rounds)])
+    pg_url = os.environ.get("RESENTRY_TEST_POSTGRES_URL")
+    if not pg_url:
+        print("  PostgreSQL: skipped (set RESENTRY_TEST_POSTGRES_URL)")
+        return
+    _report("PostgreSQL", [await _postgres_round(pg_url, *sizes) for _ in range(args.rounds)])
 
 
 if __name__ == "__main__":

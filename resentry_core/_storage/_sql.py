@@ -39,7 +39,7 @@ from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_prune import prune
-from resentry_core._storage._sql_record import record_batch
+from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
 
 P = ParamSpec("P")
@@ -156,7 +156,8 @@ class SqlStorage:
         try:
             return await self._write(record_batch, batch)
         except (IntegrityConflictError, TransientStorageError):
-            pass
+            # A foreign key broken by a missing project is not worth a retry.
+            await self._read(require_projects, {envelope.project_id for envelope in batch})
         try:
             return await self._write(record_batch, batch)
         except (IntegrityConflictError, TransientStorageError) as exc:

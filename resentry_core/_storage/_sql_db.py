@@ -105,7 +105,11 @@ class Database:
             "json_serializer": json_dumps,
             "json_deserializer": orjson.loads,
         }
-        if not self.is_sqlite:
+        if self.is_sqlite:
+            # Every use ends its transaction explicitly (see _transaction), so the pool need
+            # not roll back on check-in: with aiosqlite that would cost a thread round trip.
+            options.update(pool_reset_on_return=None)
+        else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
         self.engine: AsyncEngine = create_async_engine(parsed, **options)

@@ -5,12 +5,12 @@ ids, every table gets one executemany (the ids that later rows refer to are allo
 see ``Tx.insert_ids``), and issues are upserted once per distinct ``(project, fingerprint)``
 of the batch, not once per event.
 
-Exact issue counters under concurrent writers (PostgreSQL, several processes): missing issues
-are inserted with ``ON CONFLICT DO NOTHING`` in ``(project, fingerprint)`` order, then every
-other issue of the batch is locked with ``SELECT … ORDER BY fingerprint FOR UPDATE`` (a
-deterministic order, so two writers cannot deadlock on them) and updated from the locked
-values. A writer that lost an insert race simply finds the row in the second step. On SQLite
-the write lock serializes whole batches.
+Exact issue counters under concurrent writers (PostgreSQL, several processes): the batch's
+stored issues are locked with ``SELECT … ORDER BY fingerprint FOR UPDATE`` (a deterministic
+order, so two writers cannot deadlock on them), the missing ones are inserted complete with
+``ON CONFLICT DO NOTHING`` (in the same order), those a concurrent writer created meanwhile
+are locked in turn, and every locked issue is updated from its locked values. On SQLite the
+write lock serializes whole batches.
 """
 
 from collections.abc import Sequence
@@ -58,7 +58,6 @@ async def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Record
     """Store ``batch`` (see ``IngestStore.record``) on the open write transaction ``tx``."""
     received = [_validate(envelope) for envelope in batch]
     async with tx.custom_plans():
-        await _require_projects(tx, {envelope.project_id for envelope in batch})
         stored = await _stored_event_ids(tx, batch)
     kept, duplicates = _plan(batch, received, stored)
     groups: dict[tuple[int, str], _Group] = {}
@@ -96,7 +95,12 @@ def _validate(envelope: PreparedEnvelope) -> datetime:
     return received_at
 
 
-async def _require_projects(tx: Tx, project_ids: set[int]) -> None:
+async def require_projects(tx: Tx, project_ids: set[int]) -> None:
+    """Raise NotFoundError naming the first of ``project_ids`` that does not exist.
+
+    ``record_batch`` does not check first (one statement less per batch): an envelope of a
+    missing project breaks a foreign key, and ``SqlStorage.record`` then calls this.
+    """
     found = set(
         (await tx.conn.execute(select(projects.c.id).where(projects.c.id.in_(project_ids))))
         .scalars()
@@ -228,7 +232,39 @@ async def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
     if not groups:
         return
     ordered = [groups[key] for key in sorted(groups)]
-    created_rows = [
+    locked = await _lock_issues(tx, ordered)
+    missing = [group for group in ordered if (group.project_id, group.fingerprint) not in locked]
+    if missing:
+        await _insert_issues(tx, missing)
+        lost = [group for group in missing if not group.created]  # a concurrent writer won
+        locked.update(await _lock_issues(tx, lost))
+    updates = [_issue_update(groups[key], row) for key, row in locked.items()]
+    if updates:
+        await tx.conn.execute(_UPDATE_ISSUE, updates)
+
+
+async def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], Any]:
+    """The stored issues of ``groups``, locked (PostgreSQL) in (project, fingerprint) order."""
+    by_project: dict[int, list[str]] = {}
+    for group in groups:
+        by_project.setdefault(group.project_id, []).append(group.fingerprint)
+    found: dict[tuple[int, str], Any] = {}
+    for project_id, fingerprints in sorted(by_project.items()):
+        for chunk in chunks(fingerprints):
+            query = (
+                select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
+                .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
+                .where(issues.c.project_id == project_id, issues.c.fingerprint.in_(chunk))
+                .order_by(issues.c.fingerprint)
+            )
+            for row in (await tx.conn.execute(tx.locking(query))).all():
+                found[(project_id, row.fingerprint)] = row
+    return found
+
+
+async def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
+    """Create the issues of ``missing`` (already complete), unless a concurrent writer did."""
+    rows = [
         {
             "project_id": group.project_id,
             "fingerprint": group.fingerprint,
@@ -241,38 +277,19 @@ async def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
             "times_seen": group.count,
             "last_event_id": group.latest.event_id,
         }
-        for group in ordered
+        for group in missing
     ]
     statement = tx.insert_missing(issues, ("project_id", "fingerprint")).returning(
         issues.c.id, issues.c.project_id, issues.c.fingerprint
     )
-    for issue_id, project_id, fingerprint in (await tx.conn.execute(statement, created_rows)).all():
-        group = groups[(project_id, fingerprint)]
-        group.issue_id, group.created = issue_id, True
-    existing: dict[int, list[str]] = {}
-    for group in ordered:
-        if not group.created:
-            existing.setdefault(group.project_id, []).append(group.fingerprint)
-    updates = [
-        _issue_update(groups[(project_id, row.fingerprint)], row)
-        for project_id, fingerprints in sorted(existing.items())
-        for row in await _lock_issues(tx, project_id, fingerprints)
-    ]
-    if updates:
-        await tx.conn.execute(_UPDATE_ISSUE, updates)
-
-
-async def _lock_issues(tx: Tx, project_id: int, fingerprints: list[str]) -> list[Any]:
-    rows: list[Any] = []
-    for chunk in chunks(fingerprints):
-        query = (
-            select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
-            .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
-            .where(issues.c.project_id == project_id, issues.c.fingerprint.in_(chunk))
-            .order_by(issues.c.fingerprint)
-        )
-        rows.extend((await tx.conn.execute(tx.locking(query))).all())
-    return rows
+    created = {
+        (project_id, fingerprint): issue_id
+        for issue_id, project_id, fingerprint in (await tx.conn.execute(statement, rows)).all()
+    }
+    for group in missing:
+        issue_id = created.get((group.project_id, group.fingerprint))
+        if issue_id is not None:
+            group.issue_id, group.created = issue_id, True
 
 
 def _issue_update(group: _Group, row: Any) -> Row:

@@ -14,6 +14,7 @@ Row = dict[str, Any]
 # Builds the SET clause of an upsert from the ``excluded`` pseudo-table's columns.
 SetClause = Callable[[Any], Mapping[str, ColumnElement[Any]]]
 
+_SQLITE_SEQUENCES = text("SELECT name, seq FROM sqlite_sequence")
 _SQLITE_LAST_ID = text("SELECT seq FROM sqlite_sequence WHERE name = :name")
 _PLAN_CACHE_MODE = text("SELECT set_config('plan_cache_mode', :mode, true)")
 _POSTGRES_NEXT_IDS = text(
@@ -62,11 +63,14 @@ def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _I
 class Tx:
     """One transaction's connection, plus the few statements that differ by dialect."""
 
-    __slots__ = ("conn", "sqlite")
+    __slots__ = ("_last_ids", "conn", "sqlite")
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
+        # SQLite: the last id of each table, read from sqlite_sequence once per transaction
+        # and then kept up to date by insert_ids (tables missing from it: read when needed).
+        self._last_ids: dict[str, int] | None = None
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
         """Insert rows (all with the same keys) in one executemany.
@@ -79,21 +83,22 @@ class Tx:
         if rows:
             plan = _insert_plan(self.conn.dialect, table, tuple(rows[0]))
             await self.conn.exec_driver_sql(plan.sql, [plan.parameters(row) for row in rows])
+            if self._last_ids is not None and "id" not in rows[0]:
+                self._last_ids.pop(table.name, None)  # SQLite allocated ids on its own
 
     async def insert_ids(self, table: Table, rows: list[Row]) -> list[int]:
         """Insert rows and return their new ids, in the order of ``rows``.
 
         The ids are allocated first, then the rows go through one executemany (:meth:`insert`):
         on PostgreSQL from the table's sequence (one round trip for any number of rows); on
-        SQLite from ``sqlite_sequence``, which is safe because write transactions begin with
-        ``BEGIN IMMEDIATE``: no other writer can allocate ids meanwhile.
+        SQLite from ``sqlite_sequence`` (read once per transaction), which is safe because
+        write transactions begin with ``BEGIN IMMEDIATE``: no other writer can allocate ids
+        meanwhile.
         """
         if not rows:
             return []
         if self.sqlite:
-            last = (await self.conn.execute(_SQLITE_LAST_ID, {"name": table.name})).scalar()
-            first = int(last or 0) + 1
-            ids = list(range(first, first + len(rows)))
+            ids = await self._reserve_sqlite_ids(table, len(rows))
         else:
             found = await self.conn.execute(
                 _POSTGRES_NEXT_IDS, {"name": table.name, "count": len(rows)}
@@ -104,16 +109,25 @@ class Tx:
         await self.insert(table, rows)
         return ids
 
+    async def _reserve_sqlite_ids(self, table: Table, count: int) -> list[int]:
+        last_ids = self._last_ids
+        if last_ids is None:
+            found = (await self.conn.execute(_SQLITE_SEQUENCES)).all()
+            last_ids = self._last_ids = {str(name): int(seq) for name, seq in found}
+            last_ids.setdefault(table.name, 0)  # not in sqlite_sequence: never had a row
+        elif table.name not in last_ids:
+            last = (await self.conn.execute(_SQLITE_LAST_ID, {"name": table.name})).scalar()
+            last_ids[table.name] = int(last or 0)
+        first = last_ids[table.name] + 1
+        last_ids[table.name] = first + count - 1
+        return list(range(first, first + count))
+
     def _dialect_insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         return sqlite.insert(table) if self.sqlite else postgresql.insert(table)
 
-    def insert_missing(
-        self, table: Table, keys: Sequence[str], *, where: ColumnElement[bool] | None = None
-    ) -> Insert:
-        """``INSERT … ON CONFLICT (keys) DO NOTHING`` (``where``: a partial index's predicate)."""
-        return self._dialect_insert(table).on_conflict_do_nothing(
-            index_elements=list(keys), index_where=where
-        )
+    def insert_missing(self, table: Table, keys: Sequence[str]) -> Insert:
+        """``INSERT … ON CONFLICT (keys) DO NOTHING``."""
+        return self._dialect_insert(table).on_conflict_do_nothing(index_elements=list(keys))
 
     def upsert(self, table: Table, keys: Sequence[str], set_: SetClause) -> Insert:
         """``INSERT … ON CONFLICT (keys) DO UPDATE SET …``, the SET built from ``excluded``."""

@@ -399,8 +399,8 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
     try:
         async with database.read() as first, database.read() as second:
             for conn in (first, second):
-                names = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
-                names += ("wal_autocheckpoint", "journal_size_limit")
+                names = ["journal_mode", "foreign_keys", "busy_timeout", "synchronous"]
+                names += ["wal_autocheckpoint", "journal_size_limit"]
                 values = [(await conn.execute(text(f"PRAGMA {name}"))).scalar() for name in names]
                 assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
     finally:

@@ -5,6 +5,7 @@ Every test runs on SQLite (a file in WAL mode) and PostgreSQL.
 
 import threading
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -369,6 +370,23 @@ async def test_events_of_many_projects_page_newest_first(storage: SqlStorage) ->
         range(130), key=lambda number: (number % 7, number), reverse=True
     )  # ties: the later recorded first
     assert seen == [envelopes[number].event_id for number in newest_first]
+
+
+async def test_memoryview_payloads_are_stored_byte_exact(storage: SqlStorage) -> None:
+    """Item payloads given as views into a request body are written and read back exactly."""
+    project_id = (await storage.create_project("Views")).id
+    envelope = error_envelope(project_id, attachments=[("a.bin", b"\x00\n\xff" * 700)])
+    body = b"head" + bytes(envelope.items[1].payload) + b"tail"
+    view = memoryview(body)[4:-4]
+    envelope = replace(
+        envelope, items=(envelope.items[0], replace(envelope.items[1], payload=view))
+    )
+    await storage.record([envelope])
+    assert envelope.event_id is not None
+    [attachment] = (await storage.get_event(project_id, envelope.event_id)).attachments
+    _, data = await storage.get_attachment(project_id, attachment.id)
+    assert data == bytes(view)
+    assert isinstance(data, bytes)
 
 
 async def test_json_values_survive_round_trip(storage: SqlStorage) -> None:

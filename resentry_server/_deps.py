@@ -12,7 +12,7 @@ from resentry_core import Resentry, StorageError
 from resentry_server._settings import Settings
 
 
-def get_resentry(request: Request) -> Resentry:
+async def get_resentry(request: Request) -> Resentry:
     """The core opened by the app's lifespan (or given to ``create_app(core=...)``).
 
     Raises:
@@ -28,19 +28,23 @@ def get_resentry(request: Request) -> Resentry:
     return resentry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
+    return _settings_of(request)
+
+
+def _settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def public_url(request: Request) -> str:
+async def public_url(request: Request) -> str:
     """The base URL for DSNs and links, without a trailing slash.
 
     ``settings.public_url`` when set; otherwise the URL the request reached, up to and
     including the mount prefix (``http://host:8000/errors`` when mounted under ``/errors``).
     """
-    configured = get_settings(request).public_url
+    configured = _settings_of(request).public_url
     if configured:
         return configured
     root_path: str = request.scope.get("root_path", "")

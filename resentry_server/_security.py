@@ -35,7 +35,7 @@ async def _current_user(token: Annotated[str, Depends(_bearer)], core: ResentryD
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
-def _admin_user(user: CurrentUser) -> User:
+async def _admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise PermissionDeniedError("only an admin may do this")
     return user
@@ -53,7 +53,7 @@ async def _visible_project(project_id: RowId, user: CurrentUser, core: ResentryD
 VisibleProject = Annotated[Project, Depends(_visible_project)]
 
 
-def _admin_project(project: VisibleProject, user: CurrentUser) -> Project:
+async def _admin_project(project: VisibleProject, user: CurrentUser) -> Project:
     if not user.is_admin:
         raise PermissionDeniedError("only an admin may change a project")
     return project
@@ -69,7 +69,9 @@ async def _visible_projects(user: CurrentUser, core: ResentryDep) -> list[Projec
 VisibleProjects = Annotated[list[Project], Depends(_visible_projects)]
 
 
-def _visible_project_ids(user: CurrentUser, projects: VisibleProjects) -> tuple[int, ...] | None:
+async def _visible_project_ids(
+    user: CurrentUser, projects: VisibleProjects
+) -> tuple[int, ...] | None:
     # None is "every project" for EventFilter.project_ids: an admin also sees projects created
     # while they page through events.
     return None if user.is_admin else tuple(project.id for project in projects)

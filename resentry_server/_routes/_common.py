@@ -21,7 +21,7 @@ EVENT_ID_PATTERN = (
 )
 
 
-def _event_id(
+async def _event_id(
     event_id: Annotated[
         str,
         Path(
@@ -45,7 +45,7 @@ class PageParams:
     limit: int
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page (at most 500)")
     ] = DEFAULT_PAGE_SIZE,

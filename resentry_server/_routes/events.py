@@ -29,7 +29,7 @@ ENVELOPE_MEDIA_TYPE = "application/x-sentry-envelope"
 _Text = Annotated[str | None, Query(max_length=200)]
 
 
-def _event_filter(
+async def _event_filter(
     level: Annotated[Level | None, Query()] = None,
     issue_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     release: _Text = None,

@@ -6,13 +6,14 @@ Runs the same realistic mix through ``resentry_core.Ingestor`` on SQLite (file, 
 from several concurrent producers. The baseline is the same ingestor with one storage
 transaction per envelope (what Bugsink does), measured in the same run.
 
-    uv run python -m bench.bench_ingest [--envelopes 6000] [--producers 64]
+    uv run python -m bench.bench_ingest [--envelopes 6000] [--producers 256]
 """
 
 import argparse
 import gzip
 import os
 import random
+import secrets
 import statistics
 import tempfile
 import time
@@ -22,10 +23,12 @@ from contextlib import AsyncExitStack
 
 import anyio
 import psutil
-from resentry_core._storage._sql import SqlStorage
+from sqlalchemy.engine import make_url
 
 from resentry_core._ingest import Ingestor, IngestRequest
+from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
+from tests.core.postgres_admin import drop_database, execute
 
 
 def make_bodies(count: int, seed: int = 7) -> list[bytes]:
@@ -50,6 +53,21 @@ def make_bodies(count: int, seed: int = 7) -> list[bytes]:
             body = f.envelope(items, event_id=event_id)
         bodies.append(gzip.compress(body, compresslevel=6))
     return bodies
+
+
+async def run_postgres(
+    base_url: str, bodies: Sequence[bytes], producers: int, *, group_commit: bool
+) -> dict[str, float]:
+    """:func:`run` in a scratch database on the server of ``base_url``, dropped afterwards."""
+    base = make_url(base_url)
+    name = f"resentry_bench_{secrets.token_hex(4)}"
+    admin = base.render_as_string(hide_password=False)
+    await execute(admin, f'CREATE DATABASE "{name}"')
+    try:
+        url = base.set(database=name).render_as_string(hide_password=False)
+        return await run(url, bodies, producers, group_commit=group_commit)
+    finally:
+        await drop_database(admin, name)
 
 
 async def run(
@@ -121,7 +139,7 @@ async def main() -> None:
     """Run every backend, baseline and group commit, in one process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--envelopes", type=int, default=6000)
-    parser.add_argument("--producers", type=int, default=64)
+    parser.add_argument("--producers", type=int, default=256)
     parser.add_argument("--baseline-envelopes", type=int, default=1500)
     args = parser.parse_args()
     bodies = make_bodies(args.envelopes)
@@ -143,8 +161,8 @@ async def main() -> None:
         report("SQLite (file, WAL)", fast, base)
     pg_url = os.environ.get("RESENTRY_TEST_POSTGRES_URL")
     if pg_url:
-        fast = await run(pg_url, bodies, args.producers, group_commit=True)
-        base = await run(pg_url, baseline_bodies, args.producers, group_commit=False)
+        fast = await run_postgres(pg_url, bodies, args.producers, group_commit=True)
+        base = await run_postgres(pg_url, baseline_bodies, args.producers, group_commit=False)
         report("PostgreSQL", fast, base)
     else:
         print("\nPostgreSQL: skipped (set RESENTRY_TEST_POSTGRES_URL)")

@@ -5,23 +5,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
 from resentry_core._storage._memory_ingest import delete_envelopes
-from resentry_core._storage._memory_state import Journal, MemberRow, State, UserRow, slugify
-
-DEFAULT_KEY_LABEL = "Default"
-_FALLBACK_SLUG = "project"
-
-
-def _positive(value: int | None, what: str) -> None:
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"{what} must be positive")
-
-
-def _not_blank(value: str, what: str) -> None:
-    if not value.strip():
-        raise InvalidInputError(f"{what} must not be blank")
+from resentry_core._storage._memory_state import Journal, MemberRow, State, UserRow
+from resentry_core._storage._values import (
+    DEFAULT_KEY_LABEL,
+    new_project_slug,
+    require_positive,
+    require_text,
+)
 
 
 def with_keys(state: State, project: Project) -> Project:
@@ -68,15 +61,12 @@ def create_project(
     retention_days: int | None,
 ) -> Project:
     """Create a project with one active key."""
-    _not_blank(name, "a project name")
-    _positive(rate_limit_per_minute, "rate_limit_per_minute")
-    _positive(retention_days, "retention_days")
-    if slug is None:
-        slug = slugify(name) or _FALLBACK_SLUG
-    else:
-        slug = slugify(slug)
-        if not slug:
-            raise InvalidInputError("the slug must contain a letter or digit")
+    slug = new_project_slug(
+        name,
+        slug,
+        rate_limit_per_minute=rate_limit_per_minute,
+        retention_days=retention_days,
+    )
     if any(project.slug == slug for project in state.projects.values()):
         raise ConflictError(f"the slug {slug!r} is taken")
     project = Project(
@@ -114,15 +104,15 @@ def update_project(
     """Change the given fields of a project."""
     project = get_project(state, project_id)
     if name is not None:
-        _not_blank(name, "a project name")
+        require_text(name, "a project name")
         project = replace(project, name=name)
     if allowed_origins is not None:
         project = replace(project, allowed_origins=tuple(allowed_origins))
     if rate_limit_per_minute is not None:
-        _positive(rate_limit_per_minute, "rate_limit_per_minute")
+        require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         project = replace(project, rate_limit_per_minute=rate_limit_per_minute)
     if retention_days is not None:
-        _positive(retention_days, "retention_days")
+        require_positive(retention_days, "retention_days")
         project = replace(project, retention_days=retention_days)
     journal.put(state.projects, project_id, replace(project, keys=()))
     return project
@@ -230,7 +220,7 @@ def list_members(state: State, project_id: int) -> list[Member]:
 
 
 def _check_username(state: State, username: str, user_id: int | None) -> None:
-    _not_blank(username, "a username")
+    require_text(username, "a username")
     for row in state.users.values():
         if row.user.username == username and row.user.id != user_id:
             raise ConflictError(f"the username {username!r} is taken")

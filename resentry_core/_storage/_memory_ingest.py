@@ -36,10 +36,10 @@ from resentry_core._storage._memory_state import (
     LogRow,
     SessionRow,
     State,
-    aware,
     copy_object,
     copy_optional,
 )
+from resentry_core._storage._values import aware
 
 NIL_ID = "0" * 32
 _ERRORED_STATUSES = frozenset({"errored", "crashed", "abnormal"})

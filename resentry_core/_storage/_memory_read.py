@@ -32,11 +32,11 @@ from resentry_core._storage._memory_state import (
     EventRow,
     ItemRow,
     State,
-    aware,
     copy_object,
     copy_optional,
 )
 from resentry_core._storage._protocol import EventFilter
+from resentry_core._storage._values import aware
 
 R = TypeVar("R")
 T = TypeVar("T")

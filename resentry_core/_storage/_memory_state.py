@@ -5,15 +5,11 @@ Tables are plain dicts of frozen rows. Every change a write makes goes through a
 back to exactly the state it started from.
 """
 
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
-from resentry_core._errors import InvalidInputError
 from resentry_core._models import (
     Attachment,
     CheckIn,
@@ -33,8 +29,6 @@ from resentry_core._records import DiscardedCount, SessionAggregate, SessionStat
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,19 +193,6 @@ class Journal:
         """Undo every change, newest first."""
         while self._undo:
             self._undo.pop()()
-
-
-def slugify(text: str) -> str:
-    """Fold accents to ASCII, lower-case, turn runs of other characters into ``-``, trim."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
-
-
-def aware(moment: datetime, what: str) -> datetime:
-    """``moment`` in UTC. Raises InvalidInputError when it is naive."""
-    if moment.utcoffset() is None:
-        raise InvalidInputError(f"{what} must be a timezone-aware datetime")
-    return moment.astimezone(UTC)
 
 
 def copy_json(value: object) -> object:

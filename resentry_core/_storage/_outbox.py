@@ -17,9 +17,9 @@ from typing import Any, Final, Literal
 from sqlalchemy import select, update
 
 from resentry_core._json import clean_text
-from resentry_core._storage._memory_state import aware
 from resentry_core._storage._sql_tx import Tx
 from resentry_core._storage._tables import notification_outbox
+from resentry_core._storage._values import aware
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 MAX_ERROR_CHARS: Final = 2000

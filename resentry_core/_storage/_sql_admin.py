@@ -7,24 +7,16 @@ from typing import Any
 
 from sqlalchemy import delete, exists, select, update
 
-from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
-from resentry_core._storage._memory_state import slugify
 from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
-
-DEFAULT_KEY_LABEL = "Default"
-_FALLBACK_SLUG = "project"
-
-
-def _positive(value: int | None, what: str) -> None:
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"{what} must be positive")
-
-
-def _not_blank(value: str, what: str) -> None:
-    if not value.strip():
-        raise InvalidInputError(f"{what} must not be blank")
+from resentry_core._storage._values import (
+    DEFAULT_KEY_LABEL,
+    new_project_slug,
+    require_positive,
+    require_text,
+)
 
 
 def _key(row: Any) -> ProjectKey:
@@ -127,15 +119,12 @@ async def create_project(
     retention_days: int | None,
 ) -> Project:
     """Create a project with one active key. Raises ConflictError, InvalidInputError."""
-    _not_blank(name, "a project name")
-    _positive(rate_limit_per_minute, "rate_limit_per_minute")
-    _positive(retention_days, "retention_days")
-    if slug is None:
-        slug = slugify(name) or _FALLBACK_SLUG
-    else:
-        slug = slugify(slug)
-        if not slug:
-            raise InvalidInputError("the slug must contain a letter or digit")
+    slug = new_project_slug(
+        name,
+        slug,
+        rate_limit_per_minute=rate_limit_per_minute,
+        retention_days=retention_days,
+    )
     if (await tx.conn.execute(select(exists().where(projects.c.slug == slug)))).scalar():
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
@@ -173,15 +162,15 @@ async def update_project(
     await get_project(tx, project_id)
     values: Row = {}
     if name is not None:
-        _not_blank(name, "a project name")
+        require_text(name, "a project name")
         values["name"] = name
     if allowed_origins is not None:
         values["allowed_origins"] = list(allowed_origins)
     if rate_limit_per_minute is not None:
-        _positive(rate_limit_per_minute, "rate_limit_per_minute")
+        require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         values["rate_limit_per_minute"] = rate_limit_per_minute
     if retention_days is not None:
-        _positive(retention_days, "retention_days")
+        require_positive(retention_days, "retention_days")
         values["retention_days"] = retention_days
     if values:
         await tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
@@ -311,7 +300,7 @@ async def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
 
 
 async def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
-    _not_blank(username, "a username")
+    require_text(username, "a username")
     query = select(users.c.id).where(users.c.username == username)
     found = (await tx.conn.execute(query)).scalar()
     if found is not None and found != user_id:

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select, update
 
-from resentry_core._storage._memory_state import aware
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import envelopes, events, issues, notification_outbox
+from resentry_core._storage._values import aware
 
 
 async def prune(tx: Tx, project_id: int, older_than: datetime) -> int:

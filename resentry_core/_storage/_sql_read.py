@@ -28,7 +28,6 @@ from resentry_core._storage._cursor import (
     time_from_key,
     time_key,
 )
-from resentry_core._storage._memory_state import aware
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import (
@@ -39,6 +38,7 @@ from resentry_core._storage._tables import (
     issues,
     projects,
 )
+from resentry_core._storage._values import aware
 
 T = TypeVar("T")
 

@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, select, update
 from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._storage import _sql_record_extra
-from resentry_core._storage._memory_state import aware
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import Row, Tx, chunks
 from resentry_core._storage._tables import (
@@ -36,6 +35,7 @@ from resentry_core._storage._tables import (
     notification_outbox,
     projects,
 )
+from resentry_core._storage._values import aware
 
 
 @dataclass(slots=True, kw_only=True)

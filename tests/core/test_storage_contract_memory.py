@@ -19,8 +19,9 @@ from resentry_core._storage._cursor import (
     time_key,
 )
 from resentry_core._storage._memory import MemoryStorage
-from resentry_core._storage._memory_state import State, slugify
+from resentry_core._storage._memory_state import State
 from resentry_core._storage._protocol import Storage
+from resentry_core._storage._values import slugify
 from tests.core.records import (
     at,
     check_in,

@@ -22,15 +22,11 @@ from pydantic import (
 
 from resentry_core import (
     Dsn,
-    Issue,
     IssueStatus,
     Level,
-    Member,
     Page,
     Project,
     ProjectKey,
-    TokenPair,
-    User,
 )
 
 C = TypeVar("C")
@@ -70,6 +66,17 @@ Password = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class FromCore(BaseModel):
+    """A response model read from the same-named attributes of a core value."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def from_core(cls, value: object) -> Self:
+        """Convert a core value."""
+        return cls.model_validate(value)
 
 
 class ErrorOut(BaseModel):
@@ -112,23 +119,18 @@ class RefreshIn(_In):
     refresh_token: Annotated[str, Field(max_length=MAX_TOKEN_CHARS)]
 
 
-class TokenOut(BaseModel):
+class TokenOut(FromCore):
     """An access token (for ``Authorization: Bearer``) and the refresh token that renews it."""
 
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
 
-    @classmethod
-    def from_core(cls, pair: TokenPair) -> Self:
-        """Convert a core token pair."""
-        return cls(access_token=pair.access_token, refresh_token=pair.refresh_token)
-
 
 # --- users --------------------------------------------------------------------------------------
 
 
-class UserOut(BaseModel):
+class UserOut(FromCore):
     """A user; the password hash is never part of an answer."""
 
     id: int
@@ -137,18 +139,6 @@ class UserOut(BaseModel):
     is_active: bool
     telegram_chat_id: str | None
     created_at: UtcDatetime
-
-    @classmethod
-    def from_core(cls, user: User) -> Self:
-        """Convert a core user."""
-        return cls(
-            id=user.id,
-            username=user.username,
-            is_admin=user.is_admin,
-            is_active=user.is_active,
-            telegram_chat_id=user.telegram_chat_id,
-            created_at=user.created_at,
-        )
 
 
 class UserCreate(_In):
@@ -259,7 +249,7 @@ class KeyCreate(_In):
     label: Annotated[str, Field(max_length=MAX_NAME_CHARS)] = ""
 
 
-class MemberOut(BaseModel):
+class MemberOut(FromCore):
     """A user's membership of a project, with their notification settings."""
 
     project_id: int
@@ -268,18 +258,6 @@ class MemberOut(BaseModel):
     min_level: Level
     notify_new_issues: bool
     notify_regressions: bool
-
-    @classmethod
-    def from_core(cls, member: Member) -> Self:
-        """Convert a core membership."""
-        return cls(
-            project_id=member.project_id,
-            user_id=member.user_id,
-            username=member.username,
-            min_level=member.min_level,
-            notify_new_issues=member.notify_new_issues,
-            notify_regressions=member.notify_regressions,
-        )
 
 
 class MemberAdd(_In):
@@ -301,7 +279,7 @@ class MemberAdd(_In):
 # --- issues -------------------------------------------------------------------------------------
 
 
-class IssueOut(BaseModel):
+class IssueOut(FromCore):
     """Events grouped under one fingerprint."""
 
     id: int
@@ -314,22 +292,6 @@ class IssueOut(BaseModel):
     last_seen: UtcDatetime
     times_seen: int
     last_event_id: str | None
-
-    @classmethod
-    def from_core(cls, issue: Issue) -> Self:
-        """Convert a core issue."""
-        return cls(
-            id=issue.id,
-            project_id=issue.project_id,
-            title=issue.title,
-            culprit=issue.culprit,
-            level=issue.level,
-            status=issue.status,
-            first_seen=issue.first_seen,
-            last_seen=issue.last_seen,
-            times_seen=issue.times_seen,
-            last_event_id=issue.last_event_id,
-        )
 
 
 class IssueStatusIn(_In):

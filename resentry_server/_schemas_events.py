@@ -10,18 +10,12 @@ from pydantic import BaseModel
 
 from resentry_core import (
     Attachment,
-    CheckIn,
-    DiscardCounter,
     Event,
     EventDetail,
-    Feedback,
-    LogEntry,
-    Monitor,
-    ReleaseHealth,
     StoredItem,
     parse_json,
 )
-from resentry_server._schemas import UtcDatetime
+from resentry_server._schemas import FromCore, UtcDatetime
 
 ATTACHMENT_PATH = "/api/v1/projects/{project_id}/attachments/{attachment_id}"
 ENVELOPE_PATH = "/api/v1/projects/{project_id}/envelopes/{envelope_id}"
@@ -139,7 +133,7 @@ def _event_fields(event: Event) -> dict[str, Any]:
     }
 
 
-class ReleaseHealthOut(BaseModel):
+class ReleaseHealthOut(FromCore):
     """Session counts of one release and environment."""
 
     release: str
@@ -150,21 +144,8 @@ class ReleaseHealthOut(BaseModel):
     abnormal: int
     exited: int
 
-    @classmethod
-    def from_core(cls, health: ReleaseHealth) -> Self:
-        """Convert core release health."""
-        return cls(
-            release=health.release,
-            environment=health.environment,
-            started=health.started,
-            errored=health.errored,
-            crashed=health.crashed,
-            abnormal=health.abnormal,
-            exited=health.exited,
-        )
 
-
-class MonitorOut(BaseModel):
+class MonitorOut(FromCore):
     """A cron monitor: created by its first check-in, configured by ``monitor_config``."""
 
     id: int
@@ -174,20 +155,8 @@ class MonitorOut(BaseModel):
     last_check_in: UtcDatetime | None
     last_status: str | None
 
-    @classmethod
-    def from_core(cls, monitor: Monitor) -> Self:
-        """Convert a core monitor."""
-        return cls(
-            id=monitor.id,
-            slug=monitor.slug,
-            config=None if monitor.config is None else dict(monitor.config),
-            created_at=monitor.created_at,
-            last_check_in=monitor.last_check_in,
-            last_status=monitor.last_status,
-        )
 
-
-class CheckInOut(BaseModel):
+class CheckInOut(FromCore):
     """One check-in of a monitor."""
 
     id: int
@@ -199,22 +168,8 @@ class CheckInOut(BaseModel):
     timestamp: UtcDatetime
     trace_id: str | None
 
-    @classmethod
-    def from_core(cls, check_in: CheckIn) -> Self:
-        """Convert a core check-in."""
-        return cls(
-            id=check_in.id,
-            check_in_id=check_in.check_in_id,
-            status=check_in.status,
-            duration=check_in.duration,
-            environment=check_in.environment,
-            release=check_in.release,
-            timestamp=check_in.timestamp,
-            trace_id=check_in.trace_id,
-        )
 
-
-class LogOut(BaseModel):
+class LogOut(FromCore):
     """A log record sent by an SDK."""
 
     id: int
@@ -226,22 +181,8 @@ class LogOut(BaseModel):
     span_id: str | None
     severity_number: int | None
 
-    @classmethod
-    def from_core(cls, log: LogEntry) -> Self:
-        """Convert a core log record."""
-        return cls(
-            id=log.id,
-            timestamp=log.timestamp,
-            level=log.level,
-            body=log.body,
-            attributes=dict(log.attributes),
-            trace_id=log.trace_id,
-            span_id=log.span_id,
-            severity_number=log.severity_number,
-        )
 
-
-class FeedbackOut(BaseModel):
+class FeedbackOut(FromCore):
     """User feedback, with the id of the event it is about when the SDK said so."""
 
     id: int
@@ -254,33 +195,13 @@ class FeedbackOut(BaseModel):
     source: str
     received_at: UtcDatetime
 
-    @classmethod
-    def from_core(cls, feedback: Feedback) -> Self:
-        """Convert core feedback."""
-        return cls(
-            id=feedback.id,
-            event_id=feedback.event_id,
-            associated_event_id=feedback.associated_event_id,
-            name=feedback.name,
-            email=feedback.email,
-            message=feedback.message,
-            url=feedback.url,
-            source=feedback.source,
-            received_at=feedback.received_at,
-        )
 
-
-class DiscardCounterOut(BaseModel):
+class DiscardCounterOut(FromCore):
     """How many items of a category SDKs reported discarding for a reason (client reports)."""
 
     reason: str
     category: str
     quantity: int
-
-    @classmethod
-    def from_core(cls, counter: DiscardCounter) -> Self:
-        """Convert a core discard counter."""
-        return cls(reason=counter.reason, category=counter.category, quantity=counter.quantity)
 
 
 class ItemOut(BaseModel):

@@ -142,20 +142,28 @@ def decompress(
 _Decoder = Callable[[memoryview, _Output], None]
 
 
-def _decoders_for(content_encoding: str | None) -> list[tuple[str, _Decoder]]:
+def normalize_encoding(content_encoding: str | None) -> str | None:
+    """The codings a Content-Encoding names, lower-cased and without identity labels, joined
+    with ``", "``; ``None`` when nothing is left (the body is not encoded)."""
+    return ", ".join(_codings(content_encoding)) or None
+
+
+def _codings(content_encoding: str | None) -> list[str]:
     if content_encoding is None:
         return []
-    labels = [label.strip().lower() for label in content_encoding.split(",")]
+    labels = (label.strip().lower() for label in content_encoding.split(","))
+    return [label for label in labels if label not in _IDENTITY]
+
+
+def _decoders_for(content_encoding: str | None) -> list[tuple[str, _Decoder]]:
     decoders: list[tuple[str, _Decoder]] = []
-    for label in labels:
-        if label in _IDENTITY:
-            continue
+    for label in _codings(content_encoding):
         decoder = _DECODERS.get(label)
         if decoder is None:
             raise UnsupportedEncodingError(label)
         decoders.append((label, decoder))
     if len(decoders) > _MAX_CODINGS:
-        raise UnsupportedEncodingError(content_encoding.strip())
+        raise UnsupportedEncodingError(str(content_encoding).strip())
     return decoders
 
 

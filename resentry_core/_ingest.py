@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from resentry_core._compression import decompress
+from resentry_core._compression import decompress, normalize_encoding
 from resentry_core._dsn import SentryAuth, check_envelope_dsn, parse_sentry_auth
 from resentry_core._envelope import Envelope
 from resentry_core._errors import (
@@ -38,8 +38,6 @@ from resentry_core._store import decode_store_body, envelope_from_store
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 # Items that rate limits never drop (protocol.md §5.3: client reports are "internal").
 _NEVER_LIMITED = frozenset({"client_report"})
-# Content-Encoding labels that mean "not encoded" (protocol.md §4.1).
-_IDENTITY_LABELS = frozenset({"", "identity", "utf-8"})
 
 
 def utc_now() -> datetime:
@@ -238,7 +236,7 @@ class Ingestor:
             project_id=project.id,
             received_at=self._clock(),
             raw=raw,
-            raw_encoding=_normalize_encoding(encoding),
+            raw_encoding=normalize_encoding(encoding),
         )
         recorded = await self._record(prepared)
         return IngestResult(
@@ -301,11 +299,6 @@ def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
         if "*" in pattern and (fnmatchcase(origin, pattern) or fnmatchcase(host, pattern)):
             return True
     return False
-
-
-def _normalize_encoding(encoding: str | None) -> str | None:
-    label = (encoding or "").strip().lower()
-    return None if label in _IDENTITY_LABELS else label
 
 
 async def _record_batch(store: IngestStore, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:

@@ -150,10 +150,10 @@ async def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         fast = await run(
-            f"sqlite+aiosqlite:///{tmp}/fast.db", bodies, args.producers, group_commit=True
+            f"sqlite:///{tmp}/fast.db", bodies, args.producers, group_commit=True
         )
         base = await run(
-            f"sqlite+aiosqlite:///{tmp}/base.db",
+            f"sqlite:///{tmp}/base.db",
             baseline_bodies,
             args.producers,
             group_commit=False,

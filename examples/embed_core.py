@@ -66,4 +66,4 @@ if __name__ == "__main__":
         anyio.run(main, sys.argv[1])
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            anyio.run(main, f"sqlite+aiosqlite:///{tmp}/resentry.db")
+            anyio.run(main, f"sqlite:///{tmp}/resentry.db")

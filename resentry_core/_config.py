@@ -11,7 +11,7 @@ class CoreConfig:
     """Everything :meth:`Resentry.open <resentry_core.Resentry.open>` needs.
 
     Attributes:
-        database_url: SQLAlchemy async URL (``sqlite+aiosqlite:///…``, ``postgresql+asyncpg://…``)
+        database_url: a database URL (``sqlite:///…``, ``postgresql+asyncpg://…``)
             or ``memory://`` for the in-memory storage.
         secret_key: signs access and refresh tokens; at least 32 bytes, never a default.
         access_token_ttl: lifetime of an access token.

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         """The database URL: the configured one, else SQLite in the data directory."""
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'resentry.db'}"
+        return f"sqlite:///{self.data_dir.resolve() / 'resentry.db'}"
 
     @property
     def limits(self) -> Limits:

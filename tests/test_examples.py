@@ -24,7 +24,7 @@ def _run(script: str, *args: str) -> str:
 
 def test_embed_core_groups_three_events_into_one_issue(tmp_path: Path) -> None:
     """``embed_core.py`` stores three events of one bug and lists one issue seen 3 times."""
-    out = _run("embed_core.py", f"sqlite+aiosqlite:///{tmp_path / 'embed.db'}")
+    out = _run("embed_core.py", f"sqlite:///{tmp_path / 'embed.db'}")
     assert out.count("stored event ") == 3
     issue_lines = [line for line in out.splitlines() if line.startswith("issue ")]
     assert len(issue_lines) == 1

@@ -59,7 +59,7 @@ def _entry(row: Any) -> OutboxEntry:
     )
 
 
-async def claim(tx: Tx, limit: int, now: datetime, lease: timedelta) -> list[OutboxEntry]:
+def claim(tx: Tx, limit: int, now: datetime, lease: timedelta) -> list[OutboxEntry]:
     """Lease up to ``limit`` undelivered rows due at ``now``, oldest due first."""
     now = aware(now, "now")
     query = (
@@ -73,9 +73,9 @@ async def claim(tx: Tx, limit: int, now: datetime, lease: timedelta) -> list[Out
     )
     if not tx.sqlite:
         query = query.with_for_update(skip_locked=True)
-    entries = [_entry(row) for row in (await tx.conn.execute(query)).all()]
+    entries = [_entry(row) for row in tx.conn.execute(query).all()]
     if entries:
-        await tx.conn.execute(
+        tx.conn.execute(
             update(notification_outbox)
             .where(notification_outbox.c.id.in_([entry.id for entry in entries]))
             .values(
@@ -86,18 +86,18 @@ async def claim(tx: Tx, limit: int, now: datetime, lease: timedelta) -> list[Out
     return entries
 
 
-async def complete(tx: Tx, entry_id: int, now: datetime) -> None:
+def complete(tx: Tx, entry_id: int, now: datetime) -> None:
     """Mark a row delivered (a row deleted meanwhile, with its issue, is no error)."""
-    await tx.conn.execute(
+    tx.conn.execute(
         update(notification_outbox)
         .where(notification_outbox.c.id == entry_id)
         .values(delivered_at=aware(now, "now"), last_error=None)
     )
 
 
-async def fail(tx: Tx, entry_id: int, error: str, retry_at: datetime) -> None:
+def fail(tx: Tx, entry_id: int, error: str, retry_at: datetime) -> None:
     """Record a failed delivery; the row is due again at ``retry_at``."""
-    await tx.conn.execute(
+    tx.conn.execute(
         update(notification_outbox)
         .where(notification_outbox.c.id == entry_id, notification_outbox.c.delivered_at.is_(None))
         .values(

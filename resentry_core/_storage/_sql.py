@@ -1,13 +1,14 @@
 """SqlStorage: the durable :class:`~resentry_core._storage._protocol.Storage`.
 
-SQLAlchemy Core (no ORM) over SQLite (``sqlite+aiosqlite``, the embedded default, in WAL mode)
-or PostgreSQL (``postgresql+asyncpg``, the ``postgres`` extra). The schema comes only from the
-Alembic migrations shipped in ``resentry_core/_migrations`` (:meth:`SqlStorage.migrate`).
-Every method is one transaction; the modules ``_sql_*`` hold their statements.
+SQLAlchemy Core (no ORM) over SQLite (the standard library's ``sqlite3`` in worker threads, the
+embedded default, in WAL mode) or PostgreSQL (``postgresql+asyncpg``, the ``postgres`` extra).
+The schema comes only from the Alembic migrations shipped in ``resentry_core/_migrations``
+(:meth:`SqlStorage.migrate`). Every method is one transaction, a synchronous function of a
+``Tx``; the modules ``_sql_*`` hold those functions.
 """
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Concatenate, Final, ParamSpec, Self, TypeVar
 
@@ -67,8 +68,8 @@ class SqlStorage:
     def from_url(cls, url: str, *, echo: bool = False) -> Self:
         """A storage for a database URL; nothing connects until the first call.
 
-        ``sqlite:///path.db`` and ``postgresql://…`` get their async drivers (aiosqlite,
-        asyncpg); explicit ``sqlite+aiosqlite``/``postgresql+asyncpg`` URLs work as given.
+        ``sqlite:///path.db`` runs on the standard library's ``sqlite3`` in worker threads
+        (``sqlite+aiosqlite`` URLs are accepted as the same); ``postgresql://…`` gets asyncpg.
 
         Raises:
             InvalidInputError: the URL is malformed or not SQLite/PostgreSQL.
@@ -90,20 +91,14 @@ class SqlStorage:
         """Close the connections; every later call raises StorageError."""
         await self._db.aclose()
 
-    async def _read(
-        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
-    ) -> T:
-        async with self._db.read() as conn:
-            return await fn(Tx(conn), *a, **k)
+    async def _read(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
+        return await self._db.read(lambda conn: fn(Tx(conn), *a, **k))
 
-    async def _write(
-        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
-    ) -> T:
-        async with self._db.write() as conn:
-            return await fn(Tx(conn), *a, **k)
+    async def _write(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
+        return await self._db.write(lambda conn: fn(Tx(conn), *a, **k))
 
     async def _write_keys(
-        self, fn: Callable[Concatenate[Tx, P], Awaitable[T]], *a: P.args, **k: P.kwargs
+        self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs
     ) -> T:
         """A write that changes projects or keys: forget cached key answers, before and after."""
         self._forget_keys()

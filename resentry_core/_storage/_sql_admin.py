@@ -43,36 +43,36 @@ def _project(row: Any, keys: Sequence[ProjectKey]) -> Project:
     )
 
 
-async def _projects_with_keys(tx: Tx, rows: Sequence[Any]) -> list[Project]:
+def _projects_with_keys(tx: Tx, rows: Sequence[Any]) -> list[Project]:
     ids = [row.id for row in rows]
     keys: dict[int, list[ProjectKey]] = {project_id: [] for project_id in ids}
     if ids:
         query = select(project_keys).where(project_keys.c.project_id.in_(ids))
-        for key_row in (await tx.conn.execute(query.order_by(project_keys.c.id))).all():
+        for key_row in tx.conn.execute(query.order_by(project_keys.c.id)).all():
             keys[key_row.project_id].append(_key(key_row))
     return [_project(row, keys[row.id]) for row in rows]
 
 
-async def get_project(tx: Tx, project_id: int) -> Project:
+def get_project(tx: Tx, project_id: int) -> Project:
     """The project with its keys. Raises NotFoundError."""
-    row = (await tx.conn.execute(select(projects).where(projects.c.id == project_id))).first()
+    row = tx.conn.execute(select(projects).where(projects.c.id == project_id)).first()
     if row is None:
         raise NotFoundError(f"project {project_id} not found")
-    [project] = await _projects_with_keys(tx, [row])
+    [project] = _projects_with_keys(tx, [row])
     return project
 
 
-async def list_projects(tx: Tx, user_id: int | None) -> list[Project]:
+def list_projects(tx: Tx, user_id: int | None) -> list[Project]:
     """Every project, or the user's, by id."""
     query = select(projects).order_by(projects.c.id)
     if user_id is not None:
         query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
             project_members.c.user_id == user_id
         )
-    return await _projects_with_keys(tx, (await tx.conn.execute(query)).all())
+    return _projects_with_keys(tx, tx.conn.execute(query).all())
 
 
-async def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project | None:
+def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project | None:
     """The project when ``public_key`` is one of its active keys (one query)."""
     query = (
         select(projects, *(column.label(f"key_{column.name}") for column in project_keys.c))
@@ -80,7 +80,7 @@ async def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project |
         .where(projects.c.id == project_id)
         .order_by(project_keys.c.id)
     )
-    rows = (await tx.conn.execute(query)).all()
+    rows = tx.conn.execute(query).all()
     keys = [
         ProjectKey(
             id=row.key_id,
@@ -97,7 +97,7 @@ async def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project |
     return _project(rows[0], keys)
 
 
-async def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
+def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
     row: Row = {
         "project_id": project_id,
         "public_key": secrets.token_hex(16),
@@ -105,11 +105,11 @@ async def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
         "is_active": True,
         "created_at": datetime.now(UTC),
     }
-    [key_id] = await tx.insert_ids(project_keys, [row])
+    [key_id] = tx.insert_ids(project_keys, [row])
     return ProjectKey(id=key_id, **{name: row[name] for name in row if name != "id"})
 
 
-async def create_project(
+def create_project(
     tx: Tx,
     name: str,
     *,
@@ -125,7 +125,7 @@ async def create_project(
         rate_limit_per_minute=rate_limit_per_minute,
         retention_days=retention_days,
     )
-    if (await tx.conn.execute(select(exists().where(projects.c.slug == slug)))).scalar():
+    if tx.conn.execute(select(exists().where(projects.c.slug == slug))).scalar():
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
         "name": name,
@@ -135,8 +135,8 @@ async def create_project(
         "rate_limit_per_minute": rate_limit_per_minute,
         "retention_days": retention_days,
     }
-    [project_id] = await tx.insert_ids(projects, [row])
-    key = await _insert_key(tx, project_id, DEFAULT_KEY_LABEL)
+    [project_id] = tx.insert_ids(projects, [row])
+    key = _insert_key(tx, project_id, DEFAULT_KEY_LABEL)
     return Project(
         id=project_id,
         name=name,
@@ -149,7 +149,7 @@ async def create_project(
     )
 
 
-async def update_project(
+def update_project(
     tx: Tx,
     project_id: int,
     *,
@@ -159,7 +159,7 @@ async def update_project(
     retention_days: int | None,
 ) -> Project:
     """Change the given fields of a project. Raises NotFoundError, InvalidInputError."""
-    await get_project(tx, project_id)
+    get_project(tx, project_id)
     values: Row = {}
     if name is not None:
         require_text(name, "a project name")
@@ -173,29 +173,29 @@ async def update_project(
         require_positive(retention_days, "retention_days")
         values["retention_days"] = retention_days
     if values:
-        await tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
-    return await get_project(tx, project_id)
+        tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
+    return get_project(tx, project_id)
 
 
-async def delete_project(tx: Tx, project_id: int) -> None:
+def delete_project(tx: Tx, project_id: int) -> None:
     """Delete a project; foreign keys cascade to everything it owns. Raises NotFoundError."""
-    result = await tx.conn.execute(delete(projects).where(projects.c.id == project_id))
+    result = tx.conn.execute(delete(projects).where(projects.c.id == project_id))
     if result.rowcount == 0:
         raise NotFoundError(f"project {project_id} not found")
 
 
-async def create_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
+def create_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
     """Add an active key to a project. Raises NotFoundError."""
-    await get_project(tx, project_id)
-    return await _insert_key(tx, project_id, label)
+    get_project(tx, project_id)
+    return _insert_key(tx, project_id, label)
 
 
-async def list_keys(tx: Tx, project_id: int) -> list[ProjectKey]:
+def list_keys(tx: Tx, project_id: int) -> list[ProjectKey]:
     """A project's keys, by id. Raises NotFoundError."""
-    return list((await get_project(tx, project_id)).keys)
+    return list((get_project(tx, project_id)).keys)
 
 
-async def revoke_key(tx: Tx, project_id: int, key_id: int) -> ProjectKey:
+def revoke_key(tx: Tx, project_id: int, key_id: int) -> ProjectKey:
     """Deactivate one of the project's keys. Raises NotFoundError."""
     statement = (
         update(project_keys)
@@ -203,15 +203,15 @@ async def revoke_key(tx: Tx, project_id: int, key_id: int) -> ProjectKey:
         .values(is_active=False)
         .returning(*project_keys.c)
     )
-    row = (await tx.conn.execute(statement)).first()
+    row = tx.conn.execute(statement).first()
     if row is None:
         raise NotFoundError(f"key {key_id} not found in project {project_id}")
     return _key(row)
 
 
-async def get_user_row(tx: Tx, user_id: int) -> Any:
+def get_user_row(tx: Tx, user_id: int) -> Any:
     """A user's row (password hash included). Raises NotFoundError."""
-    row = (await tx.conn.execute(select(users).where(users.c.id == user_id))).first()
+    row = tx.conn.execute(select(users).where(users.c.id == user_id)).first()
     if row is None:
         raise NotFoundError(f"user {user_id} not found")
     return row
@@ -243,7 +243,7 @@ def _member(row: Any) -> Member:
     )
 
 
-async def add_member(
+def add_member(
     tx: Tx,
     project_id: int,
     user_id: int,
@@ -253,8 +253,8 @@ async def add_member(
     notify_regressions: bool,
 ) -> Member:
     """Add or update a membership. Raises NotFoundError."""
-    await get_project(tx, project_id)
-    user = await get_user_row(tx, user_id)
+    get_project(tx, project_id)
+    user = get_user_row(tx, user_id)
     settings: Row = {
         "min_level": min_level,
         "notify_new_issues": notify_new_issues,
@@ -266,52 +266,52 @@ async def add_member(
         ("project_id", "user_id"),
         lambda excluded: {name: excluded[name] for name in settings},
     )
-    await tx.conn.execute(statement, [{**row, **settings}])
+    tx.conn.execute(statement, [{**row, **settings}])
     return Member(project_id=project_id, user_id=user_id, username=user.username, **settings)
 
 
-async def remove_member(tx: Tx, project_id: int, user_id: int) -> None:
+def remove_member(tx: Tx, project_id: int, user_id: int) -> None:
     """Remove a membership. Raises NotFoundError."""
     statement = delete(project_members).where(
         project_members.c.project_id == project_id, project_members.c.user_id == user_id
     )
-    if (await tx.conn.execute(statement)).rowcount == 0:
+    if tx.conn.execute(statement).rowcount == 0:
         raise NotFoundError(f"user {user_id} is not a member of project {project_id}")
 
 
-async def list_members(tx: Tx, project_id: int) -> list[Member]:
+def list_members(tx: Tx, project_id: int) -> list[Member]:
     """A project's members by user id. Raises NotFoundError."""
-    await get_project(tx, project_id)
+    get_project(tx, project_id)
     query = (
         select(*_MEMBER_COLUMNS)
         .join(users, users.c.id == project_members.c.user_id)
         .where(project_members.c.project_id == project_id)
         .order_by(project_members.c.user_id)
     )
-    return [_member(row) for row in (await tx.conn.execute(query)).all()]
+    return [_member(row) for row in tx.conn.execute(query).all()]
 
 
-async def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
+def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
     """Whether the user is a member of the project."""
     condition = exists().where(
         project_members.c.project_id == project_id, project_members.c.user_id == user_id
     )
-    return bool((await tx.conn.execute(select(condition))).scalar())
+    return bool(tx.conn.execute(select(condition)).scalar())
 
 
-async def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
+def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
     require_text(username, "a username")
     query = select(users.c.id).where(users.c.username == username)
-    found = (await tx.conn.execute(query)).scalar()
+    found = tx.conn.execute(query).scalar()
     if found is not None and found != user_id:
         raise ConflictError(f"the username {username!r} is taken")
 
 
-async def create_user(
+def create_user(
     tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
 ) -> User:
     """Create an active user. Raises ConflictError, InvalidInputError."""
-    await _check_username(tx, username, None)
+    _check_username(tx, username, None)
     row: Row = {
         "username": username,
         "password_hash": password_hash,
@@ -320,7 +320,7 @@ async def create_user(
         "telegram_chat_id": telegram_chat_id or None,
         "created_at": datetime.now(UTC),
     }
-    [user_id] = await tx.insert_ids(users, [row])
+    [user_id] = tx.insert_ids(users, [row])
     return User(
         id=user_id,
         username=username,
@@ -331,26 +331,26 @@ async def create_user(
     )
 
 
-async def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
+def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
     """A user and their password hash, by exact username."""
-    row = (await tx.conn.execute(select(users).where(users.c.username == username))).first()
+    row = tx.conn.execute(select(users).where(users.c.username == username)).first()
     return None if row is None else (user_from_row(row), row.password_hash)
 
 
-async def list_users(tx: Tx) -> list[User]:
+def list_users(tx: Tx) -> list[User]:
     """Every user by id."""
-    rows = (await tx.conn.execute(select(users).order_by(users.c.id))).all()
+    rows = tx.conn.execute(select(users).order_by(users.c.id)).all()
     return [user_from_row(row) for row in rows]
 
 
-async def _is_last_active_admin(tx: Tx, user_id: int) -> bool:
+def _is_last_active_admin(tx: Tx, user_id: int) -> bool:
     # Locks every active admin (PostgreSQL), so that two concurrent demotions of the last two
     # admins cannot both succeed.
     query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
-    return list((await tx.conn.execute(tx.locking(query))).scalars()) == [user_id]
+    return list(tx.conn.execute(tx.locking(query)).scalars()) == [user_id]
 
 
-async def update_user(
+def update_user(
     tx: Tx,
     user_id: int,
     *,
@@ -361,12 +361,12 @@ async def update_user(
     telegram_chat_id: str | None,
 ) -> User:
     """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
-    await get_user_row(tx, user_id)
-    if (is_admin is False or is_active is False) and await _is_last_active_admin(tx, user_id):
+    get_user_row(tx, user_id)
+    if (is_admin is False or is_active is False) and _is_last_active_admin(tx, user_id):
         raise ConflictError("the last active admin cannot be demoted or deactivated")
     values: Row = {}
     if username is not None:
-        await _check_username(tx, username, user_id)
+        _check_username(tx, username, user_id)
         values["username"] = username
     if password_hash is not None:
         values["password_hash"] = password_hash
@@ -377,13 +377,13 @@ async def update_user(
     if telegram_chat_id is not None:
         values["telegram_chat_id"] = telegram_chat_id or None
     if values:
-        await tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
-    return user_from_row(await get_user_row(tx, user_id))
+        tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
+    return user_from_row(get_user_row(tx, user_id))
 
 
-async def delete_user(tx: Tx, user_id: int) -> None:
+def delete_user(tx: Tx, user_id: int) -> None:
     """Delete a user (memberships cascade). Raises NotFoundError, ConflictError."""
-    await get_user_row(tx, user_id)
-    if await _is_last_active_admin(tx, user_id):
+    get_user_row(tx, user_id)
+    if _is_last_active_admin(tx, user_id):
         raise ConflictError("the last active admin cannot be deleted")
-    await tx.conn.execute(delete(users).where(users.c.id == user_id))
+    tx.conn.execute(delete(users).where(users.c.id == user_id))

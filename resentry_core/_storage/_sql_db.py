@@ -1,7 +1,8 @@
 """The database handle under ``SqlStorage``: engine, connection setup, transactions, migrations.
 
-SQLAlchemy's async extension is the one place where Resentry depends on asyncio (it runs only
-on asyncio event loops); everything above it uses anyio.
+SQLite goes through the standard library's ``sqlite3`` in worker threads (``anyio.to_thread``),
+one thread hop per transaction. PostgreSQL goes through SQLAlchemy's async extension and
+asyncpg, the one place where Resentry depends on asyncio; everything above it uses anyio.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit is durable against a crash of the
 process (the WAL is in the OS page cache), only a power loss or OS crash can lose the last
@@ -12,22 +13,23 @@ transaction would have to be upgraded.
 """
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final, TypeVar
 
 import anyio
+import anyio.to_thread
 import orjson
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
-# Per connection; the pool holds up to 15 connections.
+# Per connection; the pool holds up to SQLITE_THREADS connections.
 SQLITE_CACHE_KIB: Final = 16 * 1024
 # The WAL is copied back into the database every this many pages (~40 MB) instead of SQLite's
 # 1,000: fewer, larger checkpoints write each hot index page once per checkpoint rather than
@@ -41,7 +43,11 @@ HEAD_REVISION: Final = "0001"
 # Serializes concurrent ``migrate()`` calls from several processes on PostgreSQL.
 _MIGRATION_LOCK_KEY: Final = 0x5E5E_17_0001
 _WRITE_OPTION: Final = "resentry_write"
-_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_DRIVERS: Final = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+asyncpg"}
+# Worker threads (and pooled connections) for SQLite transactions; writes take one at a time.
+SQLITE_THREADS: Final = 4
+
+T = TypeVar("T")
 
 
 class IntegrityConflictError(ConflictError):
@@ -73,7 +79,7 @@ def _json_default(value: object) -> object:
 
 
 def parse_database_url(url: str) -> URL:
-    """Parse a database URL, choosing the async driver for plain ``sqlite``/``postgresql`` URLs.
+    """Parse a database URL: SQLite always gets ``sqlite3``, plain ``postgresql`` gets asyncpg.
 
     Raises:
         InvalidInputError: the URL is malformed or names an unsupported database.
@@ -85,16 +91,30 @@ def parse_database_url(url: str) -> URL:
     backend = "postgresql" if parsed.get_backend_name() == "postgres" else parsed.get_backend_name()
     if backend not in _DRIVERS:
         raise InvalidInputError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    if backend == "sqlite":
+        # Always the standard library's sqlite3, run in worker threads (see Database);
+        # ``sqlite+aiosqlite`` URLs of earlier versions mean the same database.
+        if parsed.get_driver_name() not in ("pysqlite", "aiosqlite"):
+            raise InvalidInputError(f"unsupported SQLite driver {parsed.get_driver_name()!r}")
+        return parsed.set(drivername=_DRIVERS[backend])
     if "+" not in parsed.drivername:
         parsed = parsed.set(drivername=_DRIVERS[backend])
     return parsed
 
 
 class Database:
-    """An async engine plus the transaction discipline every ``SqlStorage`` method uses."""
+    """An engine plus the transaction discipline every ``SqlStorage`` method uses.
+
+    Each storage method is one synchronous function of a :class:`Connection`, run inside one
+    transaction by :meth:`read` or :meth:`write`. On SQLite (the standard library's
+    ``sqlite3``) the whole function runs in a worker thread: one thread hop per transaction,
+    however many statements it runs, and the event loop never waits on a statement. On
+    PostgreSQL (asyncpg) it runs through ``AsyncConnection.run_sync`` on the event loop.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         parsed = parse_database_url(url)
+        self.url: URL = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # A private in-memory SQLite database lives in a single shared connection, so every
         # transaction, not only writes, must take the lock.
@@ -106,95 +126,114 @@ class Database:
             "json_serializer": json_dumps,
             "json_deserializer": orjson.loads,
         }
+        self._engine: Engine | AsyncEngine
         if self.is_sqlite:
-            # Every use ends its transaction explicitly (see _transaction), so the pool need
-            # not roll back on check-in: with aiosqlite that would cost a thread round trip.
+            # Every use ends its transaction explicitly, so the pool need not roll back on
+            # check-in. One pooled connection per worker thread the limiter allows.
             options.update(pool_reset_on_return=None)
+            if self._single_connection:
+                options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                options.update(pool_size=SQLITE_THREADS, max_overflow=0)
+            self._engine = create_engine(parsed, **options)
+            event.listen(self._engine, "connect", _sqlite_connect)
+            event.listen(self._engine, "begin", _sqlite_begin)
         else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
-        self.engine: AsyncEngine = create_async_engine(parsed, **options)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            self._engine = create_async_engine(parsed, **options)
+        self._threads = anyio.CapacityLimiter(SQLITE_THREADS)
         self._write_lock = anyio.Lock()
         self._closed = False
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block exits normally, else rolled back.
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in a write transaction: committed when it returns, else rolled back.
 
         Raises:
             IntegrityConflictError: a constraint was violated.
             StorageError: the database failed or is unreachable.
         """
         if self.is_sqlite:
-            async with self._write_lock, self._transaction(write=True) as conn:
-                yield conn
-        else:
-            async with self._transaction(write=True) as conn:
-                yield conn
+            async with self._write_lock:
+                return await self._run(fn, write=True)
+        return await self._run(fn, write=True)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction (one snapshot on SQLite; read committed on PostgreSQL)."""
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in a read transaction (a snapshot on SQLite; read committed on PostgreSQL)."""
         if self._single_connection:
-            async with self._write_lock, self._transaction(write=False) as conn:
-                yield conn
-        else:
-            async with self._transaction(write=False) as conn:
-                yield conn
+            async with self._write_lock:
+                return await self._run(fn, write=False)
+        return await self._run(fn, write=False)
 
-    @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         if self._closed:
             raise StorageError("the storage is closed")
-        try:
-            async with self.engine.connect() as conn:
-                if write:
-                    await conn.execution_options(**{_WRITE_OPTION: True})
-                async with conn.begin():
-                    yield conn
-        except ResentryError:
-            raise
-        except IntegrityError as exc:
-            raise IntegrityConflictError(f"constraint violated: {exc.orig}") from exc
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
-                raise TransientStorageError(f"transaction aborted: {exc.orig}") from exc
-            raise StorageError(f"database error: {type(exc.orig).__name__}: {exc.orig}") from exc
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
+        if isinstance(self._engine, Engine):
+            # Not abandoned on cancellation: the transaction always ends before we return.
+            return await anyio.to_thread.run_sync(
+                _in_transaction, self._engine, fn, write, limiter=self._threads
+            )
+        with _translated_errors():
+            async with self._engine.connect() as conn, conn.begin():
+                return await conn.run_sync(fn)
 
     async def ping(self) -> None:
         """Run a trivial query. Raises StorageError."""
-        async with self.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.read(lambda conn: conn.execute(text("SELECT 1")))
 
     async def migrate(self, revision: str = "head", *, downgrade: bool = False) -> None:
         """Run Alembic ``upgrade`` (or ``downgrade``) to ``revision`` in one transaction.
 
         Upgrading a database already at :data:`HEAD_REVISION` does nothing and loads no Alembic.
         """
-        async with self.write() as conn:
-            if not self.is_sqlite:
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-                )
-            if revision == "head" and not downgrade and await _at_head(conn):
-                return
-            await conn.run_sync(_run_alembic, revision, downgrade)
+        await self.write(lambda conn: _migrate(conn, revision, downgrade))
 
     async def aclose(self) -> None:
         """Close every pooled connection; later transactions raise StorageError."""
         self._closed = True
-        await self.engine.dispose()
+        if isinstance(self._engine, Engine):
+            async with self._write_lock:
+                await anyio.to_thread.run_sync(self._engine.dispose, limiter=self._threads)
+        else:
+            await self._engine.dispose()
 
 
-async def _at_head(conn: AsyncConnection) -> bool:
-    if not await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+def _in_transaction(engine: Engine, fn: Callable[[Connection], T], write: bool) -> T:
+    with _translated_errors(), engine.connect() as conn:
+        if write:
+            conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            return fn(conn)
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ResentryError:
+        raise
+    except IntegrityError as exc:
+        raise IntegrityConflictError(f"constraint violated: {exc.orig}") from exc
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            raise TransientStorageError(f"transaction aborted: {exc.orig}") from exc
+        raise StorageError(f"database error: {type(exc.orig).__name__}: {exc.orig}") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
+
+
+def _migrate(conn: Connection, revision: str, downgrade: bool) -> None:
+    if conn.dialect.name != "sqlite":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+    if revision == "head" and not downgrade and _at_head(conn):
+        return
+    _run_alembic(conn, revision, downgrade)
+
+
+def _at_head(conn: Connection) -> bool:
+    if not inspect(conn).has_table("alembic_version"):
         return False
-    versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+    versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
     return list(versions) == [HEAD_REVISION]
 
 

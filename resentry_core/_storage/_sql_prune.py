@@ -10,7 +10,7 @@ from resentry_core._storage._tables import envelopes, events, issues, notificati
 from resentry_core._storage._values import aware
 
 
-async def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
+def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
     """Delete the project's envelopes received before ``older_than``; return how many.
 
     Foreign keys cascade from each envelope to its items, events, attachments, logs, feedback,
@@ -29,15 +29,15 @@ async def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
         )
         .distinct()
     )
-    touched = sorted((await tx.conn.execute(touched_query)).scalars())
-    deleted = await tx.conn.execute(
+    touched = sorted(tx.conn.execute(touched_query).scalars())
+    deleted = tx.conn.execute(
         delete(envelopes).where(
             envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff
         )
     )
     for chunk in chunks(touched):
-        await _recount_issues(tx, chunk)
-    await tx.conn.execute(
+        _recount_issues(tx, chunk)
+    tx.conn.execute(
         delete(notification_outbox).where(
             notification_outbox.c.project_id == project_id,
             notification_outbox.c.delivered_at.is_not(None),
@@ -47,10 +47,10 @@ async def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
     return deleted.rowcount
 
 
-async def _recount_issues(tx: Tx, issue_ids: Sequence[int]) -> None:
+def _recount_issues(tx: Tx, issue_ids: Sequence[int]) -> None:
     in_issue = events.c.issue_id == issues.c.id
     remaining = exists().where(in_issue)
-    await tx.conn.execute(delete(issues).where(issues.c.id.in_(issue_ids), ~remaining))
+    tx.conn.execute(delete(issues).where(issues.c.id.in_(issue_ids), ~remaining))
     latest = (
         select(events.c.event_id)
         .where(in_issue)
@@ -58,7 +58,7 @@ async def _recount_issues(tx: Tx, issue_ids: Sequence[int]) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    await tx.conn.execute(
+    tx.conn.execute(
         update(issues)
         .where(issues.c.id.in_(issue_ids))
         .values(

@@ -74,7 +74,7 @@ def _page(
     )
 
 
-async def keyset_page(
+def keyset_page(
     tx: Tx,
     query: Select[Any],
     *,
@@ -95,7 +95,7 @@ async def keyset_page(
     if cursor is not None:
         query = query.where(*_below(sort, row_id, decode_cursor(cursor, kind), timed))
     query = query.order_by(sort.desc(), row_id.desc()).limit(limit + 1)
-    rows = (await tx.conn.execute(query)).all()
+    rows = tx.conn.execute(query).all()
 
     def key(row: Any) -> tuple[int, int]:
         value = row._mapping[sort]
@@ -150,7 +150,7 @@ def _event_conditions(where: EventFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> Page[Event]:
+def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> Page[Event]:
     """Matching events, newest received first.
 
     One project (or an issue) is one index range. Several projects are a ``UNION ALL`` of one
@@ -161,14 +161,14 @@ async def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int
     after = None if cursor is None else decode_cursor(cursor, "events")
     project_ids: Sequence[int]
     if where.project_ids is None:
-        project_ids = list((await tx.conn.execute(select(projects.c.id))).scalars())
+        project_ids = list(tx.conn.execute(select(projects.c.id)).scalars())
     else:
         project_ids = sorted(set(where.project_ids))
     if not project_ids:
         return Page(items=(), next_cursor=None)
     if len(project_ids) == 1 or where.issue_id is not None:
         query = select(events).where(events.c.project_id.in_(project_ids), *conditions)
-        return await keyset_page(
+        return keyset_page(
             tx,
             query,
             kind="events",
@@ -194,7 +194,7 @@ async def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int
             .order_by(merged.c.received_at.desc(), merged.c.id.desc())
             .limit(limit + 1)
         )
-        rows.extend((await tx.conn.execute(query)).all())
+        rows.extend(tx.conn.execute(query).all())
     rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)
     return _page(
         rows[: limit + 1],
@@ -218,14 +218,14 @@ def _attachment(row: Any) -> Attachment:
     )
 
 
-async def get_event(tx: Tx, project_id: int, event_id: str) -> EventDetail:
+def get_event(tx: Tx, project_id: int, event_id: str) -> EventDetail:
     """One event, its payload, and its envelope's and later attachments. Raises NotFoundError."""
     query = (
         select(events, envelope_items.c.payload)
         .join(envelope_items, envelope_items.c.id == events.c.item_id)
         .where(events.c.project_id == project_id, events.c.event_id == event_id)
     )
-    row = (await tx.conn.execute(query)).first()
+    row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"event {event_id} not found in project {project_id}")
     attached = (
@@ -236,7 +236,7 @@ async def get_event(tx: Tx, project_id: int, event_id: str) -> EventDetail:
         )
         .order_by(attachments.c.id)
     )
-    found = (await tx.conn.execute(attached)).all()
+    found = tx.conn.execute(attached).all()
     return EventDetail(
         event=event_from_row(row),
         payload=row.payload,
@@ -244,25 +244,25 @@ async def get_event(tx: Tx, project_id: int, event_id: str) -> EventDetail:
     )
 
 
-async def get_attachment(tx: Tx, project_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+def get_attachment(tx: Tx, project_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
     """An attachment and its bytes (its item's payload). Raises NotFoundError."""
     query = (
         select(attachments, envelope_items.c.payload)
         .join(envelope_items, envelope_items.c.id == attachments.c.item_id)
         .where(attachments.c.id == attachment_id, attachments.c.project_id == project_id)
     )
-    row = (await tx.conn.execute(query)).first()
+    row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"attachment {attachment_id} not found in project {project_id}")
     return _attachment(row), row.payload
 
 
-async def get_envelope(tx: Tx, project_id: int, envelope_id: int) -> StoredEnvelope:
+def get_envelope(tx: Tx, project_id: int, envelope_id: int) -> StoredEnvelope:
     """A stored envelope with its raw body. Raises NotFoundError."""
     query = select(envelopes).where(
         envelopes.c.id == envelope_id, envelopes.c.project_id == project_id
     )
-    row = (await tx.conn.execute(query)).first()
+    row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"envelope {envelope_id} not found in project {project_id}")
     return StoredEnvelope(
@@ -293,14 +293,14 @@ def _item(row: Any) -> StoredItem:
     )
 
 
-async def list_items(
+def list_items(
     tx: Tx, project_id: int, item_type: str | None, cursor: str | None, limit: int
 ) -> Page[StoredItem]:
     """The project's items (optionally of one type), newest received first."""
     query = select(*_ITEM_COLUMNS).where(envelope_items.c.project_id == project_id)
     if item_type is not None:
         query = query.where(envelope_items.c.type == item_type)
-    return await keyset_page(
+    return keyset_page(
         tx,
         query,
         kind="items",
@@ -312,12 +312,12 @@ async def list_items(
     )
 
 
-async def get_item_payload(tx: Tx, project_id: int, item_id: int) -> tuple[StoredItem, bytes]:
+def get_item_payload(tx: Tx, project_id: int, item_id: int) -> tuple[StoredItem, bytes]:
     """An item and its payload. Raises NotFoundError."""
     query = select(envelope_items).where(
         envelope_items.c.id == item_id, envelope_items.c.project_id == project_id
     )
-    row = (await tx.conn.execute(query)).first()
+    row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"item {item_id} not found in project {project_id}")
     return _item(row), row.payload
@@ -355,7 +355,7 @@ _ISSUE_SORTS = {
 }
 
 
-async def list_issues(
+def list_issues(
     tx: Tx, project_id: int, status: IssueStatus | None, sort: str, cursor: str | None, limit: int
 ) -> Page[Issue]:
     """The project's issues in ``sort`` order (descending, ties by id)."""
@@ -365,7 +365,7 @@ async def list_issues(
     query = select(issues).where(issues.c.project_id == project_id)
     if status is not None:
         query = query.where(issues.c.status == check_status(status))
-    return await keyset_page(
+    return keyset_page(
         tx,
         query,
         kind=f"issues:{sort}",
@@ -378,19 +378,19 @@ async def list_issues(
     )
 
 
-async def get_issue(tx: Tx, project_id: int, issue_id: int) -> Issue:
+def get_issue(tx: Tx, project_id: int, issue_id: int) -> Issue:
     """One issue of the project. Raises NotFoundError."""
     query = select(issues).where(issues.c.id == issue_id, issues.c.project_id == project_id)
-    row = (await tx.conn.execute(query)).first()
+    row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"issue {issue_id} not found in project {project_id}")
     return issue_from_row(row)
 
 
-async def set_issue_status(tx: Tx, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
+def set_issue_status(tx: Tx, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
     """Resolve, ignore or reopen an issue. Raises NotFoundError, InvalidInputError."""
     if status not in ISSUE_STATUSES:
-        await get_issue(tx, project_id, issue_id)  # a missing issue is reported first
+        get_issue(tx, project_id, issue_id)  # a missing issue is reported first
         check_status(status)
     statement = (
         update(issues)
@@ -398,7 +398,7 @@ async def set_issue_status(tx: Tx, project_id: int, issue_id: int, status: Issue
         .values(status=status)
         .returning(*issues.c)
     )
-    row = (await tx.conn.execute(statement)).first()
+    row = tx.conn.execute(statement).first()
     if row is None:
         raise NotFoundError(f"issue {issue_id} not found in project {project_id}")
     return issue_from_row(row)

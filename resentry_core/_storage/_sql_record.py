@@ -54,22 +54,22 @@ class _Group:
     reopened: bool = False
 
 
-async def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
     """Store ``batch`` (see ``IngestStore.record``) on the open write transaction ``tx``."""
     received = [_validate(envelope) for envelope in batch]
-    async with tx.custom_plans():
-        stored = await _stored_event_ids(tx, batch)
+    with tx.custom_plans():
+        stored = _stored_event_ids(tx, batch)
     kept, duplicates = _plan(batch, received, stored)
     groups: dict[tuple[int, str], _Group] = {}
     if kept:
-        await _insert_envelopes(tx, kept)
-        await _insert_items(tx, kept)
+        _insert_envelopes(tx, kept)
+        _insert_items(tx, kept)
         groups = _group(kept)
-        await _upsert_issues(tx, groups)
-        await _insert_events(tx, kept, groups)
-        await _insert_attachments(tx, kept)
-        await _sql_record_extra.record_extras(tx, kept)
-        await _insert_outbox(tx, groups)
+        _upsert_issues(tx, groups)
+        _insert_events(tx, kept, groups)
+        _insert_attachments(tx, kept)
+        _sql_record_extra.record_extras(tx, kept)
+        _insert_outbox(tx, groups)
     results = dict(duplicates)
     for entry in kept:
         results[entry.index] = _recorded(entry, groups)
@@ -95,23 +95,21 @@ def _validate(envelope: PreparedEnvelope) -> datetime:
     return received_at
 
 
-async def require_projects(tx: Tx, project_ids: set[int]) -> None:
+def require_projects(tx: Tx, project_ids: set[int]) -> None:
     """Raise NotFoundError naming the first of ``project_ids`` that does not exist.
 
     ``record_batch`` does not check first (one statement less per batch): an envelope of a
     missing project breaks a foreign key, and ``SqlStorage.record`` then calls this.
     """
     found = set(
-        (await tx.conn.execute(select(projects.c.id).where(projects.c.id.in_(project_ids))))
-        .scalars()
-        .all()
+        tx.conn.execute(select(projects.c.id).where(projects.c.id.in_(project_ids))).scalars().all()
     )
     missing = sorted(project_ids - found)
     if missing:
         raise NotFoundError(f"project {missing[0]} does not exist")
 
 
-async def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tuple[int, str]]:
+def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tuple[int, str]]:
     wanted: dict[int, set[str]] = {}
     for envelope in batch:
         wanted.setdefault(envelope.project_id, set()).update(r.event_id for r in envelope.events)
@@ -121,7 +119,7 @@ async def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tu
             query = select(events.c.event_id).where(
                 events.c.project_id == project_id, events.c.event_id.in_(chunk)
             )
-            stored.update((project_id, found) for found in (await tx.conn.execute(query)).scalars())
+            stored.update((project_id, found) for found in tx.conn.execute(query).scalars())
     return stored
 
 
@@ -147,7 +145,7 @@ def _plan(
     return kept, duplicates
 
 
-async def _insert_envelopes(tx: Tx, kept: list[Kept]) -> None:
+def _insert_envelopes(tx: Tx, kept: list[Kept]) -> None:
     rows: list[Row] = [
         {
             "project_id": entry.envelope.project_id,
@@ -160,11 +158,11 @@ async def _insert_envelopes(tx: Tx, kept: list[Kept]) -> None:
         }
         for entry in kept
     ]
-    for entry, envelope_id in zip(kept, await tx.insert_ids(envelopes, rows), strict=True):
+    for entry, envelope_id in zip(kept, tx.insert_ids(envelopes, rows), strict=True):
         entry.envelope_id = envelope_id
 
 
-async def _insert_items(tx: Tx, kept: list[Kept]) -> None:
+def _insert_items(tx: Tx, kept: list[Kept]) -> None:
     rows: list[Row] = []
     owners: list[tuple[Kept, int]] = []
     for entry in kept:
@@ -182,7 +180,7 @@ async def _insert_items(tx: Tx, kept: list[Kept]) -> None:
                     "size": len(item.payload),
                 }
             )
-    item_ids = await tx.insert_ids(envelope_items, rows)
+    item_ids = tx.insert_ids(envelope_items, rows)
     for (entry, position), item_id in zip(owners, item_ids, strict=True):
         entry.item_ids[position] = item_id
 
@@ -228,22 +226,22 @@ _UPDATE_ISSUE = (
 )
 
 
-async def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
     if not groups:
         return
     ordered = [groups[key] for key in sorted(groups)]
-    locked = await _lock_issues(tx, ordered)
+    locked = _lock_issues(tx, ordered)
     missing = [group for group in ordered if (group.project_id, group.fingerprint) not in locked]
     if missing:
-        await _insert_issues(tx, missing)
+        _insert_issues(tx, missing)
         lost = [group for group in missing if not group.created]  # a concurrent writer won
-        locked.update(await _lock_issues(tx, lost))
+        locked.update(_lock_issues(tx, lost))
     updates = [_issue_update(groups[key], row) for key, row in locked.items()]
     if updates:
-        await tx.conn.execute(_UPDATE_ISSUE, updates)
+        tx.conn.execute(_UPDATE_ISSUE, updates)
 
 
-async def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], Any]:
+def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], Any]:
     """The stored issues of ``groups``, locked (PostgreSQL) in (project, fingerprint) order."""
     by_project: dict[int, list[str]] = {}
     for group in groups:
@@ -257,12 +255,12 @@ async def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], An
                 .where(issues.c.project_id == project_id, issues.c.fingerprint.in_(chunk))
                 .order_by(issues.c.fingerprint)
             )
-            for row in (await tx.conn.execute(tx.locking(query))).all():
+            for row in tx.conn.execute(tx.locking(query)).all():
                 found[(project_id, row.fingerprint)] = row
     return found
 
 
-async def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
+def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
     """Create the issues of ``missing`` (already complete), unless a concurrent writer did."""
     rows = [
         {
@@ -284,7 +282,7 @@ async def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
     )
     created = {
         (project_id, fingerprint): issue_id
-        for issue_id, project_id, fingerprint in (await tx.conn.execute(statement, rows)).all()
+        for issue_id, project_id, fingerprint in tx.conn.execute(statement, rows).all()
     }
     for group in missing:
         issue_id = created.get((group.project_id, group.fingerprint))
@@ -307,7 +305,7 @@ def _issue_update(group: _Group, row: Any) -> Row:
     }
 
 
-async def _insert_events(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
+def _insert_events(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
     rows: list[Row] = []
     for entry in kept:
         project_id = entry.envelope.project_id
@@ -340,10 +338,10 @@ async def _insert_events(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str],
                     "span_count": record.span_count,
                 }
             )
-    await tx.insert(events, rows)
+    tx.insert(events, rows)
 
 
-async def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
+def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
     rows: list[Row] = [
         {
             "item_id": entry.item_ids[record.item_position],
@@ -358,10 +356,10 @@ async def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
         for entry in kept
         for record in entry.envelope.attachments
     ]
-    await tx.insert(attachments, rows)
+    tx.insert(attachments, rows)
 
 
-async def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
     now = datetime.now(UTC)
     rows: list[Row] = [
         {
@@ -378,7 +376,7 @@ async def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
         for group in groups.values()
         if group.created or group.reopened
     ]
-    await tx.insert(notification_outbox, rows)
+    tx.insert(notification_outbox, rows)
 
 
 def _recorded(entry: Kept, groups: dict[tuple[int, str], _Group]) -> Recorded:

@@ -39,14 +39,14 @@ class Kept:
     item_ids: dict[int, int] = field(default_factory=dict)  # position -> envelope_items.id
 
 
-async def record_extras(tx: Tx, kept: Sequence[Kept]) -> None:
+def record_extras(tx: Tx, kept: Sequence[Kept]) -> None:
     """Store the sessions, aggregates, check-ins, logs, feedback and discard counts."""
-    await _upsert_sessions(tx, kept)
-    await tx.insert(session_aggregates, _aggregate_rows(kept))
-    await _record_check_ins(tx, kept)
-    await tx.insert(logs, _log_rows(kept))
-    await tx.insert(feedback, _feedback_rows(kept))
-    await tx.insert(discard_counters, _discard_rows(kept))
+    _upsert_sessions(tx, kept)
+    tx.insert(session_aggregates, _aggregate_rows(kept))
+    _record_check_ins(tx, kept)
+    tx.insert(logs, _log_rows(kept))
+    tx.insert(feedback, _feedback_rows(kept))
+    tx.insert(discard_counters, _discard_rows(kept))
 
 
 def _session_set(excluded: Any) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def _session_set(excluded: Any) -> dict[str, Any]:
     return values
 
 
-async def _upsert_sessions(tx: Tx, kept: Sequence[Kept]) -> None:
+def _upsert_sessions(tx: Tx, kept: Sequence[Kept]) -> None:
     # Updates of one sid within the batch are merged first (the merge is the same rule as the
     # upsert: the highest seq wins, the later one on a tie; "errored" is sticky), so that each
     # row is written once, in (project, sid) order.
@@ -86,7 +86,7 @@ async def _upsert_sessions(tx: Tx, kept: Sequence[Kept]) -> None:
                 old["errored"] = old["errored"] or row["errored"]
     if merged:
         statement = tx.upsert(sessions, ("project_id", "sid"), _session_set)
-        await tx.conn.execute(statement, [merged[key] for key in sorted(merged)])
+        tx.conn.execute(statement, [merged[key] for key in sorted(merged)])
 
 
 def _aggregate_rows(kept: Sequence[Kept]) -> list[Row]:
@@ -138,13 +138,13 @@ _UPDATE_CHECK_IN = (
 )
 
 
-async def _record_check_ins(tx: Tx, kept: Sequence[Kept]) -> None:
+def _record_check_ins(tx: Tx, kept: Sequence[Kept]) -> None:
     """Apply the batch's check-ins, in order, to their monitors and check-ins (locked)."""
     pending = [(entry, record) for entry in kept for record in entry.envelope.check_ins]
     if not pending:
         return
-    monitor_by_slug = await _lock_monitors(tx, pending)
-    known = await _lock_check_ins(tx, pending, monitor_by_slug)
+    monitor_by_slug = _lock_monitors(tx, pending)
+    known = _lock_check_ins(tx, pending, monitor_by_slug)
     inserts: list[Row] = []
     for entry, record in pending:
         monitor = monitor_by_slug[(entry.envelope.project_id, record.monitor_slug)]
@@ -185,8 +185,8 @@ async def _record_check_ins(tx: Tx, kept: Sequence[Kept]) -> None:
             trace_id=record.trace_id or row["trace_id"],
         )
         state.dirty = True
-    await tx.insert(check_ins, inserts)
-    await _update(
+    tx.insert(check_ins, inserts)
+    _update(
         tx,
         _UPDATE_CHECK_IN,
         [
@@ -195,7 +195,7 @@ async def _record_check_ins(tx: Tx, kept: Sequence[Kept]) -> None:
             if state.dirty and "id" in state.row
         ],
     )
-    await _update(
+    _update(
         tx,
         _UPDATE_MONITOR,
         [
@@ -211,12 +211,12 @@ async def _record_check_ins(tx: Tx, kept: Sequence[Kept]) -> None:
     )
 
 
-async def _update(tx: Tx, statement: Update, rows: list[Row]) -> None:
+def _update(tx: Tx, statement: Update, rows: list[Row]) -> None:
     if rows:
-        await tx.conn.execute(statement, rows)
+        tx.conn.execute(statement, rows)
 
 
-async def _lock_monitors(
+def _lock_monitors(
     tx: Tx, pending: list[tuple[Kept, CheckInRecord]]
 ) -> dict[tuple[int, str], _MonitorState]:
     """Every monitor the check-ins name, created when missing, locked in (project, slug) order."""
@@ -235,7 +235,7 @@ async def _lock_monitors(
         }
         for project_id, slug in keys
     ]
-    await tx.conn.execute(tx.insert_missing(monitors, ("project_id", "slug")), missing)
+    tx.conn.execute(tx.insert_missing(monitors, ("project_id", "slug")), missing)
     found: dict[tuple[int, str], _MonitorState] = {}
     for chunk in chunks(keys):
         query = (
@@ -244,7 +244,7 @@ async def _lock_monitors(
             .where(tuple_(monitors.c.project_id, monitors.c.slug).in_(chunk))
             .order_by(monitors.c.project_id, monitors.c.slug)
         )
-        for row in (await tx.conn.execute(tx.locking(query))).all():
+        for row in tx.conn.execute(tx.locking(query)).all():
             found[(row.project_id, row.slug)] = _MonitorState(
                 id=row.id,
                 config=row.config,
@@ -254,7 +254,7 @@ async def _lock_monitors(
     return found
 
 
-async def _lock_check_ins(
+def _lock_check_ins(
     tx: Tx,
     pending: list[tuple[Kept, CheckInRecord]],
     monitor_by_slug: dict[tuple[int, str], _MonitorState],
@@ -278,7 +278,7 @@ async def _lock_check_ins(
             .where(tuple_(check_ins.c.monitor_id, check_ins.c.check_in_id).in_(chunk))
             .order_by(check_ins.c.monitor_id, check_ins.c.check_in_id)
         )
-        for row in (await tx.conn.execute(tx.locking(query))).mappings():
+        for row in tx.conn.execute(tx.locking(query)).mappings():
             known[(row["monitor_id"], row["check_in_id"])] = _CheckInState(row=dict(row))
     return known
 

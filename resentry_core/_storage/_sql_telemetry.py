@@ -37,7 +37,7 @@ def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(cast(condition, Integer)), 0)
 
 
-async def release_health(tx: Tx, project_id: int) -> list[ReleaseHealth]:
+def release_health(tx: Tx, project_id: int) -> list[ReleaseHealth]:
     """Session counts per release and environment (see ``EventStore.release_health``)."""
     counts: dict[tuple[str, str | None], dict[str, int]] = {}
 
@@ -60,7 +60,7 @@ async def release_health(tx: Tx, project_id: int) -> list[ReleaseHealth]:
         .where(sessions.c.project_id == project_id)
         .group_by(sessions.c.release, sessions.c.environment)
     )
-    for row in (await tx.conn.execute(single)).all():
+    for row in tx.conn.execute(single).all():
         add(
             row.release,
             row.environment,
@@ -75,7 +75,7 @@ async def release_health(tx: Tx, project_id: int) -> list[ReleaseHealth]:
         .where(session_aggregates.c.project_id == project_id)
         .group_by(session_aggregates.c.release, session_aggregates.c.environment)
     )
-    for row in (await tx.conn.execute(buckets)).all():
+    for row in tx.conn.execute(buckets).all():
         add(
             row.release,
             row.environment,
@@ -105,11 +105,9 @@ def _monitor(row: Any) -> Monitor:
     )
 
 
-async def list_monitors(tx: Tx, project_id: int) -> list[Monitor]:
+def list_monitors(tx: Tx, project_id: int) -> list[Monitor]:
     """The project's monitors by slug."""
-    rows = (
-        await tx.conn.execute(select(monitors).where(monitors.c.project_id == project_id))
-    ).all()
+    rows = tx.conn.execute(select(monitors).where(monitors.c.project_id == project_id)).all()
     return sorted((_monitor(row) for row in rows), key=lambda monitor: monitor.slug)
 
 
@@ -127,17 +125,17 @@ def _check_in(row: Any) -> CheckIn:
     )
 
 
-async def list_check_ins(
+def list_check_ins(
     tx: Tx, project_id: int, monitor_slug: str, cursor: str | None, limit: int
 ) -> Page[CheckIn]:
     """A monitor's check-ins, newest timestamp first. Raises NotFoundError."""
     query = select(monitors.c.id).where(
         monitors.c.project_id == project_id, monitors.c.slug == monitor_slug
     )
-    monitor_id = (await tx.conn.execute(query)).scalar()
+    monitor_id = tx.conn.execute(query).scalar()
     if monitor_id is None:
         raise NotFoundError(f"monitor {monitor_slug!r} not found in project {project_id}")
-    return await keyset_page(
+    return keyset_page(
         tx,
         select(check_ins).where(check_ins.c.monitor_id == monitor_id),
         kind="check_ins",
@@ -163,7 +161,7 @@ def _log(row: Any) -> LogEntry:
     )
 
 
-async def list_logs(
+def list_logs(
     tx: Tx,
     project_id: int,
     level: str | None,
@@ -177,7 +175,7 @@ async def list_logs(
         query = query.where(logs.c.level == level)
     if trace_id is not None:
         query = query.where(logs.c.trace_id == trace_id)
-    return await keyset_page(
+    return keyset_page(
         tx,
         query,
         kind="logs",
@@ -204,9 +202,9 @@ def _feedback(row: Any) -> Feedback:
     )
 
 
-async def list_feedback(tx: Tx, project_id: int, cursor: str | None, limit: int) -> Page[Feedback]:
+def list_feedback(tx: Tx, project_id: int, cursor: str | None, limit: int) -> Page[Feedback]:
     """The project's feedback, newest received first."""
-    return await keyset_page(
+    return keyset_page(
         tx,
         select(feedback).where(feedback.c.project_id == project_id),
         kind="feedback",
@@ -218,7 +216,7 @@ async def list_feedback(tx: Tx, project_id: int, cursor: str | None, limit: int)
     )
 
 
-async def list_discard_counters(tx: Tx, project_id: int) -> list[DiscardCounter]:
+def list_discard_counters(tx: Tx, project_id: int) -> list[DiscardCounter]:
     """Discarded quantities summed per reason and category, ordered by both."""
     query = (
         select(
@@ -229,7 +227,7 @@ async def list_discard_counters(tx: Tx, project_id: int) -> list[DiscardCounter]
         .where(discard_counters.c.project_id == project_id)
         .group_by(discard_counters.c.reason, discard_counters.c.category)
     )
-    rows = (await tx.conn.execute(query)).all()
+    rows = tx.conn.execute(query).all()
     return [
         DiscardCounter(reason=row.reason, category=row.category, quantity=int(row.quantity))
         for row in sorted(rows, key=lambda row: (row.reason, row.category))

@@ -1,13 +1,12 @@
 """Dialect-aware helpers for statements inside one ``SqlStorage`` transaction."""
 
 import operator
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, Select, Table, insert, text
+from sqlalchemy import ColumnElement, Connection, Dialect, Select, Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 Row = dict[str, Any]
@@ -65,14 +64,14 @@ class Tx:
 
     __slots__ = ("_last_ids", "conn", "sqlite")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
         # SQLite: the last id of each table, read from sqlite_sequence once per transaction
         # and then kept up to date by insert_ids (tables missing from it: read when needed).
         self._last_ids: dict[str, int] | None = None
 
-    async def insert(self, table: Table, rows: Sequence[Row]) -> None:
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
         """Insert rows (all with the same keys) in one executemany.
 
         This is the hot path of ``record``: the statement is compiled once per table and
@@ -82,11 +81,11 @@ class Tx:
         """
         if rows:
             plan = _insert_plan(self.conn.dialect, table, tuple(rows[0]))
-            await self.conn.exec_driver_sql(plan.sql, [plan.parameters(row) for row in rows])
+            self.conn.exec_driver_sql(plan.sql, [plan.parameters(row) for row in rows])
             if self._last_ids is not None and "id" not in rows[0]:
                 self._last_ids.pop(table.name, None)  # SQLite allocated ids on its own
 
-    async def insert_ids(self, table: Table, rows: list[Row]) -> list[int]:
+    def insert_ids(self, table: Table, rows: list[Row]) -> list[int]:
         """Insert rows and return their new ids, in the order of ``rows``.
 
         The ids are allocated first, then the rows go through one executemany (:meth:`insert`):
@@ -98,25 +97,23 @@ class Tx:
         if not rows:
             return []
         if self.sqlite:
-            ids = await self._reserve_sqlite_ids(table, len(rows))
+            ids = self._reserve_sqlite_ids(table, len(rows))
         else:
-            found = await self.conn.execute(
-                _POSTGRES_NEXT_IDS, {"name": table.name, "count": len(rows)}
-            )
+            found = self.conn.execute(_POSTGRES_NEXT_IDS, {"name": table.name, "count": len(rows)})
             ids = sorted(found.scalars())
         for row, row_id in zip(rows, ids, strict=True):
             row["id"] = row_id
-        await self.insert(table, rows)
+        self.insert(table, rows)
         return ids
 
-    async def _reserve_sqlite_ids(self, table: Table, count: int) -> list[int]:
+    def _reserve_sqlite_ids(self, table: Table, count: int) -> list[int]:
         last_ids = self._last_ids
         if last_ids is None:
-            found = (await self.conn.execute(_SQLITE_SEQUENCES)).all()
+            found = (self.conn.execute(_SQLITE_SEQUENCES)).all()
             last_ids = self._last_ids = {str(name): int(seq) for name, seq in found}
             last_ids.setdefault(table.name, 0)  # not in sqlite_sequence: never had a row
         elif table.name not in last_ids:
-            last = (await self.conn.execute(_SQLITE_LAST_ID, {"name": table.name})).scalar()
+            last = (self.conn.execute(_SQLITE_LAST_ID, {"name": table.name})).scalar()
             last_ids[table.name] = int(last or 0)
         first = last_ids[table.name] + 1
         last_ids[table.name] = first + count - 1
@@ -136,8 +133,8 @@ class Tx:
             index_elements=list(keys), set_=dict(set_(statement.excluded))
         )
 
-    @asynccontextmanager
-    async def custom_plans(self) -> AsyncIterator[None]:
+    @contextmanager
+    def custom_plans(self) -> Iterator[None]:
         """Within the block, PostgreSQL plans each statement for its actual parameters.
 
         For lookups whose best plan depends on the table's size: a prepared statement's
@@ -148,9 +145,9 @@ class Tx:
         if self.sqlite:
             yield
             return
-        await self.conn.execute(_PLAN_CACHE_MODE, {"mode": "force_custom_plan"})
+        self.conn.execute(_PLAN_CACHE_MODE, {"mode": "force_custom_plan"})
         yield
-        await self.conn.execute(_PLAN_CACHE_MODE, {"mode": "auto"})
+        self.conn.execute(_PLAN_CACHE_MODE, {"mode": "auto"})
 
     def locking(self, statement: Select[Any]) -> Select[Any]:
         """``statement … FOR UPDATE`` on PostgreSQL; SQLite's writer lock already serializes."""

@@ -23,7 +23,7 @@ Ts = TypeVarTuple("Ts")
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A URL for a fresh SQLite database file."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'resentry.db'}"
+    return f"sqlite:///{tmp_path / 'resentry.db'}"
 
 
 @contextmanager
@@ -100,7 +100,7 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await store.aclose()
         return
     if backend == "sqlite":
-        store = await open_sql_storage(f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}")
+        store = await open_sql_storage(f"sqlite:///{tmp_path / 'contract.db'}")
         yield store
         await store.aclose()
         return

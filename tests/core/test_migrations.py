@@ -25,7 +25,7 @@ from tests.core.records import error_envelope
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URL of an empty database: a new SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+        return f"sqlite:///{tmp_path / 'migrations.db'}"
     return str(request.getfixturevalue("postgres_database_url"))
 
 
@@ -53,18 +53,17 @@ def _revision(connection: Connection) -> str | None:
 async def test_upgrade_builds_exactly_the_metadata(database: Database) -> None:
     """Upgrading an empty database to head creates every table, and nothing differs."""
     await database.migrate()
-    async with database.read() as conn:
-        assert await conn.run_sync(_table_names) == {*metadata.tables, "alembic_version"}
-        assert await conn.run_sync(_differences) == []
+    assert await database.read(_table_names) == {*metadata.tables, "alembic_version"}
+    assert await database.read(_differences) == []
 
 
 async def test_schema_comparison_notices_drift(database: Database) -> None:
     """The comparison above has teeth: an index dropped behind its back is reported."""
     await database.migrate()
-    async with database.write() as conn:
-        await conn.execute(text("DROP INDEX ix_events_project_id_type_received_at_id"))
-    async with database.read() as conn:
-        differences = await conn.run_sync(_differences)
+    await database.write(
+        lambda conn: conn.execute(text("DROP INDEX ix_events_project_id_type_received_at_id"))
+    )
+    differences = await database.read(_differences)
     assert [difference[0] for difference in differences] == ["add_index"]
     assert differences[0][1].name == "ix_events_project_id_type_received_at_id"
 
@@ -73,14 +72,12 @@ async def test_downgrade_to_base_then_upgrade_again(database: Database) -> None:
     """Downgrading to base drops every table; upgrading again rebuilds the same schema."""
     await database.migrate()
     await database.migrate("base", downgrade=True)
-    async with database.read() as conn:
-        assert await conn.run_sync(_table_names) <= {"alembic_version"}
-        assert await conn.run_sync(_revision) is None
+    assert await database.read(_table_names) <= {"alembic_version"}
+    assert await database.read(_revision) is None
     await database.migrate()
-    async with database.read() as conn:
-        assert await conn.run_sync(_differences) == []
-        head = ScriptDirectory.from_config(_config()).get_current_head()
-        assert await conn.run_sync(_revision) == head
+    assert await database.read(_differences) == []
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert await database.read(_revision) == head
 
 
 async def test_migrate_is_idempotent_and_keeps_data(empty_url: str) -> None:

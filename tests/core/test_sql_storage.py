@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, func, select, text
 
 from resentry_core._errors import InvalidInputError, StorageError
 from resentry_core._records import PreparedEnvelope, Recorded
@@ -45,7 +44,7 @@ from tests.core.records import (
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL: a fresh SQLite file, or an empty migrated PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'sql.db'}"
+        return f"sqlite:///{tmp_path / 'sql.db'}"
     return str(request.getfixturevalue("migrated_postgres_url"))
 
 
@@ -59,17 +58,16 @@ async def storage(url: str) -> AsyncIterator[SqlStorage]:
 
 async def row_counts(url: str) -> dict[str, int]:
     """The number of rows of every Resentry table, read through a connection of its own."""
-    engine = create_async_engine(url, poolclass=NullPool)
+    database = Database(url)
     try:
-        async with engine.connect() as conn:
-            return {
-                table.name: (
-                    await conn.execute(select(func.count()).select_from(table))
-                ).scalar_one()
+        return await database.read(
+            lambda conn: {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in metadata.sorted_tables
             }
+        )
     finally:
-        await engine.dispose()
+        await database.aclose()
 
 
 async def record_all(storage: SqlStorage, envelopes: list[PreparedEnvelope]) -> list[Recorded]:
@@ -156,7 +154,7 @@ async def test_failure_mid_batch_leaves_no_trace(
     project_id = (await storage.create_project("Faulty")).id
     before = await row_counts(url)
 
-    async def explode(*args: object) -> None:
+    def explode(*args: object) -> None:
         raise RuntimeError("injected after the item insert")
 
     monkeypatch.setattr(_sql_record, "_insert_events", explode)
@@ -182,11 +180,11 @@ async def test_conflicting_batch_is_retried_once(
     real = _sql_record.record_batch
     state = {"calls": 0, "failures": 1}
 
-    async def conflicting(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+    def conflicting(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
         state["calls"] += 1
         if state["calls"] <= state["failures"]:
             raise IntegrityConflictError("lost a race")
-        return await real(tx, batch)
+        return real(tx, batch)
 
     monkeypatch.setattr(_sql, "record_batch", conflicting)
     [recorded] = await storage.record([error_envelope(project_id)])
@@ -414,15 +412,25 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
     """SQLite connections use WAL (40 MB checkpoints), foreign keys, a 30 s busy timeout and
     synchronous=NORMAL."""
     database = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    names = ["journal_mode", "foreign_keys", "busy_timeout", "synchronous"]
+    names += ["wal_autocheckpoint", "journal_size_limit"]
+    both_open = threading.Barrier(2, timeout=10)  # two reads at once: two connections
+    found: list[tuple[int, list[Any]]] = []
+
+    def pragmas(conn: Connection) -> None:
+        both_open.wait()
+        values = [conn.execute(text(f"PRAGMA {name}")).scalar() for name in names]
+        found.append((id(conn.connection.dbapi_connection), values))
+
     try:
-        async with database.read() as first, database.read() as second:
-            for conn in (first, second):
-                names = ["journal_mode", "foreign_keys", "busy_timeout", "synchronous"]
-                names += ["wal_autocheckpoint", "journal_size_limit"]
-                values = [(await conn.execute(text(f"PRAGMA {name}"))).scalar() for name in names]
-                assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
+        async with anyio.create_task_group() as group:
+            group.start_soon(database.read, pragmas)
+            group.start_soon(database.read, pragmas)
     finally:
         await database.aclose()
+    assert len({connection for connection, _ in found}) == 2
+    for _, values in found:
+        assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
 
 
 async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path: Path) -> None:
@@ -478,24 +486,24 @@ def test_unusable_urls_are_invalid_input(bad: str) -> None:
 @pytest.mark.parametrize(
     ("given", "driver"),
     [
-        ("sqlite:///resentry.db", "sqlite+aiosqlite"),
+        ("sqlite:///resentry.db", "sqlite+pysqlite"),
+        ("sqlite+aiosqlite:///resentry.db", "sqlite+pysqlite"),
         ("postgresql://u:p@db/resentry", "postgresql+asyncpg"),
         ("postgres://u:p@db/resentry", "postgresql+asyncpg"),
-        ("sqlite+aiosqlite:///resentry.db", "sqlite+aiosqlite"),
+        ("postgresql+asyncpg://u:p@db/resentry", "postgresql+asyncpg"),
     ],
 )
-async def test_plain_urls_get_async_drivers(given: str, driver: str) -> None:
-    """URLs without a driver use aiosqlite or asyncpg; explicit async drivers are kept."""
+async def test_urls_get_their_drivers(given: str, driver: str) -> None:
+    """SQLite always runs on sqlite3 (aiosqlite URLs too); PostgreSQL on asyncpg."""
     database = Database(given)
     try:
-        assert database.engine.url.drivername == driver
+        assert database.url.drivername == driver
     finally:
         await database.aclose()
 
 
 async def test_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
     """Building a storage does no I/O; using an unreachable database raises StorageError."""
-    before = set(threading.enumerate())
     for url in (
         "postgresql://nobody:secret@127.0.0.1:1/nothing",
         f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}",
@@ -504,7 +512,3 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
         with pytest.raises(StorageError):
             await storage.ping()
         await storage.aclose()
-    # aiosqlite stops the worker thread of a connection that failed to open without waiting
-    # for it; let it finish while the event loop still runs.
-    for thread in set(threading.enumerate()) - before:
-        await anyio.to_thread.run_sync(thread.join, 10)

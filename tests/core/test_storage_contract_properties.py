@@ -48,7 +48,7 @@ async def _fresh(backend: str) -> AsyncIterator[Storage]:
         yield MemoryStorage()
         return
     with tempfile.TemporaryDirectory() as directory:
-        storage = await open_sql_storage(f"sqlite+aiosqlite:///{Path(directory) / 'p.db'}")
+        storage = await open_sql_storage(f"sqlite:///{Path(directory) / 'p.db'}")
         try:
             yield storage
         finally:

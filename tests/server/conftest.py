@@ -52,7 +52,7 @@ def settings_for(data_dir: Path, **values: Any) -> Settings:
 def core_config(tmp_path: Path) -> CoreConfig:
     """The core's configuration: a fresh SQLite file, fast bcrypt, a random secret."""
     return CoreConfig(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'resentry.db'}",
+        database_url=f"sqlite:///{tmp_path / 'resentry.db'}",
         secret_key=secrets.token_urlsafe(48),
         bcrypt_rounds=FAST_BCRYPT_ROUNDS,
     )
@@ -165,9 +165,7 @@ class LiveServer:
     @property
     def database_url(self) -> str:
         """The database the server uses."""
-        return self.env.get(
-            "RESENTRY_DATABASE_URL", f"sqlite+aiosqlite:///{self.data_dir / 'resentry.db'}"
-        )
+        return self.env.get("RESENTRY_DATABASE_URL", f"sqlite:///{self.data_dir / 'resentry.db'}")
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run the admin CLI with the server's settings."""

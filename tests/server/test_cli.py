@@ -40,7 +40,7 @@ def assert_user_error(done: subprocess.CompletedProcess[str], text: str) -> None
 
 
 async def _members(database: Path, project_id: int) -> list[str]:
-    config = CoreConfig(database_url=f"sqlite+aiosqlite:///{database}", secret_key="x" * 32)
+    config = CoreConfig(database_url=f"sqlite:///{database}", secret_key="x" * 32)
     async with Resentry.open(config) as core:
         return [member.username for member in await core.storage.list_members(project_id)]
 

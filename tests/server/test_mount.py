@@ -34,7 +34,7 @@ async def host(tmp_path: Path) -> AsyncIterator[FastAPI]:
     """The example's host app on SQLite, its lifespan entered (which opens Resentry's core)."""
     settings = settings_for(
         tmp_path,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'mounted.db'}",
+        database_url=f"sqlite:///{tmp_path / 'mounted.db'}",
         secret_key=secrets.token_urlsafe(48),
         bcrypt_rounds=4,
     )

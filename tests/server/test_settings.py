@@ -126,7 +126,7 @@ def test_database_defaults_to_sqlite_in_the_data_dir(
 ) -> None:
     """No RESENTRY_DATABASE_URL: SQLite at <data_dir>/resentry.db; otherwise the given URL."""
     settings = Settings(data_dir=tmp_path / "data")
-    expected = f"sqlite+aiosqlite:///{(tmp_path / 'data').resolve() / 'resentry.db'}"
+    expected = f"sqlite:///{(tmp_path / 'data').resolve() / 'resentry.db'}"
     assert settings.to_core_config().database_url == expected
     assert (tmp_path / "data").is_dir()
     monkeypatch.setenv("RESENTRY_DATABASE_URL", "postgresql+asyncpg://u:p@db/resentry")

@@ -4,14 +4,17 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 
 from resentry_core import Resentry
-from resentry_server._cors import CorsMiddleware
+from resentry_server._cors import add_management_cors
 from resentry_server._errors import install_error_handlers
 from resentry_server._paths import NormalizePathMiddleware
-from resentry_server._routes import MANAGEMENT_ROUTERS, health, ingest
+from resentry_server._routes import MANAGEMENT_ROUTERS, health
+from resentry_server._routes.ingest import IngestRoutes
+from resentry_server._routes.ingest_openapi import INGEST_PATHS
 from resentry_server._settings import Settings
 
 _LOGGERS = ("resentry_core", "resentry_server")
@@ -32,7 +35,7 @@ def create_app(settings: Settings | None = None, *, core: Resentry | None = None
         (see ``examples/mount_in_fastapi.py``).
     """
     settings = settings if settings is not None else Settings()
-    app = FastAPI(
+    app = _ResentryApp(
         title="Resentry",
         summary="A self-hosted, Sentry-compatible error-tracking backend.",
         version=_version(),
@@ -41,12 +44,24 @@ def create_app(settings: Settings | None = None, *, core: Resentry | None = None
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(ingest.router)
     for router in MANAGEMENT_ROUTERS:
         app.include_router(router)
-    app.add_middleware(CorsMiddleware, management_origins=tuple(settings.cors_origins))
-    app.add_middleware(NormalizePathMiddleware)  # outermost: routing and CORS see clean paths
+    add_management_cors(app, settings.cors_origins)
+    # Ingestion is answered before FastAPI's routing, dependencies and management CORS...
+    app.add_middleware(IngestRoutes)
+    app.add_middleware(NormalizePathMiddleware)  # ...and outermost, so both see clean paths.
     return app
+
+
+class _ResentryApp(FastAPI):
+    """The FastAPI app, whose OpenAPI schema also describes the ingestion routes."""
+
+    def openapi(self) -> dict[str, Any]:
+        """The generated schema, with the path items of the ingestion routes added."""
+        schema = super().openapi()
+        if not INGEST_PATHS.keys() <= schema["paths"].keys():
+            schema["paths"] = {**INGEST_PATHS, **schema["paths"]}
+        return schema
 
 
 def _lifespan(

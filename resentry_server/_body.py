@@ -1,42 +1,50 @@
 """Reading a request body with a hard cap, so that no request costs much more than its limit."""
 
-from contextlib import aclosing
-
-from fastapi import Request
-from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from resentry_core import BadRequestError, PayloadTooLargeError
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """Read the whole body, refusing it as soon as it is known to exceed ``max_bytes``.
+async def read_body(receive: Receive, content_length: bytes | None, max_bytes: int) -> bytes:
+    """Read the whole body from ASGI ``receive``, refusing it once it is known to exceed the cap.
 
-    A declared ``Content-Length`` over the cap is refused before anything is read; a body
+    A declared ``Content-Length`` over ``max_bytes`` is refused before anything is read; a body
     without one (chunked) is refused as soon as it passes the cap, so at most ``max_bytes``
-    plus one received chunk is ever buffered.
+    plus one received chunk is ever buffered. A body that arrives in one message is returned
+    as is, without a copy.
+
+    Args:
+        receive: the request's ASGI ``receive``.
+        content_length: the raw ``Content-Length`` header, if the request has one.
+        max_bytes: the cap.
 
     Raises:
         PayloadTooLargeError: the body is (or says it is) larger than ``max_bytes``.
         BadRequestError: ``Content-Length`` is not a number, or the client went away.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None:
+    if content_length is not None:
         try:
-            length = int(declared)
+            length = int(content_length)
         except ValueError:
-            raise BadRequestError(f"invalid Content-Length header {declared!r}") from None
+            raise BadRequestError(
+                f"invalid Content-Length header {content_length.decode('latin-1')!r}"
+            ) from None
         if length > max_bytes:
             raise _too_large(max_bytes, f"the request body is {length} bytes")
-    buffer = bytearray()
-    try:
-        async with aclosing(request.stream()) as stream:
-            async for chunk in stream:
-                buffer += chunk
-                if len(buffer) > max_bytes:
-                    raise _too_large(max_bytes, "the request body")
-    except ClientDisconnect:
-        raise BadRequestError("the client disconnected before sending the whole body") from None
-    return bytes(buffer)
+    chunks: list[bytes] = []
+    size = 0
+    more_body = True
+    while more_body:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise BadRequestError("the client disconnected before sending the whole body")
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes, "the request body")
+        chunks.append(chunk)
+        more_body = message.get("more_body", False)
+    return b"".join(chunks)  # one chunk: that very object, not a copy
 
 
 def _too_large(max_bytes: int, what: str) -> PayloadTooLargeError:

@@ -2,85 +2,60 @@
 
 Ingestion follows Relay's ``middlewares/cors.rs`` (protocol.md §5.4): browser SDKs post from
 any origin (a project's allowed origins are enforced by the core with a 403, not by CORS), and
-they must be able to read the rate-limit headers.
+they must be able to read the rate-limit headers. The ingestion routes add these headers
+themselves (``_routes/ingest.py``); the management API's policy is Starlette's middleware.
 """
 
 from collections.abc import Sequence
 from typing import Final
 
-from starlette.datastructures import MutableHeaders
+from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resentry_server._paths import is_ingest_path
+RawHeaders = list[tuple[bytes, bytes]]
+"""ASGI response headers: lower-case names and values, as bytes."""
 
-INGEST_ALLOW_METHODS: Final = "POST"
+INGEST_ALLOW_METHODS: Final = b"POST"
 INGEST_ALLOW_HEADERS: Final = (
-    "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
-    "authentication, authorization, content-encoding, transfer-encoding, sentry-trace, baggage"
+    b"x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
+    b"authentication, authorization, content-encoding, transfer-encoding, sentry-trace, baggage"
 )
-INGEST_EXPOSE_HEADERS: Final = "x-sentry-error, x-sentry-rate-limits, retry-after"
+INGEST_EXPOSE_HEADERS: Final = b"x-sentry-error, x-sentry-rate-limits, retry-after"
 INGEST_MAX_AGE_SECONDS: Final = 3600
 
-
-def ingest_cors_headers(origin: str | None) -> dict[str, str]:
-    """Headers every ingestion response carries (answers, errors and preflights)."""
-    return {
-        "Access-Control-Allow-Origin": origin or "*",
-        "Access-Control-Expose-Headers": INGEST_EXPOSE_HEADERS,
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "Vary": "Origin",
-    }
-
-
-def ingest_preflight_headers(origin: str | None) -> dict[str, str]:
-    """Headers of a successful preflight (``OPTIONS``) answer on an ingestion route."""
-    return {
-        **ingest_cors_headers(origin),
-        "Access-Control-Allow-Methods": INGEST_ALLOW_METHODS,
-        "Access-Control-Allow-Headers": INGEST_ALLOW_HEADERS,
-        "Access-Control-Max-Age": str(INGEST_MAX_AGE_SECONDS),
-    }
+_INGEST_CORS: Final[RawHeaders] = [
+    (b"access-control-expose-headers", INGEST_EXPOSE_HEADERS),
+    (b"cross-origin-resource-policy", b"cross-origin"),
+    (b"vary", b"Origin"),
+]
+INGEST_PREFLIGHT_HEADERS: Final[RawHeaders] = [
+    (b"access-control-allow-methods", INGEST_ALLOW_METHODS),
+    (b"access-control-allow-headers", INGEST_ALLOW_HEADERS),
+    (b"access-control-max-age", str(INGEST_MAX_AGE_SECONDS).encode()),
+]
+"""What a successful preflight (``OPTIONS``) answer adds to :func:`ingest_cors_headers`."""
 
 
-class CorsMiddleware:
-    """ASGI middleware: ingestion CORS headers on ingestion routes; the configured policy elsewhere.
+def ingest_cors_headers(origin: bytes | None) -> RawHeaders:
+    """Headers every ingestion response carries (answers, errors and preflights).
 
     Args:
-        app: the application.
-        management_origins: origins allowed to call the management API from a browser
-            (``["*"]`` for any); empty disables CORS there.
+        origin: the request's raw ``Origin`` header, echoed back (``*`` without one).
     """
+    return [(b"access-control-allow-origin", origin or b"*"), *_INGEST_CORS]
 
-    def __init__(self, app: ASGIApp, *, management_origins: Sequence[str] = ()) -> None:
-        self.app = app
-        self.management: ASGIApp = (
-            CORSMiddleware(
-                app,
-                allow_origins=list(management_origins),
-                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                allow_headers=["authorization", "content-type"],
-                expose_headers=["retry-after"],
-                max_age=INGEST_MAX_AGE_SECONDS,
-            )
-            if management_origins
-            else app
+
+def add_management_cors(app: Starlette, origins: Sequence[str]) -> None:
+    """Let browsers on ``origins`` call the management API (``["*"]``: any; empty: none).
+
+    Ingestion requests never reach this middleware: their routes answer before it.
+    """
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["retry-after"],
+            max_age=INGEST_MAX_AGE_SECONDS,
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Dispatch by path."""
-        if scope["type"] != "http" or not is_ingest_path(scope):
-            await self.management(scope, receive, send)
-            return
-        origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
-        extra = ingest_cors_headers(origin)
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)

@@ -7,6 +7,7 @@ lookup, so a subclass inherits its parent's status unless it has its own row.
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from math import ceil
 from typing import Final
 
@@ -61,66 +62,80 @@ def status_for(exc: ResentryError) -> int:
     return next((_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS), 500)
 
 
-def json_response(
-    content: object, status_code: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A JSON response, encoded with orjson."""
-    return Response(
-        orjson.dumps(content),
-        status_code=status_code,
-        headers=headers,
-        media_type="application/json",
-    )
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """An error answer, whatever sends it (a FastAPI handler or the ingestion routes)."""
+
+    status: int
+    headers: dict[str, str]
+    """Headers besides ``Content-Type`` (always ``application/json``) and ``Content-Length``."""
+    body: bytes
+    """``{"detail": ...}`` as JSON."""
 
 
-def error_response(
-    request: Request, status_code: int, detail: object, headers: Mapping[str, str] | None = None
-) -> Response:
-    """``{"detail": ...}`` with ``status_code``; on ingestion routes also ``X-Sentry-Error``."""
+def error_answer(
+    status: int, detail: object, headers: Mapping[str, str] | None = None, *, ingest: bool = False
+) -> ErrorAnswer:
+    """``{"detail": ...}`` with ``status``; on ingestion routes also ``X-Sentry-Error``."""
     all_headers = dict(headers or {})
-    if is_ingest_path(request.scope) and isinstance(detail, str):
+    if ingest and isinstance(detail, str):
         all_headers["X-Sentry-Error"] = _header_safe(detail)
-    return json_response({"detail": _jsonable(detail)}, status_code, all_headers)
+    return ErrorAnswer(status, all_headers, orjson.dumps({"detail": _jsonable(detail)}))
 
 
-async def _resentry_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ResentryError)  # noqa: S101 - registered for ResentryError only
+def core_error_answer(exc: ResentryError, *, ingest: bool, method: str, path: str) -> ErrorAnswer:
+    """The answer to a core error: its status, its detail, and the headers its status calls for.
+
+    A 429 says when to retry (``Retry-After``, and Sentry's ``X-Sentry-Rate-Limits`` on
+    ingestion routes), a 415 which codings are decoded, a 401 of the management API which
+    scheme to use. A 5xx is logged with ``method`` and ``path``.
+    """
     status = status_for(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(max(1, ceil(exc.retry_after)))
-        if is_ingest_path(request.scope):
+        if ingest:
             limit = RateLimit(retry_after=exc.retry_after, categories=exc.categories)
             headers["X-Sentry-Rate-Limits"] = format_rate_limits([limit])
     elif isinstance(exc, UnsupportedEncodingError):
         headers["Accept-Encoding"] = SUPPORTED_ENCODINGS
-    elif isinstance(exc, AuthenticationError) and not is_ingest_path(request.scope):
+    elif isinstance(exc, AuthenticationError) and not ingest:
         headers["WWW-Authenticate"] = "Bearer"
     if status >= 500:
-        logger.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return error_response(request, status, str(exc), headers)
+        logger.error("%s %s failed: %s", method, path, exc)
+    return error_answer(status, str(exc), headers, ingest=ingest)
+
+
+def _response(answer: ErrorAnswer) -> Response:
+    return Response(answer.body, answer.status, answer.headers, media_type="application/json")
+
+
+# FastAPI's handlers. Its routes are never ingestion routes (those answer before FastAPI
+# sees the request); only _unexpected_error also sees exceptions escaping ingestion routes.
+
+
+async def _resentry_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ResentryError)  # noqa: S101 - registered for ResentryError only
+    return _response(
+        core_error_answer(exc, ingest=False, method=request.method, path=request.url.path)
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
-    if is_ingest_path(request.scope):
-        # Ingestion answers 400 like Relay; protocol.md §2.4 gives the text for the project id.
-        locations = [tuple(error.get("loc", ())) for error in exc.errors()]
-        if ("path", "project_id") in locations:
-            return error_response(request, 400, BAD_PROJECT_PATH)
-        names = ", ".join(sorted({str(loc[-1]) for loc in locations if loc}))
-        return error_response(request, 400, f"missing or invalid parameter: {names}")
-    return error_response(request, 422, exc.errors())
+    return _response(error_answer(422, exc.errors()))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    return error_response(request, exc.status_code, exc.detail, exc.headers)
+    return _response(error_answer(exc.status_code, exc.detail, exc.headers))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("%s %s raised", request.method, request.url.path, exc_info=exc)
-    return error_response(request, 500, "internal server error")
+    return _response(
+        error_answer(500, "internal server error", ingest=is_ingest_path(request.scope))
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

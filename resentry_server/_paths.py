@@ -7,12 +7,25 @@ redirect would make an SDK resend the body, and some do not follow it for POST).
 """
 
 import re
-from typing import Final
+from typing import Final, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_INGEST_PATH: Final = re.compile(r"/api/(?:v1/)?[^/]+/(?:envelope|store)/?")
+# The ingestion routes of design.md §3: /api/{id}/envelope/, /api/{id}/store/ and the
+# /api/v1/{id}/envelope/ alias (there is no /api/v1/{id}/store/).
+_INGEST_PATH: Final = re.compile(
+    r"/api/(?:v1/(?P<alias>[^/]+)/envelope|(?P<project>[^/]+)/(?P<endpoint>envelope|store))/?"
+)
 _MANY_SLASHES: Final = re.compile(r"//+")
+
+
+class IngestRoute(NamedTuple):
+    """An ingestion route a path names."""
+
+    project: str
+    """The project id path segment, as sent (not validated)."""
+    store: bool
+    """``/store/`` (a legacy event) rather than ``/envelope/``."""
 
 
 def route_path(scope: Scope) -> str:
@@ -24,9 +37,18 @@ def route_path(scope: Scope) -> str:
     return path
 
 
+def ingest_route(path: str) -> IngestRoute | None:
+    """The ingestion route a normalized path (below the mount prefix) names, if any."""
+    match = _INGEST_PATH.fullmatch(path)
+    if match is None:
+        return None
+    alias, project, endpoint = match.groups()
+    return IngestRoute(project=alias or project, store=endpoint == "store")
+
+
 def is_ingest_path(scope: Scope) -> bool:
-    """Whether the request is for a Sentry ingestion route (envelope or store)."""
-    return _INGEST_PATH.fullmatch(route_path(scope)) is not None
+    """Whether the request, normalized or not, is for a Sentry ingestion route."""
+    return ingest_route(normalize_api_path(route_path(scope))) is not None
 
 
 def normalize_api_path(path: str) -> str:

@@ -1,144 +1,170 @@
-"""Sentry ingestion routes (design.md §3): thin HTTP shells around the core's ``Ingestor``.
+"""Sentry ingestion routes (design.md §3): a thin ASGI shell around the core's ``Ingestor``.
 
-The route reads the body with a cap, hands the raw request to the core, and answers
-``{"id": ...}`` once the envelope is stored. Every check and every error (see
-``docs/ingest_routes.md``) comes from the core and is mapped to a status in ``_errors.py``.
+Every SDK request lands here, so these routes are served by :class:`IngestRoutes`, an ASGI
+middleware in front of FastAPI's routing: no dependency injection, request or response
+objects, or exception middleware run for them. The route reads the body with a cap, hands the
+raw request to the core, and answers ``{"id": ...}`` once the envelope is stored. Every check
+and every error (see ``docs/ingest_routes.md``) comes from the core and is mapped to a status
+in ``_errors.py``. The routes' OpenAPI description is in ``_routes/ingest_openapi.py``.
 """
 
 import base64
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Final
-from urllib.parse import urlsplit
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+import orjson
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from resentry_core import IngestRequest, IngestResult, format_rate_limits
+from resentry_core import BadRequestError, IngestRequest, ResentryError, format_rate_limits
 from resentry_server._body import read_body
-from resentry_server._cors import ingest_preflight_headers
-from resentry_server._deps import ResentryDep
-from resentry_server._errors import error_response, json_response
+from resentry_server._cors import INGEST_PREFLIGHT_HEADERS, RawHeaders, ingest_cors_headers
+from resentry_server._deps import get_resentry
+from resentry_server._errors import (
+    BAD_PROJECT_PATH,
+    ErrorAnswer,
+    core_error_answer,
+    error_answer,
+)
+from resentry_server._paths import IngestRoute, ingest_route, route_path
 
-router = APIRouter(tags=["ingestion"])
-
-ProjectId = Annotated[
-    int, Path(ge=0, le=2**63 - 1, description="The project id, the last segment of the DSN.")
-]
+_MAX_PROJECT_ID: Final = 2**63 - 1
 # A transparent 1x1 GIF, what Relay answers to GET /store/ (protocol.md §4.2).
 _PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_BINARY_BODY: Final[dict[str, Any]] = {"schema": {"type": "string", "format": "binary"}}
-_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {
-    200: {
-        "description": "Stored. `{}` when the envelope has no event id.",
-        "content": {"application/json": {"example": {"id": "fc6d8c0c43fc4630ad850ee518f1b9d0"}}},
-    },
-    400: {"description": "Malformed envelope, JSON, encoding, key or project id."},
-    401: {"description": "No key, or different keys from different sources."},
-    403: {"description": "Unknown project, or not an active key of this project."},
-    413: {"description": "Body, decompressed body, item or envelope over its limit."},
-    415: {"description": "Unsupported Content-Encoding."},
-    429: {"description": "Rate limited; see Retry-After and X-Sentry-Rate-Limits."},
-}
-_ENVELOPE_DOC: Final[dict[str, Any]] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/x-sentry-envelope": _BINARY_BODY},
-    }
-}
-_STORE_DOC: Final[dict[str, Any]] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": _BINARY_BODY, "application/octet-stream": _BINARY_BODY},
-    }
-}
-
-Ingest = Callable[[IngestRequest], Awaitable[IngestResult]]
+_JSON: Final = (b"content-type", b"application/json")
+_GIF: Final = (b"content-type", b"image/gif")
+_PREFLIGHT_ALLOW: Final = (b"allow", b"POST, OPTIONS")
 
 
-@router.post(
-    "/api/{project_id}/envelope/",
-    summary="Submit an envelope",
-    responses=_ANSWERS,
-    openapi_extra=_ENVELOPE_DOC,
-)
-@router.post(
-    "/api/v1/{project_id}/envelope/",
-    summary="Submit an envelope (alias)",
-    responses=_ANSWERS,
-    openapi_extra=_ENVELOPE_DOC,
-)
-async def post_envelope(project_id: ProjectId, request: Request, resentry: ResentryDep) -> Response:
-    """Accept a Sentry envelope (every item type)."""
-    return await _ingest(request, project_id, resentry.ingestor.ingest, resentry)
+class _Answer(NamedTuple):
+    status: int
+    headers: RawHeaders  # besides Content-Length and the CORS headers
+    body: bytes
 
 
-@router.post(
-    "/api/{project_id}/store/",
-    summary="Submit a legacy event",
-    responses=_ANSWERS,
-    openapi_extra=_STORE_DOC,
-)
-async def post_store(project_id: ProjectId, request: Request, resentry: ResentryDep) -> Response:
-    """Accept one legacy event: JSON, base64(JSON) or base64(zlib(JSON)), or an envelope."""
-    return await _ingest(request, project_id, resentry.ingestor.ingest_store, resentry)
+class IngestRoutes:
+    """ASGI middleware: answers the ingestion routes itself, and passes other requests on.
+
+    Sits inside :class:`~resentry_server._paths.NormalizePathMiddleware`, so it sees
+    normalized paths. Every answer, errors included, carries the ingestion CORS headers. An
+    unexpected exception propagates to Starlette's server-error middleware (a JSON 500).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve an ingestion request; call the app for anything else."""
+        route = ingest_route(route_path(scope)) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        headers = _first_values(scope["headers"])
+        try:
+            answer = await _serve(scope, receive, headers, route)
+        except ResentryError as exc:
+            method, path = scope["method"], scope["path"]
+            answer = _error(core_error_answer(exc, ingest=True, method=method, path=path))
+        start = [
+            (b"content-length", b"%d" % len(answer.body)),
+            *answer.headers,
+            *ingest_cors_headers(headers.get(b"origin")),
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": start})
+        await send({"type": "http.response.body", "body": answer.body})
 
 
-@router.get(
-    "/api/{project_id}/store/",
-    summary="Submit a legacy event as a query parameter",
-    response_class=Response,
-    responses={**_ANSWERS, 200: {"description": "Stored.", "content": {"image/gif": {}}}},
-)
-async def get_store(
-    project_id: ProjectId,
-    request: Request,
-    resentry: ResentryDep,
-    sentry_data: Annotated[str, Query(description="The event: JSON or base64.")],
-) -> Response:
-    """Accept one legacy event sent in the query string; answers a 1x1 GIF."""
-    await resentry.ingestor.ingest_store(
-        _ingest_request(request, project_id, sentry_data.encode("utf-8"))
+async def _serve(
+    scope: Scope, receive: Receive, headers: dict[bytes, bytes], route: IngestRoute
+) -> _Answer:
+    method: str = scope["method"]
+    if method == "OPTIONS":
+        return _preflight(headers)
+    if method != "POST" and not (method == "GET" and route.store):
+        allow = "GET, POST, OPTIONS" if route.store else "POST, OPTIONS"
+        return _error(error_answer(405, "Method Not Allowed", {"Allow": allow}, ingest=True))
+    resentry = await get_resentry(Request(scope))
+    project_id = _project_id(route.project)
+    ingestor = resentry.ingestor
+    if method == "GET":  # the event is in the query (protocol.md §4.2)
+        request = _ingest_request(scope, headers, project_id, _sentry_data(scope))
+        await ingestor.ingest_store(request)
+        return _Answer(200, [_GIF], _PIXEL)
+    content_length = headers.get(b"content-length")
+    body = await read_body(receive, content_length, ingestor.limits.max_request_bytes)
+    request = _ingest_request(scope, headers, project_id, body)
+    result = await (ingestor.ingest_store(request) if route.store else ingestor.ingest(request))
+    answer_headers = [_JSON]
+    if result.rate_limits:
+        limits = format_rate_limits(result.rate_limits).encode("latin-1")
+        answer_headers.append((b"x-sentry-rate-limits", limits))
+    return _Answer(
+        200, answer_headers, orjson.dumps({"id": result.event_id} if result.event_id else {})
     )
-    return Response(_PIXEL, media_type="image/gif")
 
 
-@router.options("/api/{project_id}/envelope/", include_in_schema=False)
-@router.options("/api/v1/{project_id}/envelope/", include_in_schema=False)
-@router.options("/api/{project_id}/store/", include_in_schema=False)
-async def preflight(request: Request) -> Response:
-    """Answer a CORS preflight: POST with Sentry's headers, from any origin (protocol.md §5.4)."""
-    method = request.headers.get("access-control-request-method")
-    if method is not None and method.strip().upper() != "POST":
-        return error_response(request, 400, f"CORS preflight: method {method!r} is not allowed")
-    headers = ingest_preflight_headers(request.headers.get("origin"))
-    return Response(status_code=200, headers={**headers, "Allow": "POST, OPTIONS"})
+def _preflight(headers: dict[bytes, bytes]) -> _Answer:
+    """A CORS preflight: POST with Sentry's headers, from any origin (protocol.md §5.4)."""
+    method = headers.get(b"access-control-request-method")
+    if method is not None and method.strip().upper() != b"POST":
+        detail = f"CORS preflight: method {method.decode('latin-1')!r} is not allowed"
+        return _error(error_answer(400, detail, ingest=True))
+    return _Answer(200, [*INGEST_PREFLIGHT_HEADERS, _PREFLIGHT_ALLOW], b"")
 
 
-async def _ingest(
-    request: Request, project_id: int, ingest: Ingest, resentry: ResentryDep
-) -> Response:
-    body = await read_body(request, resentry.ingestor.limits.max_request_bytes)
-    result = await ingest(_ingest_request(request, project_id, body))
-    headers = (
-        {"X-Sentry-Rate-Limits": format_rate_limits(result.rate_limits)}
-        if result.rate_limits
-        else None
-    )
-    return json_response({"id": result.event_id} if result.event_id else {}, headers=headers)
+def _error(answer: ErrorAnswer) -> _Answer:
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in answer.headers.items()
+    ]
+    return _Answer(answer.status, [_JSON, *headers], answer.body)
 
 
-def _ingest_request(request: Request, project_id: int, body: bytes) -> IngestRequest:
-    headers = request.headers
+def _first_values(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    # The first value of a repeated header wins, as with Starlette's Headers.get().
+    found: dict[bytes, bytes] = {}
+    for name, value in raw:
+        found.setdefault(name, value)
+    return found
+
+
+def _project_id(segment: str) -> int:
+    if segment.isascii() and segment.isdigit() and int(segment) <= _MAX_PROJECT_ID:
+        return int(segment)
+    raise BadRequestError(BAD_PROJECT_PATH)
+
+
+def _sentry_data(scope: Scope) -> bytes:
+    query: bytes = scope["query_string"]
+    values = [
+        value
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        if name == "sentry_data"
+    ]
+    if not values:
+        raise BadRequestError("missing or invalid parameter: sentry_data")
+    return values[-1].encode("utf-8")
+
+
+def _ingest_request(
+    scope: Scope, headers: dict[bytes, bytes], project_id: int, body: bytes
+) -> IngestRequest:
+    query: bytes = scope["query_string"]
     return IngestRequest(
         project_id=project_id,
         body=body,
-        content_encoding=headers.get("content-encoding"),
-        content_type=headers.get("content-type"),
-        x_sentry_auth=headers.get("x-sentry-auth"),
-        authorization=headers.get("authorization"),
-        query=request.scope.get("query_string", b"").decode("latin-1"),
-        origin=headers.get("origin") or _referer_origin(headers.get("referer")),
+        content_encoding=_text(headers.get(b"content-encoding")),
+        content_type=_text(headers.get(b"content-type")),
+        x_sentry_auth=_text(headers.get(b"x-sentry-auth")),
+        authorization=_text(headers.get(b"authorization")),
+        query=query.decode("latin-1"),
+        origin=_text(headers.get(b"origin")) or _referer_origin(_text(headers.get(b"referer"))),
     )
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 def _referer_origin(referer: str | None) -> str | None:

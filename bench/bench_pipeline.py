@@ -12,7 +12,8 @@ stage runs over every body on the output of the stage before it (computed off th
 
 The baseline, measured in the same run, is the unavoidable floor: ``zlib`` inflating the body
 and ``orjson.loads`` of every JSON line (envelope header, item headers, JSON payloads), with
-the JSON parts located off the clock. Each figure is the median of several rounds, with the
+the JSON parts located off the clock. The clock is this process's CPU time, so that other
+processes on a shared machine weigh less. Each figure is the median of several rounds, with the
 garbage collector paused during a round, as ``timeit`` does.
 
     uv run python -m bench.bench_pipeline [--envelopes 2000] [--rounds 9]
@@ -84,9 +85,9 @@ def _seconds(run: Callable[[], object]) -> float:
     gc.collect()
     gc.disable()
     try:
-        started = time.perf_counter()
+        started = time.process_time()
         run()
-        return time.perf_counter() - started
+        return time.process_time() - started
     finally:
         gc.enable()
 

@@ -7,14 +7,15 @@ that fails is retried envelope by envelope, so one bad envelope never fails its 
 """
 
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+import anyio.lowlevel
 
 from resentry_core._compression import decompress, normalize_encoding
 from resentry_core._dsn import SentryAuth, check_envelope_dsn, parse_sentry_auth
@@ -310,64 +311,96 @@ async def _record_batch(store: IngestStore, batch: Sequence[PreparedEnvelope]) -
         raise StorageError(f"could not store the envelope: {type(exc).__name__}") from exc
 
 
-@dataclass(slots=True, eq=False)
-class _Pending:
-    envelope: PreparedEnvelope
-    done: anyio.Event = field(default_factory=anyio.Event)
-    outcome: Recorded | ResentryError = field(
-        default_factory=lambda: StorageError("the envelope was not written")
-    )
+class _Batch:
+    """Envelopes that go into one storage transaction, and their outcomes.
 
-    def settle(self, outcome: Recorded | ResentryError) -> None:
-        self.outcome = outcome
+    Its callers share one event: a batch is answered at once, so waking each caller is the
+    only per-envelope cost of waiting.
+    """
+
+    __slots__ = ("done", "envelopes", "outcomes")
+
+    def __init__(self) -> None:
+        self.envelopes: list[PreparedEnvelope] = []
+        self.outcomes: list[Recorded | ResentryError] = []
+        self.done = anyio.Event()
+
+    def settle(self, outcomes: list[Recorded | ResentryError]) -> None:
+        self.outcomes = outcomes
         self.done.set()
 
 
 class _GroupCommit:
-    """One writer task draining a bounded queue into batched storage transactions."""
+    """One writer task storing queued envelopes in batched storage transactions.
+
+    Callers append to the newest open batch; the writer takes the oldest one whole. At most
+    ``4 * max_batch`` envelopes wait besides the batch being written: callers beyond that wait
+    for room.
+    """
 
     def __init__(self, store: IngestStore, *, max_batch: int) -> None:
         self._store = store
         self._max_batch = max_batch
-        send, receive = anyio.create_memory_object_stream[_Pending](max_buffer_size=max_batch * 4)
-        self._send: MemoryObjectSendStream[_Pending] = send
-        self._receive: MemoryObjectReceiveStream[_Pending] = receive
+        self._max_queued = max_batch * 4
+        self._batches: deque[_Batch] = deque()
+        self._queued = 0
+        self._closed = False
+        self._work = anyio.Event()  # set when a batch is queued or the writer must stop
+        self._room = anyio.Event()  # set when the writer takes a batch
 
     async def submit(self, envelope: PreparedEnvelope) -> Recorded:
-        pending = _Pending(envelope)
-        try:
-            await self._send.send(pending)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            raise StorageError("the ingestor is shutting down") from None
-        await pending.done.wait()
-        if isinstance(pending.outcome, ResentryError):
-            raise pending.outcome
-        return pending.outcome
+        while self._queued >= self._max_queued and not self._closed:
+            await self._room.wait()
+        if self._closed:
+            raise StorageError("the ingestor is shutting down")
+        if not self._batches or len(self._batches[-1].envelopes) == self._max_batch:
+            self._batches.append(_Batch())
+        batch = self._batches[-1]
+        index = len(batch.envelopes)
+        batch.envelopes.append(envelope)
+        self._queued += 1
+        self._work.set()
+        await batch.done.wait()
+        outcome = batch.outcomes[index]
+        if isinstance(outcome, ResentryError):
+            raise outcome
+        return outcome
 
     def close(self) -> None:
-        self._send.close()
+        """Refuse new envelopes; the writer stops once the queued ones are stored."""
+        self._closed = True
+        self._work.set()
+        self._room.set()
 
     async def run(self) -> None:
-        async with self._receive:
-            async for first in self._receive:
-                batch = [first]
-                while len(batch) < self._max_batch:
-                    try:
-                        batch.append(self._receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                with anyio.CancelScope(shield=True):
-                    await self._write(batch)
-
-    async def _write(self, batch: list[_Pending]) -> None:
         try:
-            results = await _record_batch(self._store, [p.envelope for p in batch])
+            while self._batches or not self._closed:
+                if not self._batches:
+                    await self._work.wait()
+                    self._work = anyio.Event()
+                    continue
+                # Let callers that are ready join the batch before it is taken.
+                await anyio.lowlevel.checkpoint()
+                batch = self._batches.popleft()
+                self._queued -= len(batch.envelopes)
+                self._room.set()
+                self._room = anyio.Event()
+                with anyio.CancelScope(shield=True):
+                    batch.settle(await self._write(batch.envelopes))
+        finally:
+            self._closed = True
+            for batch in self._batches:  # only when the writer was cancelled
+                batch.settle(
+                    [StorageError("the envelope was not written") for _ in batch.envelopes]
+                )
+
+    async def _write(self, envelopes: list[PreparedEnvelope]) -> list[Recorded | ResentryError]:
+        try:
+            return list(await _record_batch(self._store, envelopes))
         except ResentryError as exc:
-            if len(batch) == 1:
-                batch[0].settle(exc)
-                return
-            for pending in batch:  # isolate the envelope that failed the batch
-                await self._write([pending])
-            return
-        for pending, result in zip(batch, results, strict=True):
-            pending.settle(result)
+            if len(envelopes) == 1:
+                return [exc]
+        outcomes: list[Recorded | ResentryError] = []
+        for envelope in envelopes:  # isolate the envelope that failed the batch
+            outcomes += await self._write([envelope])
+        return outcomes

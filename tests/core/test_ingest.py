@@ -333,3 +333,44 @@ async def test_failed_envelope_does_not_fail_its_batch(setup: Setup) -> None:
     assert max(store.batches) > 1  # batching really happened
     stored = {e.event_id for e in (await setup.storage.list_events(EventFilter(), limit=500)).items}
     assert stored == set(ids) - {poison}
+
+
+class _GatedStorage:
+    """Delegates to a real storage, but holds every batch until ``gate`` is set."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.gate = anyio.Event()
+
+    async def project_for_key(self, project_id: int, public_key: str) -> Project | None:
+        return await self.inner.project_for_key(project_id, public_key)
+
+    async def record(self, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
+        await self.gate.wait()
+        return await self.inner.record(batch)
+
+    async def prune(self, project_id: int, older_than: datetime) -> int:
+        return await self.inner.prune(project_id, older_than)
+
+
+async def test_leaving_group_commit_stores_the_queued_envelopes(setup: Setup) -> None:
+    """Envelopes still queued when the group-commit context closes are stored and answered."""
+    store = _GatedStorage(setup.storage)
+    ingestor = Ingestor(store)
+    answered: list[str | None] = []
+
+    async def send() -> None:
+        answered.append((await ingestor.ingest(setup.request(f.error_envelope()))).event_id)
+
+    async def open_gate() -> None:
+        await anyio.wait_all_tasks_blocked()  # the context below is closing
+        store.gate.set()
+
+    async with anyio.create_task_group() as tg, ingestor.group_commit(max_batch=4):
+        for _ in range(10):
+            tg.start_soon(send)
+        await anyio.wait_all_tasks_blocked()  # one batch is being written, the rest queued
+        tg.start_soon(open_gate)
+    assert len(set(answered)) == 10
+    stored = await setup.storage.list_events(EventFilter(), limit=50)
+    assert {e.event_id for e in stored.items} == set(answered)

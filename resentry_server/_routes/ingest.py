@@ -65,7 +65,7 @@ class IngestRoutes:
             answer = await _serve(scope, receive, headers, route)
         except ResentryError as exc:
             method, path = scope["method"], scope["path"]
-            answer = _error(core_error_answer(exc, ingest=True, method=method, path=path))
+            answer = _from_error(core_error_answer(exc, ingest=True, method=method, path=path))
         start = [
             (b"content-length", b"%d" % len(answer.body)),
             *answer.headers,
@@ -83,7 +83,7 @@ async def _serve(
         return _preflight(headers)
     if method != "POST" and not (method == "GET" and route.store):
         allow = "GET, POST, OPTIONS" if route.store else "POST, OPTIONS"
-        return _error(error_answer(405, "Method Not Allowed", {"Allow": allow}, ingest=True))
+        return _from_error(error_answer(405, "Method Not Allowed", {"Allow": allow}, ingest=True))
     resentry = await get_resentry(Request(scope))
     project_id = _project_id(route.project)
     ingestor = resentry.ingestor
@@ -109,11 +109,11 @@ def _preflight(headers: dict[bytes, bytes]) -> _Answer:
     method = headers.get(b"access-control-request-method")
     if method is not None and method.strip().upper() != b"POST":
         detail = f"CORS preflight: method {method.decode('latin-1')!r} is not allowed"
-        return _error(error_answer(400, detail, ingest=True))
+        return _from_error(error_answer(400, detail, ingest=True))
     return _Answer(200, [*INGEST_PREFLIGHT_HEADERS, _PREFLIGHT_ALLOW], b"")
 
 
-def _error(answer: ErrorAnswer) -> _Answer:
+def _from_error(answer: ErrorAnswer) -> _Answer:
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
         for name, value in answer.headers.items()
@@ -130,6 +130,7 @@ def _first_values(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
 
 
 def _project_id(segment: str) -> int:
+    # Refused with 400 like Relay; protocol.md §2.4 gives the text.
     if segment.isascii() and segment.isdigit() and int(segment) <= _MAX_PROJECT_ID:
         return int(segment)
     raise BadRequestError(BAD_PROJECT_PATH)

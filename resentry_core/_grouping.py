@@ -14,7 +14,8 @@
    formatting, else the message) with parameters (numbers, hex ids, UUIDs, dates, quoted
    values, e-mails, IPs, URLs) replaced by placeholders.
 
-The key is hashed with SHA-256 over a canonical JSON encoding of its parts.
+The key is hashed with SHA-256 over a canonical JSON encoding of its parts: the standard
+library's compact, ASCII-only ``json.dumps``, which every stored fingerprint was computed with.
 """
 
 import hashlib
@@ -22,6 +23,8 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Final
+
+import orjson
 
 from resentry_core._fields import as_str, as_text, first_line, lenient_str
 from resentry_core._normalize import (
@@ -75,8 +78,7 @@ def fingerprint(event: Mapping[str, object]) -> str:
         key: list[object] = ["default", default]
     else:
         key = ["custom", [default if part is None else part for part in explicit]]
-    encoded = json.dumps(key, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("ascii")).hexdigest()
+    return hashlib.sha256(_canonical_json(key)).hexdigest()
 
 
 def default_key(event: Mapping[str, object]) -> list[object]:
@@ -105,6 +107,15 @@ def default_key(event: Mapping[str, object]) -> list[object]:
 def parameterize(text: str) -> str:
     """``text``'s first line with variable parts replaced by ``<kind>`` placeholders."""
     return _PARAMETERS.sub(_placeholder, first_line(text, max_chars=_MAX_PART_CHARS))
+
+
+def _canonical_json(key: list[object]) -> bytes:
+    # orjson writes the same bytes as the standard library, about ten times faster, unless a
+    # string holds DEL or a non-ASCII character: json.dumps escapes those (ensure_ascii).
+    encoded = orjson.dumps(key)
+    if encoded.isascii() and b"\x7f" not in encoded:
+        return encoded
+    return json.dumps(key, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -142,7 +153,7 @@ def _frame_parts(frames: list[Mapping[str, object]], *, in_app_only: bool) -> li
             frame.get("filename")
         )
         function = as_text(frame.get("function"), max_chars=_MAX_PART_CHARS)
-        if function:
+        if function and "0x" in function:
             function = _ADDRESS.sub("0x", function)
         if not location and not function:
             continue  # e.g. a native frame known only by its address

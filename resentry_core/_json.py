@@ -79,6 +79,8 @@ def clean_text(text: str) -> str:
     """Return ``text`` with lone surrogates replaced by U+FFFD and NUL characters removed."""
     if "\x00" in text:
         text = text.replace("\x00", "")
+    if text.isascii():  # a flag of the str object: no surrogate, and no encoding to try
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -13,7 +13,7 @@ rules follow Relay's normalization and Sentry's title/culprit derivation (protoc
 """
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -182,7 +182,8 @@ def normalize_event(
     Returns:
         The event record. Never raises for any JSON object.
     """
-    kind = event_type(payload, item_type)
+    exceptions = exception_values(payload)
+    kind = event_type(payload, item_type, exceptions)
     message = read_message(payload)
     transaction = as_text(payload.get("transaction"), max_chars=MAX_TRANSACTION_CHARS)
     timestamp = parse_timestamp(payload.get("timestamp"))
@@ -207,8 +208,8 @@ def normalize_event(
         title = first_line(text, max_chars=MAX_TITLE_CHARS) or _FEEDBACK_TITLE
         culprit = as_text(get_path(feedback, "url"), max_chars=MAX_CULPRIT_CHARS) or ""
     else:
-        title = event_title(payload, message)
-        culprit = event_culprit(payload, transaction)
+        title = event_title(exceptions, message)
+        culprit = event_culprit(payload, transaction, exceptions)
     return EventRecord(
         event_id=event_id,
         item_position=item_position,
@@ -233,19 +234,22 @@ def normalize_event(
     )
 
 
-def event_type(payload: Mapping[str, object], item_type: str) -> str:
-    """The normalized event type (see the module docstring)."""
+def event_type(
+    payload: Mapping[str, object], item_type: str, exceptions: Sequence[Mapping[str, object]]
+) -> str:
+    """The normalized event type (see the module docstring); ``exceptions`` is the payload's
+    :func:`exception_values`."""
     if item_type in ("transaction", "feedback"):
         return item_type
-    if exception_values(payload):
+    if exceptions:
         return "error"
     declared = payload.get("type")
     return declared if isinstance(declared, str) and declared in _SECURITY_TYPES else "default"
 
 
-def event_title(payload: Mapping[str, object], message: Message) -> str:
-    """Sentry's title of an error or message event."""
-    exceptions = exception_values(payload)
+def event_title(exceptions: Sequence[Mapping[str, object]], message: Message) -> str:
+    """Sentry's title of an error or message event, from its :func:`exception_values` and
+    :func:`read_message`."""
     if exceptions:
         main = exceptions[-1]
         kind = exception_type(main)
@@ -259,12 +263,17 @@ def event_title(payload: Mapping[str, object], message: Message) -> str:
     return _UNLABELED_EVENT
 
 
-def event_culprit(payload: Mapping[str, object], transaction: str | None) -> str:
-    """Sentry's culprit of an error or message event (see the module docstring)."""
+def event_culprit(
+    payload: Mapping[str, object],
+    transaction: str | None,
+    exceptions: Sequence[Mapping[str, object]],
+) -> str:
+    """Sentry's culprit of an error or message event (see the module docstring);
+    ``exceptions`` is the payload's :func:`exception_values`."""
     culprit = (
         as_text(payload.get("culprit"), max_chars=MAX_CULPRIT_CHARS)
         or transaction
-        or _stack_culprit(payload)
+        or _stack_culprit(payload, exceptions)
         or as_text(get_path(payload, "request", "url"), max_chars=MAX_CULPRIT_CHARS)
         or as_text(payload.get("logger"), max_chars=_MAX_SHORT_CHARS)
         or ""
@@ -272,11 +281,12 @@ def event_culprit(payload: Mapping[str, object], transaction: str | None) -> str
     return truncate(culprit, MAX_CULPRIT_CHARS)
 
 
-def _stack_culprit(payload: Mapping[str, object]) -> str | None:
+def _stack_culprit(
+    payload: Mapping[str, object], exceptions: Sequence[Mapping[str, object]]
+) -> str | None:
     # Sentry generate_culprit: the last exception's stack that has frames (or the legacy
     # top-level stacktrace); none for a synthetic main exception.
     platform = as_str(payload.get("platform"))
-    exceptions = exception_values(payload)
     if exceptions:
         if get_path(exceptions[-1], "mechanism", "synthetic") is True:
             return None

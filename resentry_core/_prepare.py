@@ -12,7 +12,6 @@ and drops the invalid parts. Other item types (attachments aside) are stored raw
 """
 
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, TypeVar
@@ -97,7 +96,7 @@ def prepare_envelope(
     check_ins: list[CheckInRecord] = []
     logs: list[LogRecord] = []
     feedback: list[FeedbackRecord] = []
-    discarded: Counter[tuple[str, str]] = Counter()
+    discarded: dict[tuple[str, str], int] = {}
     for index, item in enumerate(envelope.items):
         kind = item.type
         payload = payloads.get(index, {})
@@ -131,7 +130,7 @@ def prepare_envelope(
             logs.append(_items.otel_log_record(payload, received_at=received_at))
         elif kind == "client_report":
             for reason, category, quantity in _items.discarded_entries(payload):
-                discarded[reason, category] += quantity
+                discarded[reason, category] = discarded.get((reason, category), 0) + quantity
     return PreparedEnvelope(
         project_id=project_id,
         received_at=received_at,

@@ -1,13 +1,16 @@
 """Grouping: which events share a fingerprint (design.md §4), from synthetic and real SDK events."""
 
 import copy
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sentry_sdk
-from hypothesis import given
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from resentry_core._grouping import default_key, fingerprint, parameterize
 from resentry_core._parser import parse_envelope
@@ -456,6 +459,86 @@ def test_real_sdk_messages_group_by_template() -> None:
         sentry_sdk.capture_message("something else")
     first, second, third = (parse_envelope(raw).items[0].json() for raw in envelopes)
     assert fingerprint(first) == fingerprint(second) != fingerprint(third)
+
+
+# --- stability ----------------------------------------------------------------------------
+
+# Fingerprints computed by the first release: stored issues are keyed by them, so a change of
+# the key's parts, order or encoding (non-ASCII and DEL are \u-escaped) would split groups.
+_PINNED: list[tuple[Event, str]] = [
+    (BASE, "7c3096181914dd8adea0e15fbbec0823383aab1b20734d8458e39b5a50c7cc9e"),
+    (
+        {
+            "platform": "javascript",
+            "exception": {
+                "values": [
+                    {
+                        "type": "TypeError",
+                        "value": "Cannot read properties of undefined (reading 'id')",
+                        "stacktrace": {
+                            "frames": [
+                                {
+                                    "filename": "https://cdn.example.com/static/app.min.js?v=3#a",
+                                    "function": "Object.<anonymous>",
+                                    "in_app": True,
+                                },
+                                {
+                                    "filename": "webpack:///./src/cart.js:12:5",
+                                    "function": "handler@0x7ffd1234",
+                                    "in_app": True,
+                                },
+                                {"filename": "C:\\app\\vendor.js", "function": "run"},
+                            ]
+                        },
+                    }
+                ]
+            },
+        },
+        "a6af479f510e572bd6db93b8652f66cf305fd23f2995673e3df284b127a44e35",
+    ),
+    (
+        {"logentry": {"message": "User %s paid 12.50 \u20ac at 2024-05-01T12:00:00Z"}},
+        "ba2f698dc9de3325f23f0c8745b6e8cf54756398474e224bc6d7855370c2b14a",
+    ),
+    (
+        {"exception": {"values": [{"type": "KeyError", "value": "'caf\u00e9\x7f' id 0xbeef"}]}},
+        "e13bb1bd8591269a6e1a667063c106bd42ea538c6e0fd6cd97377ed8cd1419cf",
+    ),
+    (
+        {"message": "plain", "fingerprint": ["{{ default }}", "na\u00efve \U0001f600", 42, 1.5]},
+        "bb210dbd36d1ac314571e966adfa8fe1bd8061428d20bfd281e9c7ffcdca1789",
+    ),
+    (
+        {
+            "exception": {
+                "values": [
+                    {
+                        "module": "app.\u00fcber",
+                        "type": "Err\x7f",
+                        "stacktrace": {"frames": [{"module": "m\u00f6d", "function": "f\u00fcn"}]},
+                    }
+                ]
+            }
+        },
+        "388ca4ddf7ebd3c4e99a024e563f6a9c7dd1e8212bc0c97813ad9bf712c5ab88",
+    ),
+    ({}, "bd884bfe31157201e3546ac4900b43524295584dd7aecc98503216f5b1029be7"),
+]
+
+
+@pytest.mark.parametrize(("event", "expected"), _PINNED)
+def test_fingerprints_never_change(event: Event, expected: str) -> None:
+    """Known events keep the fingerprints they always had, whatever their characters."""
+    assert fingerprint(event) == expected
+
+
+@given(st.lists(st.text().map(lambda text: text.replace("\x00", "")), min_size=1))
+def test_keys_are_hashed_in_the_standard_library_encoding(parts: list[str]) -> None:
+    """A key of any characters is hashed as compact, ASCII-only ``json.dumps`` encodes it."""
+    assume(not any("default" in part for part in parts))
+    encoded = json.dumps(["custom", parts], ensure_ascii=True, separators=(",", ":"))
+    expected = hashlib.sha256(encoded.encode("ascii")).hexdigest()
+    assert fingerprint({"fingerprint": parts}) == expected
 
 
 # --- totality -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Every decoder streams: input is fed in chunks and output is pulled in chunks of 
 having held at most the cap and one chunk.
 """
 
+import functools
 import zlib
 from collections.abc import Callable
 from typing import Final
@@ -148,11 +149,14 @@ def normalize_encoding(content_encoding: str | None) -> str | None:
     return ", ".join(_codings(content_encoding)) or None
 
 
-def _codings(content_encoding: str | None) -> list[str]:
+# Clients send a handful of distinct values (mostly "gzip"), each read twice per request:
+# to decode the body and to store its normalized label. Bounded to 64 header values.
+@functools.lru_cache(maxsize=64)
+def _codings(content_encoding: str | None) -> tuple[str, ...]:
     if content_encoding is None:
-        return []
+        return ()
     labels = (label.strip().lower() for label in content_encoding.split(","))
-    return [label for label in labels if label not in _IDENTITY]
+    return tuple(label for label in labels if label not in _IDENTITY)
 
 
 def _decoders_for(content_encoding: str | None) -> list[tuple[str, _Decoder]]:

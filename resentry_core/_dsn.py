@@ -15,6 +15,7 @@ and sentry-types' ``Auth::from_str`` (getsentry/sentry-rust ``sentry-types/src/a
 one Resentry rule from design.md §3: the same key from several sources is accepted.
 """
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,7 @@ _PROJECT_ID: Final = re.compile(r"[0-9]{1,20}")
 _MAX_PROJECT_ID: Final = 2**64 - 1  # Relay's ProjectId is a u64
 _VERSION: Final = re.compile(r"\+?[0-9]{1,5}")  # Rust's u16::from_str
 _PROJECT_KEY_LENGTH: Final = 32  # Relay's ProjectKey: exactly 32 ASCII characters
+_MAX_CACHED_CHARS: Final = 1024  # sources of one request; real ones are about 150 characters
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +257,20 @@ def parse_sentry_auth(
         InvalidAuthError: a key that is not 32 ASCII characters, or a ``sentry_version``
             newer than 7 (400).
     """
+    if isinstance(query, Mapping):
+        return _parse_auth(x_sentry_auth, authorization, query, envelope_dsn)
+    sources = (x_sentry_auth, authorization, query, envelope_dsn)
+    if sum(len(source) for source in sources if source) <= _MAX_CACHED_CHARS:
+        return _cached_auth(x_sentry_auth, authorization, query, envelope_dsn)
+    return _parse_auth(x_sentry_auth, authorization, query, envelope_dsn)
+
+
+def _parse_auth(
+    x_sentry_auth: str | None,
+    authorization: str | None,
+    query: Mapping[str, str] | str | None,
+    envelope_dsn: str | None,
+) -> SentryAuth:
     found: list[SentryAuth] = []
     headers: tuple[tuple[AuthSource, str | None], ...] = (
         ("header", x_sentry_auth),
@@ -278,6 +294,12 @@ def parse_sentry_auth(
         if auth.version > PROTOCOL_VERSION:
             raise InvalidAuthError(f"unsupported protocol version ({auth.version})")
     return found[0]
+
+
+# SDKs send the same few auth headers over and over, and SentryAuth is immutable: parsed
+# answers are reused (errors are not cached, so a bad header is checked again each time).
+# Bounded twice: by entries, and by skipping requests whose sources are unusually long.
+_cached_auth = functools.lru_cache(maxsize=1024)(_parse_auth)
 
 
 def check_envelope_dsn(envelope_dsn: str, *, project_id: int, public_key: str) -> None:

@@ -127,13 +127,12 @@ class Ingestor:
             RateLimitedError: the key is over its rate limit and nothing was stored (429).
             StorageError: the envelope could not be stored (503).
         """
-        auth, missing = _request_auth(request)
-        project = await self._project(request, auth) if auth is not None else None
+        known = await self._request_auth(request)
         body = decompress(
             request.body, request.content_encoding, max_bytes=self._limits.max_envelope_bytes
         )
         envelope = parse_envelope(body, limits=self._limits)
-        auth, project = await self._envelope_auth(request, envelope, auth, project, missing)
+        auth, project = await self._envelope_auth(request, envelope, known)
         return await self._accept(
             request, project, auth, envelope, raw=request.body, encoding=request.content_encoding
         )
@@ -148,10 +147,10 @@ class Ingestor:
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type == ENVELOPE_CONTENT_TYPE:
             return await self.ingest(request)
-        auth, missing = _request_auth(request)
-        if auth is None:
-            raise missing
-        project = await self._project(request, auth)
+        known = await self._request_auth(request)
+        if isinstance(known, AuthenticationError):
+            raise known
+        auth, project = known
         body = decompress(
             request.body, request.content_encoding, max_bytes=self._limits.max_envelope_bytes
         )
@@ -194,20 +193,33 @@ class Ingestor:
             )
         return project
 
+    async def _request_auth(
+        self, request: IngestRequest
+    ) -> tuple[SentryAuth, Project] | AuthenticationError:
+        """The credentials of the headers and query, and their project; when there are none,
+        the error to raise unless the envelope authenticates itself."""
+        try:
+            auth = parse_sentry_auth(
+                x_sentry_auth=request.x_sentry_auth,
+                authorization=request.authorization,
+                query=request.query,
+            )
+        except AuthenticationError as exc:
+            return exc
+        return auth, await self._project(request, auth)
+
     async def _envelope_auth(
         self,
         request: IngestRequest,
         envelope: Envelope,
-        auth: SentryAuth | None,
-        project: Project | None,
-        missing: AuthenticationError,
+        known: tuple[SentryAuth, Project] | AuthenticationError,
     ) -> tuple[SentryAuth, Project]:
         """Reconcile the request's auth with the envelope header's ``dsn`` (protocol.md §2.3)."""
         dsn = envelope.headers.dsn
         if dsn is None:
-            if auth is None or project is None:
-                raise missing
-            return auth, project
+            if isinstance(known, AuthenticationError):
+                raise known
+            return known
         combined = parse_sentry_auth(
             x_sentry_auth=request.x_sentry_auth,
             authorization=request.authorization,
@@ -215,9 +227,9 @@ class Ingestor:
             envelope_dsn=dsn,
         )
         check_envelope_dsn(dsn, project_id=request.project_id, public_key=combined.public_key)
-        if project is None:
-            project = await self._project(request, combined)
-        return combined, project
+        if isinstance(known, AuthenticationError):
+            return combined, await self._project(request, combined)
+        return combined, known[1]
 
     async def _accept(
         self,
@@ -256,8 +268,7 @@ class Ingestor:
     ) -> tuple[Envelope, tuple[RateLimit, ...]]:
         """Drop every limited item when the key is over its limit; raise if nothing is left."""
         per_minute = project.rate_limit_per_minute or self._default_rate
-        limited = [item for item in envelope.items if item.type not in _NEVER_LIMITED]
-        if per_minute is None or not limited:
+        if per_minute is None or all(item.type in _NEVER_LIMITED for item in envelope.items):
             return envelope, ()
         retry_after = self._buckets.take(f"{project.id}:{auth.public_key}", per_minute)
         if retry_after == 0.0:
@@ -274,19 +285,6 @@ class Ingestor:
         if self._committer is not None:
             return await self._committer.submit(prepared)
         return (await _record_batch(self._store, [prepared]))[0]
-
-
-def _request_auth(request: IngestRequest) -> tuple[SentryAuth | None, AuthenticationError]:
-    """Auth from the headers and query; ``None`` plus the error when they carry none."""
-    try:
-        auth = parse_sentry_auth(
-            x_sentry_auth=request.x_sentry_auth,
-            authorization=request.authorization,
-            query=request.query,
-        )
-    except AuthenticationError as exc:
-        return None, exc
-    return auth, AuthenticationError("missing authorization information")
 
 
 def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:

@@ -293,3 +293,15 @@ def test_well_formed_headers_round_trip(key: str, version: int, client: str) -> 
     assert parse_sentry_auth(x_sentry_auth=header) == SentryAuth(
         public_key=key, version=version, client=client, source="header"
     )
+
+
+@pytest.mark.parametrize("padding", [0, 2000], ids=["cached", "too long to cache"])
+def test_repeated_requests_get_the_same_answers(padding: int) -> None:
+    """A header seen before gives the same credentials, and a bad one is refused every time,
+    whether or not the answer was remembered."""
+    header = _header(KEY, "sentry_client=" + "x" * padding)
+    bad = _header("short", "sentry_client=" + "x" * padding)
+    for _ in range(2):
+        assert parse_sentry_auth(x_sentry_auth=header).public_key == KEY
+        with pytest.raises(InvalidAuthError):
+            parse_sentry_auth(x_sentry_auth=bad)

@@ -24,7 +24,7 @@ from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._storage import _sql_record_extra
 from resentry_core._storage._sql_record_extra import Kept
-from resentry_core._storage._sql_tx import Row, Tx, chunks
+from resentry_core._storage._sql_tx import Lookup, Row, Tx, chunks
 from resentry_core._storage._tables import (
     TIMESTAMP,
     attachments,
@@ -116,10 +116,8 @@ def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tuple[in
     stored: set[tuple[int, str]] = set()
     for project_id, event_ids in sorted(wanted.items()):
         for chunk in chunks(sorted(event_ids)):
-            query = select(events.c.event_id).where(
-                events.c.project_id == project_id, events.c.event_id.in_(chunk)
-            )
-            stored.update((project_id, found) for found in tx.conn.execute(query).scalars())
+            found = tx.conn.execute(_STORED_EVENT_IDS, {"project_id": project_id, "ids": chunk})
+            stored.update((project_id, event_id) for event_id in found.scalars())
     return stored
 
 
@@ -212,6 +210,20 @@ def _group(kept: list[Kept]) -> dict[tuple[int, str], _Group]:
     return groups
 
 
+# Built once: constructing a statement costs more than executing it from the compiled cache.
+_STORED_EVENT_IDS = select(events.c.event_id).where(
+    events.c.project_id == bindparam("project_id"),
+    events.c.event_id.in_(bindparam("ids", expanding=True)),
+)
+_ISSUES = Lookup(
+    select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
+    .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
+    .where(
+        issues.c.project_id == bindparam("project_id"),
+        issues.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+    )
+    .order_by(issues.c.fingerprint)
+)
 _UPDATE_ISSUE = (
     update(issues)
     .where(issues.c.id == bindparam("b_id"))
@@ -249,13 +261,8 @@ def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], Any]:
     found: dict[tuple[int, str], Any] = {}
     for project_id, fingerprints in sorted(by_project.items()):
         for chunk in chunks(fingerprints):
-            query = (
-                select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
-                .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
-                .where(issues.c.project_id == project_id, issues.c.fingerprint.in_(chunk))
-                .order_by(issues.c.fingerprint)
-            )
-            for row in tx.conn.execute(tx.locking(query)).all():
+            parameters = {"project_id": project_id, "fingerprints": chunk}
+            for row in tx.conn.execute(tx.lookup(_ISSUES), parameters).all():
                 found[(project_id, row.fingerprint)] = row
     return found
 

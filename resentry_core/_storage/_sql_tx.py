@@ -59,6 +59,16 @@ def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _I
     return plan
 
 
+class Lookup:
+    """A ``SELECT`` built once, with its ``FOR UPDATE`` twin (see :meth:`Tx.lookup`)."""
+
+    __slots__ = ("locking", "plain")
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.plain = statement
+        self.locking = statement.with_for_update()
+
+
 class Tx:
     """One transaction's connection, plus the few statements that differ by dialect."""
 
@@ -148,6 +158,10 @@ class Tx:
         self.conn.execute(_PLAN_CACHE_MODE, {"mode": "force_custom_plan"})
         yield
         self.conn.execute(_PLAN_CACHE_MODE, {"mode": "auto"})
+
+    def lookup(self, lookup: Lookup) -> Select[Any]:
+        """:meth:`locking` for a statement built once at import."""
+        return lookup.plain if self.sqlite else lookup.locking
 
     def locking(self, statement: Select[Any]) -> Select[Any]:
         """``statement … FOR UPDATE`` on PostgreSQL; SQLite's writer lock already serializes."""

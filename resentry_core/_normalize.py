@@ -20,6 +20,7 @@ from typing import Final
 
 from resentry_core._fields import (
     MAX_MESSAGE_CHARS,
+    OBJECT_TYPES,
     as_mapping,
     as_str,
     as_text,
@@ -85,13 +86,13 @@ def exception_values(event: Mapping[str, object]) -> list[Mapping[str, object]]:
     raw = event.get("exception")
     if raw is None:
         raw = event.get("sentry.interfaces.Exception")
-    values = raw.get("values", [raw]) if isinstance(raw, Mapping) else raw
+    values = raw.get("values", [raw]) if isinstance(raw, OBJECT_TYPES) else raw
     if not isinstance(values, list):
         return []
     return [
         value
         for value in values
-        if isinstance(value, Mapping) and (exception_type(value) or exception_value(value))
+        if isinstance(value, OBJECT_TYPES) and (exception_type(value) or exception_value(value))
     ]
 
 
@@ -100,7 +101,7 @@ def stack_frames(container: Mapping[str, object]) -> list[Mapping[str, object]]:
     frames = get_path(container, "stacktrace", "frames")
     if not isinstance(frames, list):
         return []
-    return [frame for frame in frames if isinstance(frame, Mapping)]
+    return [frame for frame in frames if isinstance(frame, OBJECT_TYPES)]
 
 
 def exception_type(exception: Mapping[str, object]) -> str | None:
@@ -128,7 +129,7 @@ def read_message(event: Mapping[str, object]) -> Message:
             break
     if raw is None or raw is False:
         return Message(template=None, formatted=None)
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, OBJECT_TYPES):
         text = lenient_str(raw)
         text = truncate(text, MAX_MESSAGE_CHARS) if text else None
         return Message(template=text, formatted=text)

@@ -233,6 +233,14 @@ def test_filenames_are_normalized(filename: str) -> None:
     assert fingerprint(_js_error(filename)) == fingerprint(_js_error("/static/app.js"))
 
 
+def test_long_filenames_are_normalized_alike() -> None:
+    """A path too long to be remembered between events is normalized the same way."""
+    directory = "/static/" + "d" * 1100
+    long_name = f"https://cdn.example.com{directory}/app.js?v=2"
+    assert fingerprint(_js_error(long_name)) == fingerprint(_js_error(f"{directory}/other.js"))
+    assert fingerprint(_js_error(long_name)) != fingerprint(_js_error("/static/app.js"))
+
+
 def test_other_file_or_function_groups_apart() -> None:
     """Another file or another function at the same place is another issue."""
     base = fingerprint(_js_error("/static/app.js"))

@@ -9,7 +9,8 @@ process (the WAL is in the OS page cache), only a power loss or OS crash can los
 transactions, and never corrupts the database. Writers are serialized twice: an ``anyio.Lock``
 within the process, and ``BEGIN IMMEDIATE`` across processes, so that a second process waits
 for the write lock (up to ``busy_timeout``) instead of failing with ``SQLITE_BUSY`` when a read
-transaction would have to be upgraded.
+transaction would have to be upgraded. WAL checkpoints run in a background thread
+(``_sqlite_checkpoint``), not inside the commits of ingest batches.
 """
 
 import json
@@ -27,13 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
+from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 # Per connection; the pool holds up to SQLITE_THREADS connections.
 SQLITE_CACHE_KIB: Final = 16 * 1024
-# The WAL is copied back into the database every this many pages (~40 MB) instead of SQLite's
-# 1,000: fewer, larger checkpoints write each hot index page once per checkpoint rather than
-# many times, which pays off with big payloads. journal_size_limit trims the file afterwards.
+# A background thread checkpoints the WAL a few times a second (_sqlite_checkpoint). A commit
+# checkpoints itself only past this many pages (~40 MB), should that thread fall behind.
+# journal_size_limit trims the file afterwards.
 SQLITE_CHECKPOINT_PAGES: Final = 10_000
 SQLITE_WAL_LIMIT_BYTES: Final = 64 * 1024 * 1024
 MIGRATIONS: Final = "resentry_core:_migrations"
@@ -127,6 +129,7 @@ class Database:
             "json_deserializer": orjson.loads,
         }
         self._engine: Engine | AsyncEngine
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
             # Every use ends its transaction explicitly, so the pool need not roll back on
             # check-in. One pooled connection per worker thread the limiter allows.
@@ -138,6 +141,10 @@ class Database:
             self._engine = create_engine(parsed, **options)
             event.listen(self._engine, "connect", _sqlite_connect)
             event.listen(self._engine, "begin", _sqlite_begin)
+            if not self._single_connection and parsed.database and "uri" not in parsed.query:
+                self._checkpointer = WalCheckpointer(
+                    parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
+                )
         else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
@@ -153,6 +160,8 @@ class Database:
             IntegrityConflictError: a constraint was violated.
             StorageError: the database failed or is unreachable.
         """
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         if self.is_sqlite:
             async with self._write_lock:
                 return await self._run(fn, write=True)
@@ -191,6 +200,8 @@ class Database:
     async def aclose(self) -> None:
         """Close every pooled connection; later transactions raise StorageError."""
         self._closed = True
+        if self._checkpointer is not None:
+            await anyio.to_thread.run_sync(self._checkpointer.stop)
         if isinstance(self._engine, Engine):
             async with self._write_lock:
                 await anyio.to_thread.run_sync(self._engine.dispose, limiter=self._threads)

@@ -433,6 +433,27 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
         assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
 
 
+async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    """Committed pages reach the database file without a commit checkpointing them.
+
+    2 MB is far below the commits' own autocheckpoint (~40 MB), so only the background
+    thread can have copied them; it stops with the storage.
+    """
+    path = tmp_path / "wal.db"
+    storage = await open_sql_storage(f"sqlite:///{path}")
+    try:
+        project_id = (await storage.create_project("Wal")).id
+        before = path.stat().st_size
+        await storage.record([error_envelope(project_id, attachments=[("big", b"x" * 2**21)])])
+        with anyio.fail_after(10):
+            while path.stat().st_size < before + 2**21:
+                await anyio.sleep(0.05)
+        assert any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
+    finally:
+        await storage.aclose()
+    assert not any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
+
+
 async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path: Path) -> None:
     """Two instances (two processes' worth of engines) writing at once never hit SQLITE_BUSY."""
     url = f"sqlite:///{tmp_path / 'busy.db'}"

@@ -112,6 +112,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "host": args.host,
         "port": args.port,
         "log_level": settings.log_level,
+        # Access lines are INFO: above that, uvicorn would still build each one to drop it.
+        "access_log": logging.getLevelName(settings.log_level.upper()) <= logging.INFO,
         "proxy_headers": True,
         "server_header": False,
     }

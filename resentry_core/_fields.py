@@ -170,6 +170,8 @@ def parse_timestamp(value: object) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             return None
+        if parsed.tzinfo is UTC:  # "Z" and "+00:00", what SDKs send
+            return parsed
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
         try:

@@ -42,9 +42,12 @@ async def test_startup_freezes_what_lives_as_long_as_the_process(
         if message["type"] == "lifespan.startup.complete":
             started.set()
 
+    async def lifespan() -> None:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
     assert gc.get_freeze_count() == 0
     async with anyio.create_task_group() as group:
-        group.start_soon(app, {"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+        group.start_soon(lifespan)
         await started.wait()
         assert gc.get_freeze_count() > 10_000  # modules, FastAPI, SQLAlchemy, the core
         transport = httpx.ASGITransport(app=app)

@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
@@ -309,19 +309,13 @@ async def _record_batch(store: IngestStore, batch: Sequence[PreparedEnvelope]) -
         raise StorageError(f"could not store the envelope: {type(exc).__name__}") from exc
 
 
+@dataclass(slots=True, eq=False)
 class _Batch:
-    """Envelopes that go into one storage transaction, and their outcomes.
+    """Envelopes stored in one transaction, and their outcomes; their callers share one event."""
 
-    Its callers share one event: a batch is answered at once, so waking each caller is the
-    only per-envelope cost of waiting.
-    """
-
-    __slots__ = ("done", "envelopes", "outcomes")
-
-    def __init__(self) -> None:
-        self.envelopes: list[PreparedEnvelope] = []
-        self.outcomes: list[Recorded | ResentryError] = []
-        self.done = anyio.Event()
+    envelopes: list[PreparedEnvelope] = field(default_factory=list)
+    outcomes: list[Recorded | ResentryError] = field(default_factory=list)
+    done: anyio.Event = field(default_factory=anyio.Event)
 
     def settle(self, outcomes: list[Recorded | ResentryError]) -> None:
         self.outcomes = outcomes

@@ -1,12 +1,13 @@
 """Ingest CPU per envelope before storage: what the event loop spends on one envelope.
 
 The bodies are ``bench.bench_ingest.make_bodies``: gzip-compressed envelopes, 80% error events
-over 50 issues, 15% transactions with spans, 5% error events with a 100 KB attachment. Each
-stage runs over every body on the output of the stage before it (computed off the clock):
+over 50 issues, 15% transactions with spans, 5% error events with a 100 KB attachment. Stages:
 
-- ``decompress``, ``parse``, ``prepare``: the pure functions, one after another;
-- ``ingest``: ``Ingestor.ingest`` end to end (auth, key lookup, all of the above, the result)
-  against a store that answers at once and writes nothing, awaited one request at a time;
+- ``decompress``, ``parse``, ``prepare``: the pure functions, each over the output of the one
+  before it (computed off the clock);
+- ``ingest``: ``Ingestor.ingest`` end to end from the gzip bodies (building the requests, as
+  the HTTP layer does, then auth, key lookup, all of the above and the result) against a store
+  that answers at once and writes nothing, awaited one request at a time;
 - ``ingest, group commit``: the same from 64 concurrent producers through the group-commit
   writer, so the queue, the writer task and the per-caller wake-ups are included.
 

@@ -76,6 +76,9 @@ class Message:
     formatted: str | None
 
 
+_NO_MESSAGE: Final = Message(template=None, formatted=None)
+
+
 def exception_values(event: Mapping[str, object]) -> list[Mapping[str, object]]:
     """The exception chain, oldest first (the last value is the main exception).
 
@@ -128,7 +131,7 @@ def read_message(event: Mapping[str, object]) -> Message:
         if raw is not None:
             break
     if raw is None or raw is False:
-        return Message(template=None, formatted=None)
+        return _NO_MESSAGE
     if not isinstance(raw, OBJECT_TYPES):
         text = lenient_str(raw)
         text = truncate(text, MAX_MESSAGE_CHARS) if text else None

@@ -14,6 +14,7 @@ transaction would have to be upgraded. WAL checkpoints run in a background threa
 """
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
@@ -153,8 +154,14 @@ class Database:
         self._write_lock = anyio.Lock()
         self._closed = False
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
+    async def write(self, fn: Callable[[Connection], T], *, inline: bool = False) -> T:
         """Run ``fn`` in a write transaction: committed when it returns, else rolled back.
+
+        ``inline``: on SQLite, run ``fn`` on the calling (event loop) thread instead of a worker
+        thread, unless another process holds the write lock (then it waits in a worker thread).
+        For short, CPU-bound writes such as ingest batches: the GIL serializes the Python work
+        anyway, and handing it to a thread adds GIL hand-offs at every SQLite call (measured:
+        ~25% more CPU per envelope, ~25% less HTTP throughput).
 
         Raises:
             IntegrityConflictError: a constraint was violated.
@@ -162,10 +169,15 @@ class Database:
         """
         if self._checkpointer is not None:
             self._checkpointer.start()
-        if self.is_sqlite:
-            async with self._write_lock:
-                return await self._run(fn, write=True)
-        return await self._run(fn, write=True)
+        if not self.is_sqlite:
+            return await self._run(fn, write=True)
+        async with self._write_lock:
+            if inline and isinstance(self._engine, Engine) and not self._closed:
+                try:
+                    return _in_transaction(self._engine, fn, write=True, wait=False)
+                except _WriteLockBusyError:
+                    pass  # another process writes: wait for it off the event loop
+            return await self._run(fn, write=True)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read transaction (a snapshot on SQLite; read committed on PostgreSQL)."""
@@ -209,10 +221,16 @@ class Database:
             await self._engine.dispose()
 
 
-def _in_transaction(engine: Engine, fn: Callable[[Connection], T], write: bool) -> T:
+class _WriteLockBusyError(Exception):
+    """Another connection holds SQLite's write lock (raised only when asked not to wait)."""
+
+
+def _in_transaction(
+    engine: Engine, fn: Callable[[Connection], T], write: bool, *, wait: bool = True
+) -> T:
     with _translated_errors(), engine.connect() as conn:
         if write:
-            conn.execution_options(**{_WRITE_OPTION: True})
+            conn.execution_options(**{_WRITE_OPTION: "wait" if wait else "nowait"})
         with conn.begin():
             return fn(conn)
 
@@ -281,5 +299,20 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get(_WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    write = conn.get_execution_options().get(_WRITE_OPTION)
+    if write != "nowait":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _WriteLockBusyError from exc
+            raise
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()

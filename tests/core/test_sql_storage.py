@@ -3,6 +3,7 @@
 Every test runs on SQLite (a file in WAL mode) and PostgreSQL.
 """
 
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -445,13 +446,51 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> N
         project_id = (await storage.create_project("Wal")).id
         before = path.stat().st_size
         await storage.record([error_envelope(project_id, attachments=[("big", b"x" * 2**21)])])
-        with anyio.fail_after(10):
-            while path.stat().st_size < before + 2**21:
-                await anyio.sleep(0.05)
+        for _ in range(200):  # up to 10 s
+            if path.stat().st_size >= before + 2**21:
+                break
+            await anyio.sleep(0.05)
+        assert path.stat().st_size >= before + 2**21
         assert any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
     finally:
         await storage.aclose()
     assert not any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
+
+
+async def test_sqlite_batch_waits_off_the_event_loop_for_another_writer(tmp_path: Path) -> None:
+    """Batches run on the event loop, except when another process holds the write lock:
+    then the batch waits for it in a worker thread while the loop keeps running."""
+    path = tmp_path / "locked.db"
+    storage = await open_sql_storage(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        project_id = (await storage.create_project("Locked")).id
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await anyio.sleep(0.01)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(tick)
+            group.start_soon(storage.record, [error_envelope(project_id)])
+            await anyio.sleep(0.3)
+            assert not (await storage.list_events(EventFilter())).items
+            ticks_while_locked = ticks
+            other.execute("COMMIT")
+            for _ in range(1000):  # up to 10 s
+                if (await storage.list_events(EventFilter())).items:
+                    break
+                await anyio.sleep(0.01)
+            group.cancel_scope.cancel()
+        assert ticks_while_locked >= 10  # the loop ran while the batch waited
+        assert len((await storage.list_events(EventFilter())).items) == 1
+    finally:
+        other.close()
+        await storage.aclose()
 
 
 async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path: Path) -> None:

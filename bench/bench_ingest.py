@@ -149,9 +149,7 @@ async def main() -> None:
         f"{args.producers} producers"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        fast = await run(
-            f"sqlite:///{tmp}/fast.db", bodies, args.producers, group_commit=True
-        )
+        fast = await run(f"sqlite:///{tmp}/fast.db", bodies, args.producers, group_commit=True)
         base = await run(
             f"sqlite:///{tmp}/base.db",
             baseline_bodies,

@@ -7,10 +7,9 @@ The schema comes only from the Alembic migrations shipped in ``resentry_core/_mi
 ``Tx``; the modules ``_sql_*`` hold those functions.
 """
 
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Concatenate, Final, ParamSpec, Self, TypeVar
+from typing import Concatenate, ParamSpec, Self, TypeVar
 
 from resentry_core._errors import StorageError
 from resentry_core._models import (
@@ -36,6 +35,7 @@ from resentry_core._models import (
 )
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import _outbox, _sql_admin, _sql_read, _sql_telemetry
+from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
@@ -45,9 +45,6 @@ from resentry_core._storage._sql_tx import Tx
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-KEY_CACHE_SECONDS: Final = 1.0
-KEY_CACHE_ENTRIES: Final = 10_000
 
 
 class SqlStorage:
@@ -60,9 +57,7 @@ class SqlStorage:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        # (project id, public key) -> (monotonic expiry, answer); see project_for_key.
-        self._keys: dict[tuple[int, str], tuple[float, Project | None]] = {}
-        self._keys_generation = 0
+        self._keys = KeyCache()
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Self:
@@ -108,31 +103,21 @@ class SqlStorage:
             self._forget_keys()
 
     def _forget_keys(self) -> None:
-        self._keys.clear()
-        self._keys_generation += 1
+        self._keys.forget()
 
     # IngestStore
 
     async def project_for_key(self, project_id: int, public_key: str) -> Project | None:
         """The project if ``public_key`` is an active key of it, else None.
 
-        Answers (including "no") are cached for up to one second per (project, key); this
-        instance's own project and key changes take effect at once.
+        Answers (including "no") are cached for up to one second per (project, key), and
+        concurrent misses share one read (``_key_cache``); this instance's own project and key
+        changes take effect at once.
         """
-        cache_key = (project_id, public_key)
-        now = time.monotonic()
-        cached = self._keys.get(cache_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        generation = self._keys_generation
-        project = await self._read(_sql_admin.project_for_key, project_id, public_key)
-        if generation == self._keys_generation:  # no change of ours raced with the read
-            if len(self._keys) >= KEY_CACHE_ENTRIES:
-                self._keys = {key: hit for key, hit in self._keys.items() if hit[0] > now}
-                if len(self._keys) >= KEY_CACHE_ENTRIES:
-                    self._keys.clear()
-            self._keys[cache_key] = (now + KEY_CACHE_SECONDS, project)
-        return project
+        return await self._keys.get(
+            (project_id, public_key),
+            lambda: self._read(_sql_admin.project_for_key, project_id, public_key),
+        )
 
     async def record(self, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
         """Store a batch of envelopes in one transaction (see ``IngestStore.record``).

@@ -68,9 +68,10 @@ class SqliteUtcDateTime(sqlite.DATETIME):
 def _utc_text(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.utcoffset():
+    if value.tzinfo is not UTC and value.utcoffset():
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "YYYY-MM-DD HH:MM:SS.ffffff", without any "+00:00" (naive values are taken as UTC).
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _utc_datetime(value: str | None) -> datetime | None:

@@ -22,7 +22,7 @@ from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_tx import Tx
-from resentry_core._storage._tables import metadata
+from resentry_core._storage._tables import _utc_text, metadata
 from tests.core.conftest import open_sql_storage
 from tests.core.records import (
     T0,
@@ -534,6 +534,22 @@ async def test_in_memory_sqlite_serves_concurrent_calls() -> None:
         assert issue.times_seen == 30
     finally:
         await storage.aclose()
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "2026-01-02 03:04:05.000006"),
+        (datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2))), "2026-01-02 03:04:05"),
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(0))), "2026-01-02 03:04:05"),
+        (datetime(9, 1, 2, 3, 4, 5, tzinfo=UTC), "0009-01-02 03:04:05"),
+        (datetime(2026, 1, 2, 3, 4, 5), "2026-01-02 03:04:05"),  # naive: taken as UTC
+    ],
+)
+def test_sqlite_timestamps_are_stored_as_utc_text(value: datetime, stored: str) -> None:
+    """SQLite keeps timestamps as sortable UTC text with microseconds and no offset."""
+    expected = stored if "." in stored else f"{stored}.000000"
+    assert _utc_text(value) == expected
 
 
 @pytest.mark.parametrize("bad", ["not a url", "mysql://user@host/db", "mssql+pyodbc://h/db"])

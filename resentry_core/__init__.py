@@ -85,6 +85,7 @@ from resentry_core._storage._protocol import (
     UserStore,
 )
 from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._values import UNSET, Unset
 from resentry_core._store import decode_store_body, envelope_from_store
 from resentry_core._tokens import Claims, TokenCodec, TokenPair
 
@@ -95,6 +96,7 @@ __all__ = [
     "LEVELS",
     "MAX_PAGE_SIZE",
     "MEMORY_URL",
+    "UNSET",
     "Accounts",
     "Attachment",
     "AttachmentRecord",
@@ -162,6 +164,7 @@ __all__ = [
     "StoredItem",
     "TokenCodec",
     "TokenPair",
+    "Unset",
     "UnsupportedEncodingError",
     "User",
     "UserStore",

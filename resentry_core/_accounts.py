@@ -7,11 +7,13 @@ from resentry_core._errors import (
     AuthenticationError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
 )
 from resentry_core._models import User
 from resentry_core._passwords import PasswordHasher
 from resentry_core._storage._protocol import UserStore
+from resentry_core._storage._values import UNSET, Unset
 from resentry_core._tokens import TokenCodec, TokenPair
 
 MAX_USERNAME_LENGTH = 150
@@ -100,27 +102,49 @@ class Accounts:
         self,
         user_id: int,
         *,
-        username: str | None = None,
-        password: str | None = None,
-        is_admin: bool | None = None,
-        is_active: bool | None = None,
-        telegram_chat_id: str | None = None,
+        username: str | Unset = UNSET,
+        password: str | Unset = UNSET,
+        is_admin: bool | Unset = UNSET,
+        is_active: bool | Unset = UNSET,
+        telegram_chat_id: str | Unset | None = UNSET,
+        changed_by: User | None = None,
+        current_password: str | None = None,
     ) -> User:
-        """Change the given fields (``None``: unchanged); a new password is hashed.
+        """Change the fields given (:data:`UNSET`: unchanged); a new password is hashed.
+
+        Users changing their own password (``changed_by`` is the user, admin or not) must give
+        their ``current_password``; an admin changing another user's password need not, nor
+        need trusted callers that pass no ``changed_by`` (the admin CLI). Wrong current
+        passwords count as failed logins of that username.
 
         Raises:
+            PermissionDeniedError: the current password is missing or wrong; nothing changes.
+            RateLimitedError: too many recent failures for this username.
             NotFoundError: no such user.
             InvalidInputError: bad username or password.
             ConflictError: username taken, or the last active admin would be lost.
         """
+        if password is not UNSET and changed_by is not None and changed_by.id == user_id:
+            await self._check_current_password(changed_by.username, current_password)
         return await self._store.update_user(
             user_id,
-            username=None if username is None else _check_username(username),
-            password_hash=None if password is None else await self._passwords.hash(password),
+            username=username if username is UNSET else _check_username(username),
+            password_hash=password if password is UNSET else await self._passwords.hash(password),
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
         )
+
+    async def _check_current_password(self, username: str, password: str | None) -> None:
+        if password is None:
+            raise PermissionDeniedError(
+                "changing your own password needs your current password (current_password)"
+            )
+        self._check_throttle(username)
+        credentials = await self._store.get_credentials(username)
+        if credentials is None or not await self._passwords.verify(password, credentials[1]):
+            self._record_failure(username)
+            raise PermissionDeniedError("the current password is wrong")
 
     async def _active_user(self, user_id: int) -> User:
         try:

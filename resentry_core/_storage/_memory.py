@@ -41,6 +41,7 @@ from resentry_core._storage import _memory_read as read
 from resentry_core._storage._memory_ingest import prune, record_envelope
 from resentry_core._storage._memory_state import Journal, State
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
+from resentry_core._storage._values import UNSET, Unset
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -146,10 +147,10 @@ class MemoryStorage:
         self,
         project_id: int,
         *,
-        name: str | None = None,
-        allowed_origins: Sequence[str] | None = None,
-        rate_limit_per_minute: int | None = None,
-        retention_days: int | None = None,
+        name: str | Unset = UNSET,
+        allowed_origins: Sequence[str] | Unset = UNSET,
+        rate_limit_per_minute: int | Unset | None = UNSET,
+        retention_days: int | Unset | None = UNSET,
     ) -> Project:
         """Change the given fields."""
         return await self._write(
@@ -243,11 +244,11 @@ class MemoryStorage:
         self,
         user_id: int,
         *,
-        username: str | None = None,
-        password_hash: str | None = None,
-        is_admin: bool | None = None,
-        is_active: bool | None = None,
-        telegram_chat_id: str | None = None,
+        username: str | Unset = UNSET,
+        password_hash: str | Unset = UNSET,
+        is_admin: bool | Unset = UNSET,
+        is_active: bool | Unset = UNSET,
+        telegram_chat_id: str | Unset | None = UNSET,
     ) -> User:
         """Change the given fields."""
         return await self._write(

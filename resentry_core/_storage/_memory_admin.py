@@ -11,6 +11,8 @@ from resentry_core._storage._memory_ingest import delete_envelopes
 from resentry_core._storage._memory_state import Journal, MemberRow, State, UserRow
 from resentry_core._storage._values import (
     DEFAULT_KEY_LABEL,
+    UNSET,
+    Unset,
     new_project_slug,
     require_positive,
     require_text,
@@ -96,22 +98,22 @@ def update_project(
     journal: Journal,
     project_id: int,
     *,
-    name: str | None,
-    allowed_origins: Sequence[str] | None,
-    rate_limit_per_minute: int | None,
-    retention_days: int | None,
+    name: str | Unset,
+    allowed_origins: Sequence[str] | Unset,
+    rate_limit_per_minute: int | Unset | None,
+    retention_days: int | Unset | None,
 ) -> Project:
     """Change the given fields of a project."""
     project = get_project(state, project_id)
-    if name is not None:
+    if name is not UNSET:
         require_text(name, "a project name")
         project = replace(project, name=name)
-    if allowed_origins is not None:
+    if allowed_origins is not UNSET:
         project = replace(project, allowed_origins=tuple(allowed_origins))
-    if rate_limit_per_minute is not None:
+    if rate_limit_per_minute is not UNSET:
         require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         project = replace(project, rate_limit_per_minute=rate_limit_per_minute)
-    if retention_days is not None:
+    if retention_days is not UNSET:
         require_positive(retention_days, "retention_days")
         project = replace(project, retention_days=retention_days)
     journal.put(state.projects, project_id, replace(project, keys=()))
@@ -276,27 +278,27 @@ def update_user(
     journal: Journal,
     user_id: int,
     *,
-    username: str | None,
-    password_hash: str | None,
-    is_admin: bool | None,
-    is_active: bool | None,
-    telegram_chat_id: str | None,
+    username: str | Unset,
+    password_hash: str | Unset,
+    is_admin: bool | Unset,
+    is_active: bool | Unset,
+    telegram_chat_id: str | Unset | None,
 ) -> User:
     """Change the given fields of a user."""
     row = get_user_row(state, user_id)
     user = row.user
     if (is_admin is False or is_active is False) and _is_last_active_admin(state, user):
         raise ConflictError("the last active admin cannot be demoted or deactivated")
-    if username is not None:
+    if username is not UNSET:
         _check_username(state, username, user_id)
         user = replace(user, username=username)
-    if is_admin is not None:
+    if is_admin is not UNSET:
         user = replace(user, is_admin=is_admin)
-    if is_active is not None:
+    if is_active is not UNSET:
         user = replace(user, is_active=is_active)
-    if telegram_chat_id is not None:
+    if telegram_chat_id is not UNSET:
         user = replace(user, telegram_chat_id=telegram_chat_id or None)
-    if password_hash is not None:
+    if password_hash is not UNSET:
         row = replace(row, password_hash=password_hash)
     row = replace(row, user=user)
     journal.put(state.users, user_id, row)

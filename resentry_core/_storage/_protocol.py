@@ -45,6 +45,7 @@ from resentry_core._models import (
     User,
 )
 from resentry_core._records import PreparedEnvelope, Recorded
+from resentry_core._storage._values import UNSET, Unset
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -169,12 +170,14 @@ class ProjectStore(Protocol):
         self,
         project_id: int,
         *,
-        name: str | None = None,
-        allowed_origins: Sequence[str] | None = None,
-        rate_limit_per_minute: int | None = None,
-        retention_days: int | None = None,
+        name: str | Unset = UNSET,
+        allowed_origins: Sequence[str] | Unset = UNSET,
+        rate_limit_per_minute: int | Unset | None = UNSET,
+        retention_days: int | Unset | None = UNSET,
     ) -> Project:
-        """Change the given fields (``None``: unchanged); the slug never changes.
+        """Change the fields given (:data:`UNSET`: unchanged); the slug never changes.
+
+        ``None`` clears a limit: no rate limit, or events kept forever.
 
         Raises:
             NotFoundError: no such project.
@@ -261,13 +264,15 @@ class UserStore(Protocol):
         self,
         user_id: int,
         *,
-        username: str | None = None,
-        password_hash: str | None = None,
-        is_admin: bool | None = None,
-        is_active: bool | None = None,
-        telegram_chat_id: str | None = None,
+        username: str | Unset = UNSET,
+        password_hash: str | Unset = UNSET,
+        is_admin: bool | Unset = UNSET,
+        is_active: bool | Unset = UNSET,
+        telegram_chat_id: str | Unset | None = UNSET,
     ) -> User:
-        """Change the given fields (``None``: unchanged; ``telegram_chat_id=""`` clears it).
+        """Change the fields given (:data:`UNSET`: unchanged).
+
+        ``telegram_chat_id=None`` (or ``""``) clears the chat id.
 
         Raises:
             NotFoundError: no such user.

@@ -42,6 +42,7 @@ from resentry_core._storage._sql_db import Database, IntegrityConflictError, Tra
 from resentry_core._storage._sql_prune import prune
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
+from resentry_core._storage._values import UNSET, Unset
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -189,10 +190,10 @@ class SqlStorage:
         self,
         project_id: int,
         *,
-        name: str | None = None,
-        allowed_origins: Sequence[str] | None = None,
-        rate_limit_per_minute: int | None = None,
-        retention_days: int | None = None,
+        name: str | Unset = UNSET,
+        allowed_origins: Sequence[str] | Unset = UNSET,
+        rate_limit_per_minute: int | Unset | None = UNSET,
+        retention_days: int | Unset | None = UNSET,
     ) -> Project:
         """Change the given fields. Raises NotFoundError, InvalidInputError."""
         return await self._write_keys(
@@ -289,11 +290,11 @@ class SqlStorage:
         self,
         user_id: int,
         *,
-        username: str | None = None,
-        password_hash: str | None = None,
-        is_admin: bool | None = None,
-        is_active: bool | None = None,
-        telegram_chat_id: str | None = None,
+        username: str | Unset = UNSET,
+        password_hash: str | Unset = UNSET,
+        is_admin: bool | Unset = UNSET,
+        is_active: bool | Unset = UNSET,
+        telegram_chat_id: str | Unset | None = UNSET,
     ) -> User:
         """Change the given fields. Raises NotFoundError, ConflictError, InvalidInputError."""
         return await self._write(

@@ -13,6 +13,8 @@ from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
 from resentry_core._storage._values import (
     DEFAULT_KEY_LABEL,
+    UNSET,
+    Unset,
     new_project_slug,
     require_positive,
     require_text,
@@ -153,23 +155,23 @@ def update_project(
     tx: Tx,
     project_id: int,
     *,
-    name: str | None,
-    allowed_origins: Sequence[str] | None,
-    rate_limit_per_minute: int | None,
-    retention_days: int | None,
+    name: str | Unset,
+    allowed_origins: Sequence[str] | Unset,
+    rate_limit_per_minute: int | Unset | None,
+    retention_days: int | Unset | None,
 ) -> Project:
     """Change the given fields of a project. Raises NotFoundError, InvalidInputError."""
     get_project(tx, project_id)
     values: Row = {}
-    if name is not None:
+    if name is not UNSET:
         require_text(name, "a project name")
         values["name"] = name
-    if allowed_origins is not None:
+    if allowed_origins is not UNSET:
         values["allowed_origins"] = list(allowed_origins)
-    if rate_limit_per_minute is not None:
+    if rate_limit_per_minute is not UNSET:
         require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         values["rate_limit_per_minute"] = rate_limit_per_minute
-    if retention_days is not None:
+    if retention_days is not UNSET:
         require_positive(retention_days, "retention_days")
         values["retention_days"] = retention_days
     if values:
@@ -354,27 +356,27 @@ def update_user(
     tx: Tx,
     user_id: int,
     *,
-    username: str | None,
-    password_hash: str | None,
-    is_admin: bool | None,
-    is_active: bool | None,
-    telegram_chat_id: str | None,
+    username: str | Unset,
+    password_hash: str | Unset,
+    is_admin: bool | Unset,
+    is_active: bool | Unset,
+    telegram_chat_id: str | Unset | None,
 ) -> User:
     """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
     get_user_row(tx, user_id)
     if (is_admin is False or is_active is False) and _is_last_active_admin(tx, user_id):
         raise ConflictError("the last active admin cannot be demoted or deactivated")
     values: Row = {}
-    if username is not None:
+    if username is not UNSET:
         _check_username(tx, username, user_id)
         values["username"] = username
-    if password_hash is not None:
+    if password_hash is not UNSET:
         values["password_hash"] = password_hash
-    if is_admin is not None:
+    if is_admin is not UNSET:
         values["is_admin"] = is_admin
-    if is_active is not None:
+    if is_active is not UNSET:
         values["is_active"] = is_active
-    if telegram_chat_id is not None:
+    if telegram_chat_id is not UNSET:
         values["telegram_chat_id"] = telegram_chat_id or None
     if values:
         tx.conn.execute(update(users).where(users.c.id == user_id).values(values))

@@ -1,5 +1,6 @@
 """Input rules every storage backend applies the same way (one definition, not one per backend)."""
 
+import enum
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -10,6 +11,19 @@ from resentry_core._errors import InvalidInputError
 DEFAULT_KEY_LABEL: Final = "Default"
 FALLBACK_SLUG: Final = "project"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET` (a one-member enum, so that ``is UNSET`` narrows the type)."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""Leave a field as it is: the default of the ``update_*`` methods, where ``None`` sets ``NULL``."""
 
 
 def slugify(text: str) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
 from resentry_core._storage._protocol import EventFilter, Storage
+from resentry_core._storage._values import UNSET
 from tests.core.records import (
     at,
     check_in,
@@ -92,6 +93,20 @@ async def test_update_project(storage: Storage) -> None:
         await storage.update_project(project.id, retention_days=0)
     with pytest.raises(NotFoundError):
         await storage.update_project(project.id + 1000, name="x")
+
+
+async def test_update_project_none_clears_the_limits(storage: Storage) -> None:
+    """``None`` sets a limit back to "none"; an omitted (``UNSET``) field stays as it is."""
+    project = await storage.create_project("Shop", rate_limit_per_minute=60, retention_days=30)
+    cleared = await storage.update_project(project.id, rate_limit_per_minute=None)
+    assert (cleared.rate_limit_per_minute, cleared.retention_days) == (None, 30)
+    cleared = await storage.update_project(
+        project.id, retention_days=None, rate_limit_per_minute=UNSET
+    )
+    assert (cleared.rate_limit_per_minute, cleared.retention_days) == (None, None)
+    assert cleared.name == "Shop"
+    assert await storage.get_project(project.id) == cleared
+    assert await storage.update_project(project.id) == cleared
 
 
 async def test_missing_project_is_not_found(storage: Storage) -> None:

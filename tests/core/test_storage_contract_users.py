@@ -4,6 +4,7 @@ import pytest
 
 from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
 from resentry_core._storage._protocol import Storage
+from resentry_core._storage._values import UNSET
 
 
 async def test_ping(storage: Storage) -> None:
@@ -49,6 +50,17 @@ async def test_get_credentials(storage: Storage) -> None:
     credentials = await storage.get_credentials("alice")
     assert credentials is not None
     assert credentials[1] == "$2b$12$new"
+
+
+async def test_update_user_none_clears_the_chat_id(storage: Storage) -> None:
+    """``telegram_chat_id=None`` clears it; omitting it (``UNSET``) keeps it."""
+    user = await storage.create_user("dev", "hash", telegram_chat_id="7")
+    kept = await storage.update_user(user.id, username="developer", telegram_chat_id=UNSET)
+    assert kept.telegram_chat_id == "7"
+    cleared = await storage.update_user(user.id, telegram_chat_id=None)
+    assert (cleared.username, cleared.telegram_chat_id) == ("developer", None)
+    assert await storage.get_user(user.id) == cleared
+    assert await storage.get_credentials("developer") == (cleared, "hash")
 
 
 async def test_update_user(storage: Storage) -> None:

@@ -6,8 +6,9 @@ in ``_schemas_events.py``.
 """
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypedDict, TypeVar, cast
 
 from fastapi import Path
 from pydantic import (
@@ -66,6 +67,17 @@ Password = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _sent(
+    model: BaseModel, *, nullable: AbstractSet[str], exclude: AbstractSet[str] = frozenset()
+) -> dict[str, Any]:
+    # The fields present in the body; a JSON null counts only for fields that may be null.
+    return {
+        name: value
+        for name in model.model_fields_set - exclude
+        if (value := getattr(model, name)) is not None or name in nullable
+    }
 
 
 class FromCore(BaseModel):
@@ -150,18 +162,35 @@ class UserCreate(_In):
     telegram_chat_id: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
 
 
-class UserUpdate(_In):
-    """Fields to change; absent or ``null`` fields stay as they are.
+class UserChanges(TypedDict, total=False):
+    """The changes of a :class:`UserUpdate`, as keyword arguments of ``Accounts.update_user``."""
 
-    ``telegram_chat_id: ""`` clears the chat id. Only admins may change ``is_admin`` and
-    ``is_active``.
+    username: str
+    password: str
+    is_admin: bool
+    is_active: bool
+    telegram_chat_id: str | None
+
+
+class UserUpdate(_In):
+    """Fields to change; absent fields stay as they are.
+
+    ``telegram_chat_id: null`` (or ``""``) clears the chat id; ``null`` in the other fields
+    changes nothing. Only admins may change ``is_admin`` and ``is_active``. Users changing
+    their own ``password`` (admins too) must send their ``current_password``.
     """
 
     username: Username | None = None
     password: Password | None = None
+    current_password: Annotated[str | None, Field(max_length=MAX_TEXT_CHARS)] = None
     is_admin: bool | None = None
     is_active: bool | None = None
     telegram_chat_id: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
+
+    def changes(self) -> UserChanges:
+        """The fields sent, without ``current_password``."""
+        sent = _sent(self, nullable={"telegram_chat_id"}, exclude={"current_password"})
+        return cast(UserChanges, sent)
 
 
 # --- projects, keys, members --------------------------------------------------------------------
@@ -234,13 +263,31 @@ class ProjectCreate(_In):
     retention_days: PositiveInt | None = None
 
 
+class ProjectChanges(TypedDict, total=False):
+    """The changes of a :class:`ProjectUpdate`, as keyword arguments of ``update_project``."""
+
+    name: str
+    allowed_origins: list[str]
+    rate_limit_per_minute: int | None
+    retention_days: int | None
+
+
 class ProjectUpdate(_In):
-    """Fields to change; absent or ``null`` fields stay as they are (the slug never changes)."""
+    """Fields to change; absent fields stay as they are (the slug never changes).
+
+    ``null`` clears ``rate_limit_per_minute`` (no limit) and ``retention_days`` (keep
+    forever); in ``name`` and ``allowed_origins`` it changes nothing.
+    """
 
     name: Annotated[str | None, Field(min_length=1, max_length=MAX_NAME_CHARS)] = None
     allowed_origins: Origins | None = None
     rate_limit_per_minute: PositiveInt | None = None
     retention_days: PositiveInt | None = None
+
+    def changes(self) -> ProjectChanges:
+        """The fields sent."""
+        sent = _sent(self, nullable={"rate_limit_per_minute", "retention_days"})
+        return cast(ProjectChanges, sent)
 
 
 class KeyCreate(_In):

@@ -59,14 +59,8 @@ async def get_project(project: VisibleProject, base_url: PublicUrlDep) -> Projec
 async def update_project(
     project: AdminProject, body: ProjectUpdate, core: ResentryDep, base_url: PublicUrlDep
 ) -> ProjectOut:
-    """Change the given fields (admins only); absent or ``null`` fields stay as they are."""
-    updated = await core.storage.update_project(
-        project.id,
-        name=body.name,
-        allowed_origins=body.allowed_origins,
-        rate_limit_per_minute=body.rate_limit_per_minute,
-        retention_days=body.retention_days,
-    )
+    """Change the fields sent (admins only); ``null`` clears the rate limit or the retention."""
+    updated = await core.storage.update_project(project.id, **body.changes())
     return ProjectOut.from_core(updated, base_url)
 
 

@@ -42,17 +42,16 @@ async def update_user(
 ) -> UserOut:
     """Change the given fields of a user (``PUT`` and ``PATCH`` both change only what is sent).
 
-    Users may update themself except ``is_admin``/``is_active`` (403); demoting or
+    Users may update themself except ``is_admin``/``is_active`` (403); changing one's own
+    password needs ``current_password`` (403 when missing or wrong, admins too); demoting or
     deactivating the last active admin answers 409.
     """
     check_user_change(caller, target, is_admin=body.is_admin, is_active=body.is_active)
     user = await core.accounts.update_user(
         target.id,
-        username=body.username,
-        password=body.password,
-        is_admin=body.is_admin,
-        is_active=body.is_active,
-        telegram_chat_id=body.telegram_chat_id,
+        **body.changes(),
+        changed_by=caller,
+        current_password=body.current_password,
     )
     return UserOut.from_core(user)
 

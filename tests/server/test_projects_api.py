@@ -72,6 +72,31 @@ async def test_admin_project_lifecycle(client: httpx.AsyncClient, auth_headers: 
     assert (await get_json(client, PROJECTS, auth_headers))["items"] == []
 
 
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+async def test_null_clears_the_limits(
+    client: httpx.AsyncClient, auth_headers: Headers, method: str
+) -> None:
+    """``null`` clears ``rate_limit_per_minute``/``retention_days``; absent fields stay.
+
+    ``null`` in ``name`` or ``allowed_origins``, which cannot be null, changes nothing.
+    """
+    body = {"name": "Limited", "rate_limit_per_minute": 60, "retention_days": 30}
+    url = project_url((await client.post(PROJECTS, json=body, headers=auth_headers)).json()["id"])
+
+    async def update(change: dict[str, Any]) -> dict[str, Any]:
+        response = await client.request(method, url, json=change, headers=auth_headers)
+        assert response.status_code == 200
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    cleared = await update({"rate_limit_per_minute": None})
+    assert (cleared["rate_limit_per_minute"], cleared["retention_days"]) == (None, 30)
+    cleared = await update({"retention_days": None, "name": None, "allowed_origins": None})
+    assert (cleared["rate_limit_per_minute"], cleared["retention_days"]) == (None, None)
+    assert (cleared["name"], cleared["allowed_origins"]) == ("Limited", [])
+    assert await get_json(client, url, auth_headers) == cleared
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

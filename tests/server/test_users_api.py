@@ -8,6 +8,7 @@ import pytest
 from resentry_core._models import User
 from resentry_core._resentry import Resentry
 from tests.server.api_helpers import PASSWORD, Headers, add_user, get_json, login, walk
+from tests.server.conftest import ADMIN_PASSWORD
 
 USERS = "/api/v1/users/"
 USER_FIELDS = {"id", "username", "is_admin", "is_active", "telegram_chat_id", "created_at"}
@@ -92,13 +93,28 @@ async def test_admin_updates_only_the_fields_sent(
 async def test_chat_id_can_be_cleared(
     client: httpx.AsyncClient, core: Resentry, auth_headers: Headers
 ) -> None:
-    """``telegram_chat_id: ""`` clears it; ``null`` leaves it."""
+    """``telegram_chat_id: null`` (or ``""``) clears it; leaving it out keeps it."""
     user = await core.accounts.create_user("t", PASSWORD, telegram_chat_id="99")
     url = user_url(user.id)
-    kept = await client.patch(url, json={"telegram_chat_id": None}, headers=auth_headers)
+    kept = await client.patch(url, json={"username": "t2"}, headers=auth_headers)
     assert kept.json()["telegram_chat_id"] == "99"
+    cleared = await client.patch(url, json={"telegram_chat_id": None}, headers=auth_headers)
+    assert cleared.json()["telegram_chat_id"] is None
+    await client.patch(url, json={"telegram_chat_id": "5"}, headers=auth_headers)
     cleared = await client.patch(url, json={"telegram_chat_id": ""}, headers=auth_headers)
     assert cleared.json()["telegram_chat_id"] is None
+
+
+async def test_null_in_a_non_nullable_field_changes_nothing(
+    client: httpx.AsyncClient, core: Resentry, auth_headers: Headers
+) -> None:
+    """``null`` for ``username``, ``password`` or the flags leaves them as they are."""
+    user, _ = await add_user(core, client, "kept")
+    body = {"username": None, "password": None, "is_admin": None, "is_active": None}
+    response = await client.patch(user_url(user.id), json=body, headers=auth_headers)
+    assert response.status_code == 200
+    assert await core.storage.get_user(user.id) == user
+    await login(client, "kept")
 
 
 async def test_rename_to_a_taken_username_answers_409(
@@ -133,15 +149,83 @@ async def test_non_admin_is_refused_admin_operations(
 
 
 async def test_user_reads_and_updates_themself(client: httpx.AsyncClient, core: Resentry) -> None:
-    """A user reads and renames themself and changes their own password."""
+    """A user reads and renames themself and changes their own password (giving the current one)."""
     me, headers = await add_user(core, client, "self")
     assert (await get_json(client, user_url(me.id), headers))["username"] == "self"
-    body = {"username": "myself", "password": "my new password", "telegram_chat_id": "7"}
+    body = {
+        "username": "myself",
+        "password": "my new password",
+        "current_password": PASSWORD,
+        "telegram_chat_id": "7",
+    }
     response = await client.patch(user_url(me.id), json=body, headers=headers)
     assert response.status_code == 200
     assert response.json()["username"] == "myself"
     assert response.json()["telegram_chat_id"] == "7"
     await login(client, "myself", "my new password")
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["user", "admin"])
+@pytest.mark.parametrize(
+    ("current", "detail"),
+    [
+        ({}, "changing your own password needs your current password (current_password)"),
+        ({"current_password": None}, "changing your own password needs your current password"),
+        ({"current_password": "not my password"}, "the current password is wrong"),
+        ({"current_password": ""}, "the current password is wrong"),
+    ],
+    ids=["missing", "null", "wrong", "empty"],
+)
+async def test_own_password_change_needs_the_current_password(
+    client: httpx.AsyncClient, core: Resentry, admin: bool, current: dict[str, Any], detail: str
+) -> None:
+    """Without the right current password a self-change answers 403 and changes nothing."""
+    me, headers = await add_user(core, client, "forgetful", admin=admin)
+    body = {"username": "renamed", "password": "a new password", **current}
+    response = await client.patch(user_url(me.id), json=body, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith(detail)
+    assert await core.storage.get_user(me.id) == me
+    await login(client, "forgetful")  # the old password still works
+    refused = {"username": "forgetful", "password": "a new password"}
+    assert (await client.post("/api/v1/auth/login", json=refused)).status_code == 401
+
+
+async def test_admin_changes_own_password_with_the_current_one(
+    client: httpx.AsyncClient, admin: User, auth_headers: Headers
+) -> None:
+    """An admin changing their own password gives the current one, like everyone else."""
+    body = {"password": "a new admin password", "current_password": ADMIN_PASSWORD}
+    response = await client.patch(user_url(admin.id), json=body, headers=auth_headers)
+    assert response.status_code == 200
+    await login(client, admin.username, "a new admin password")
+
+
+async def test_admin_changes_another_password_without_the_current_one(
+    client: httpx.AsyncClient, core: Resentry, auth_headers: Headers
+) -> None:
+    """An admin resets another user's password without knowing it."""
+    user, _ = await add_user(core, client, "reset")
+    response = await client.patch(
+        user_url(user.id), json={"password": "reset password"}, headers=auth_headers
+    )
+    assert response.status_code == 200
+    await login(client, "reset", "reset password")
+
+
+async def test_wrong_current_passwords_are_throttled_like_logins(
+    client: httpx.AsyncClient, core: Resentry
+) -> None:
+    """Guessing the current password counts as failed logins: the sixth guess answers 429."""
+    me, headers = await add_user(core, client, "guessed")
+    body = {"password": "a new password", "current_password": "guess"}
+    statuses = [
+        (await client.patch(user_url(me.id), json=body, headers=headers)).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [403] * 5 + [429]
+    login_body = {"username": "guessed", "password": PASSWORD}
+    assert (await client.post("/api/v1/auth/login", json=login_body)).status_code == 429
 
 
 @pytest.mark.parametrize("change", [{"is_admin": True}, {"is_active": False}])

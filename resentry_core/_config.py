@@ -23,6 +23,8 @@ class CoreConfig:
         login_max_failures: failed logins for one username before it is throttled.
         login_lockout: how long a throttled username must wait.
         batch_max_envelopes: most envelopes written in one storage transaction (group commit).
+        retention_interval: how often projects with ``retention_days`` are pruned while the
+            core is open (first at once); ``None`` never prunes.
     """
 
     database_url: str
@@ -35,3 +37,4 @@ class CoreConfig:
     login_max_failures: int = 5
     login_lockout: timedelta = timedelta(minutes=5)
     batch_max_envelopes: int = 256
+    retention_interval: timedelta | None = timedelta(hours=1)

@@ -3,11 +3,15 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
+
+import anyio
 
 from resentry_core._accounts import Accounts
 from resentry_core._config import CoreConfig
 from resentry_core._ingest import Ingestor, utc_now
 from resentry_core._passwords import PasswordHasher
+from resentry_core._retention import enforce_retention
 from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
@@ -52,6 +56,9 @@ class Resentry:
     ) -> AsyncIterator["Resentry"]:
         """Open storage (migrating it), start the group-commit writer, and yield the bundle.
 
+        While it is open, projects that set ``retention_days`` are pruned every
+        ``config.retention_interval`` (``_retention``).
+
         A ``storage`` passed in is used as it is and left open on exit; otherwise one is opened
         from ``config.database_url`` and closed on exit.
         """
@@ -76,8 +83,20 @@ class Resentry:
                 max_failures=config.login_max_failures,
                 lockout=config.login_lockout,
             )
-            async with ingestor.group_commit(max_batch=config.batch_max_envelopes):
-                yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+            async with (
+                ingestor.group_commit(max_batch=config.batch_max_envelopes),
+                anyio.create_task_group() as background,
+            ):
+                if config.retention_interval is not None:
+                    background.start_soon(
+                        partial(enforce_retention, clock=utc_now),
+                        store,
+                        config.retention_interval,
+                    )
+                try:
+                    yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+                finally:
+                    background.cancel_scope.cancel()
         finally:
             if storage is None:
                 await store.aclose()

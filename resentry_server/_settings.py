@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     login_max_failures: int = Field(default=5, gt=0)
     login_lockout_seconds: int = Field(default=300, gt=0)
+    retention_interval_seconds: int = Field(default=3600, ge=0)
     log_level: LogLevel = "info"
 
     @field_validator("public_url")
@@ -149,6 +150,11 @@ class Settings(BaseSettings):
             default_rate_limit_per_minute=self.rate_limit_per_minute,
             login_max_failures=self.login_max_failures,
             login_lockout=timedelta(seconds=self.login_lockout_seconds),
+            retention_interval=(
+                timedelta(seconds=self.retention_interval_seconds)
+                if self.retention_interval_seconds
+                else None
+            ),
         )
 
 

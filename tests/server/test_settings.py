@@ -134,7 +134,8 @@ def test_database_defaults_to_sqlite_in_the_data_dir(
 
 
 def test_core_config_carries_every_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lifetimes, limits, rate limit, bcrypt rounds and login throttling reach CoreConfig."""
+    """Lifetimes, limits, rate limit, bcrypt rounds, login throttling and retention reach
+    CoreConfig."""
     values = {
         "ACCESS_TOKEN_TTL_SECONDS": "60",
         "REFRESH_TOKEN_TTL_SECONDS": "3600",
@@ -146,6 +147,7 @@ def test_core_config_carries_every_setting(tmp_path: Path, monkeypatch: pytest.M
         "BCRYPT_ROUNDS": "5",
         "LOGIN_MAX_FAILURES": "3",
         "LOGIN_LOCKOUT_SECONDS": "30",
+        "RETENTION_INTERVAL_SECONDS": "600",
         "SECRET_KEY": "s" * 32,
     }
     for name, value in values.items():
@@ -162,6 +164,17 @@ def test_core_config_carries_every_setting(tmp_path: Path, monkeypatch: pytest.M
     assert config.bcrypt_rounds == 5
     assert config.login_max_failures == 3
     assert config.login_lockout == timedelta(seconds=30)
+    assert config.retention_interval == timedelta(minutes=10)
+
+
+def test_retention_interval_zero_turns_retention_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESENTRY_RETENTION_INTERVAL_SECONDS=0: the core never prunes; the default is hourly."""
+    monkeypatch.setenv("RESENTRY_SECRET_KEY", "s" * 32)
+    assert Settings(data_dir=tmp_path).to_core_config().retention_interval == timedelta(hours=1)
+    monkeypatch.setenv("RESENTRY_RETENTION_INTERVAL_SECONDS", "0")
+    assert Settings(data_dir=tmp_path).to_core_config().retention_interval is None
 
 
 @pytest.mark.parametrize(
@@ -172,6 +185,7 @@ def test_core_config_carries_every_setting(tmp_path: Path, monkeypatch: pytest.M
         ("BCRYPT_ROUNDS", "3"),
         ("LOG_LEVEL", "loud"),
         ("RATE_LIMIT_PER_MINUTE", "-1"),
+        ("RETENTION_INTERVAL_SECONDS", "-5"),
     ],
 )
 def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

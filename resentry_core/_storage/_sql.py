@@ -39,7 +39,7 @@ from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
-from resentry_core._storage._sql_prune import prune
+from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
 from resentry_core._storage._values import UNSET, Unset
@@ -151,8 +151,17 @@ class SqlStorage:
         return await self._db.write(lambda conn: record_batch(Tx(conn), batch), inline=True)
 
     async def prune(self, project_id: int, older_than: datetime) -> int:
-        """Delete the project's envelopes received before ``older_than`` with their data."""
-        return await self._write(prune, project_id, older_than)
+        """Delete the project's envelopes received before ``older_than`` with their data.
+
+        In steps of about ``PRUNE_STEP`` envelopes, one transaction each (``_sql_prune``), so
+        that writers are not held up by a long backlog; counters are exact after every step.
+        """
+        total = 0
+        while True:
+            deleted, done = await self._write(prune_step, project_id, older_than)
+            total += deleted
+            if done:
+                return total
 
     # ProjectStore
 

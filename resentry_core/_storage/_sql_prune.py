@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import delete, exists, func, select, update
 
@@ -9,32 +10,40 @@ from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import envelopes, events, issues, notification_outbox
 from resentry_core._storage._values import aware
 
+# Envelopes deleted per transaction: a long backlog is pruned in steps, so that on SQLite the
+# write lock is released between them and ingestion goes on.
+PRUNE_STEP: Final = 1_000
 
-def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
-    """Delete the project's envelopes received before ``older_than``; return how many.
 
-    Foreign keys cascade from each envelope to its items, events, attachments, logs, feedback,
-    discard counts, and the sessions and check-ins it last wrote. The issues of deleted events
-    are then recounted from the events that remain, or deleted when none remains. Delivered
-    notifications created before the cutoff go too.
+def prune_step(tx: Tx, project_id: int, older_than: datetime) -> tuple[int, bool]:
+    """Delete the oldest (about) :data:`PRUNE_STEP` envelopes received before ``older_than``.
+
+    Returns how many went and whether none older is left. A step takes whole timestamps (all
+    envelopes received at its last one), so it always progresses. Foreign keys cascade from
+    each envelope to its items, events, attachments, logs, feedback, discard counts, and the
+    sessions and check-ins it last wrote. The issues of deleted events are then recounted from
+    the events that remain, or deleted when none remains. Delivered notifications created
+    before the cutoff go too.
     """
     cutoff = aware(older_than, "older_than")
-    # An event's received_at is its envelope's: the same cutoff finds them, by index.
+    boundary = tx.conn.execute(
+        select(envelopes.c.received_at)
+        .where(envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff)
+        .order_by(envelopes.c.received_at, envelopes.c.id)
+        .offset(PRUNE_STEP - 1)
+        .limit(1)
+    ).scalar()
+    # An event's received_at is its envelope's: the same range finds them, by index.
+    in_events = [events.c.project_id == project_id, events.c.received_at < cutoff]
+    in_envelopes = [envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff]
+    if boundary is not None:
+        in_events.append(events.c.received_at <= boundary)
+        in_envelopes.append(envelopes.c.received_at <= boundary)
     touched_query = (
-        select(events.c.issue_id)
-        .where(
-            events.c.project_id == project_id,
-            events.c.received_at < cutoff,
-            events.c.issue_id.is_not(None),
-        )
-        .distinct()
+        select(events.c.issue_id).where(*in_events, events.c.issue_id.is_not(None)).distinct()
     )
     touched = sorted(tx.conn.execute(touched_query).scalars())
-    deleted = tx.conn.execute(
-        delete(envelopes).where(
-            envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff
-        )
-    )
+    deleted = tx.conn.execute(delete(envelopes).where(*in_envelopes))
     for chunk in chunks(touched):
         _recount_issues(tx, chunk)
     tx.conn.execute(
@@ -44,7 +53,7 @@ def prune(tx: Tx, project_id: int, older_than: datetime) -> int:
             notification_outbox.c.created_at < cutoff,
         )
     )
-    return deleted.rowcount
+    return deleted.rowcount, boundary is None
 
 
 def _recount_issues(tx: Tx, issue_ids: Sequence[int]) -> None:

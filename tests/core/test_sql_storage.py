@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, text
 
 from resentry_core._errors import InvalidInputError, StorageError
 from resentry_core._records import PreparedEnvelope, Recorded
-from resentry_core._storage import _sql, _sql_record
+from resentry_core._storage import _sql, _sql_prune, _sql_record
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
@@ -146,6 +146,36 @@ async def test_two_instances_keep_counters_exact(storage: SqlStorage, url: str) 
     ]
     counts = await row_counts(url)
     assert (counts["issues"], counts["events"], counts["notification_outbox"]) == (3, 200, 3)
+
+
+async def test_prune_goes_in_steps_with_exact_counters(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog is pruned a few envelopes per transaction; ties on a timestamp go together,
+    and after the last step every count is exact."""
+    monkeypatch.setattr(_sql_prune, "PRUNE_STEP", 2)
+    steps: list[tuple[int, bool]] = []
+    real_step = _sql_prune.prune_step
+
+    def step(tx: Tx, project_id: int, older_than: datetime) -> tuple[int, bool]:
+        steps.append(real_step(tx, project_id, older_than))
+        return steps[-1]
+
+    monkeypatch.setattr(_sql, "prune_step", step)
+    project_id = (await storage.create_project("Steps")).id
+    old = [error_envelope(project_id, fingerprint="a", received_at=at(i)) for i in range(5)]
+    tied = [error_envelope(project_id, fingerprint="b", received_at=at(10)) for _ in range(3)]
+    kept = error_envelope(project_id, fingerprint="a", received_at=at(100))
+    await storage.record([*old, *tied, kept])
+
+    assert await storage.prune(project_id, at(50)) == 8
+    assert [deleted for deleted, _ in steps] == [2, 2, 4, 0]  # at(4) with the 3 tied ones
+    assert [done for _, done in steps] == [False, False, False, True]
+    [issue] = (await storage.list_issues(project_id)).items
+    assert (issue.fingerprint, issue.times_seen, issue.first_seen) == ("a", 1, at(100))
+    assert [e.event_id for e in (await storage.list_events(EventFilter())).items] == [
+        kept.events[0].event_id
+    ]
 
 
 async def test_failure_mid_batch_leaves_no_trace(

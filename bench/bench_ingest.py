@@ -13,7 +13,6 @@ import argparse
 import gzip
 import os
 import random
-import secrets
 import statistics
 import tempfile
 import time
@@ -23,12 +22,11 @@ from contextlib import AsyncExitStack
 
 import anyio
 import psutil
-from sqlalchemy.engine import make_url
 
 from resentry_core._ingest import Ingestor, IngestRequest
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
-from tests.core.postgres_admin import drop_database, execute
+from tests.core.postgres_admin import scratch_database
 
 
 def make_bodies(count: int, seed: int = 7) -> list[bytes]:
@@ -59,15 +57,8 @@ async def run_postgres(
     base_url: str, bodies: Sequence[bytes], producers: int, *, group_commit: bool
 ) -> dict[str, float]:
     """:func:`run` in a scratch database on the server of ``base_url``, dropped afterwards."""
-    base = make_url(base_url)
-    name = f"resentry_bench_{secrets.token_hex(4)}"
-    admin = base.render_as_string(hide_password=False)
-    await execute(admin, f'CREATE DATABASE "{name}"')
-    try:
-        url = base.set(database=name).render_as_string(hide_password=False)
+    async with scratch_database(base_url, "resentry_bench") as url:
         return await run(url, bodies, producers, group_commit=group_commit)
-    finally:
-        await drop_database(admin, name)
 
 
 async def run(

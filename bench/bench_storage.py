@@ -23,14 +23,13 @@ from datetime import UTC, datetime
 
 import anyio
 import psutil
-from sqlalchemy.engine import make_url
 
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope
 from resentry_core._records import PreparedEnvelope
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
-from tests.core.postgres_admin import drop_database, execute
+from tests.core.postgres_admin import scratch_database
 
 
 def make_envelopes(project_id: int, count: int, seed: int = 7) -> list[PreparedEnvelope]:
@@ -125,15 +124,8 @@ async def _sqlite_round(envelopes: int, batch: int) -> Measurement:
 
 
 async def _postgres_round(base_url: str, envelopes: int, batch: int) -> Measurement:
-    base = make_url(base_url)
-    name = f"resentry_bench_{secrets.token_hex(4)}"
-    admin = base.render_as_string(hide_password=False)
-    await execute(admin, f'CREATE DATABASE "{name}"')
-    try:
-        url = base.set(database=name).render_as_string(hide_password=False)
+    async with scratch_database(base_url, "resentry_bench") as url:
         return await measure(url, envelopes, batch)
-    finally:
-        await drop_database(admin, name)
 
 
 async def main(argv: Sequence[str] | None = None) -> None:

@@ -1,7 +1,12 @@
 """Creating and dropping scratch PostgreSQL databases (test fixtures and the benchmark)."""
 
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import anyio
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -34,3 +39,16 @@ async def drop_database(url: str, name: str) -> None:
         else:
             return
     await execute(url, statement)
+
+
+@asynccontextmanager
+async def scratch_database(base_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of ``base_url`` (a URL for it), dropped on exit."""
+    base = make_url(base_url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = base.render_as_string(hide_password=False)
+    await execute(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await drop_database(admin, name)

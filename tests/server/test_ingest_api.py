@@ -11,6 +11,7 @@ import tracemalloc
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +40,15 @@ SDK_CLIENT = "sentry.python/2.19.0"
 
 
 @pytest.fixture
-def core_config(tmp_path: Path) -> CoreConfig:
-    """SQLite with small limits: 256 KiB bodies, 1 MiB decompressed, 64 KiB events."""
-    return CoreConfig(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}",
-        secret_key=secrets.token_urlsafe(48),
-        bcrypt_rounds=4,
-        limits=Limits(
-            max_request_bytes=MAX_REQUEST_BYTES,
-            max_envelope_bytes=MAX_ENVELOPE_BYTES,
-            max_event_bytes=MAX_EVENT_BYTES,
-        ),
+def core_config(core_config: CoreConfig) -> CoreConfig:
+    """The server tests' core with small limits: 256 KiB bodies, 1 MiB decompressed, 64 KiB
+    events."""
+    limits = Limits(
+        max_request_bytes=MAX_REQUEST_BYTES,
+        max_envelope_bytes=MAX_ENVELOPE_BYTES,
+        max_event_bytes=MAX_EVENT_BYTES,
     )
+    return replace(core_config, limits=limits)
 
 
 def sentry_auth(key: str, *, version: str = "7") -> str:

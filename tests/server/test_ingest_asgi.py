@@ -6,10 +6,9 @@ goes through httpx: methods the routes do not serve, CORS on every refusal, the 
 open, a mount prefix, and the routes' description in the OpenAPI schema.
 """
 
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -25,7 +24,7 @@ from resentry_core._resentry import Resentry
 from resentry_core._storage._protocol import EventFilter
 from resentry_server._app import create_app
 from tests.factories import error_envelope, message_event
-from tests.server.conftest import FAST_BCRYPT_ROUNDS, settings_for
+from tests.server.conftest import settings_for
 from tests.server.test_ingest_api import envelope_url, key_of, sentry_auth, stored_count
 
 MAX_REQUEST_BYTES = 64 * KiB
@@ -33,14 +32,9 @@ ORIGIN = "https://shop.example.com"
 
 
 @pytest.fixture
-def core_config(tmp_path: Path) -> CoreConfig:
-    """SQLite with 64 KiB request bodies."""
-    return CoreConfig(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'asgi.db'}",
-        secret_key=secrets.token_urlsafe(48),
-        bcrypt_rounds=FAST_BCRYPT_ROUNDS,
-        limits=Limits(max_request_bytes=MAX_REQUEST_BYTES),
-    )
+def core_config(core_config: CoreConfig) -> CoreConfig:
+    """The server tests' core with 64 KiB request bodies."""
+    return replace(core_config, limits=Limits(max_request_bytes=MAX_REQUEST_BYTES))
 
 
 @dataclass

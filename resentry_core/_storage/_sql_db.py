@@ -1,7 +1,8 @@
 """The database handle under ``SqlStorage``: engine, connection setup, transactions, migrations.
 
 SQLite goes through the standard library's ``sqlite3`` in worker threads (``anyio.to_thread``),
-one thread hop per transaction. PostgreSQL goes through SQLAlchemy's async extension and
+one thread hop per transaction; ingest batches run on the calling thread (``write(inline=True)``).
+PostgreSQL goes through SQLAlchemy's async extension and
 asyncpg, the one place where Resentry depends on asyncio; everything above it uses anyio.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit is durable against a crash of the
@@ -113,8 +114,9 @@ class Database:
     Each storage method is one synchronous function of a :class:`Connection`, run inside one
     transaction by :meth:`read` or :meth:`write`. On SQLite (the standard library's
     ``sqlite3``) the whole function runs in a worker thread: one thread hop per transaction,
-    however many statements it runs, and the event loop never waits on a statement. On
-    PostgreSQL (asyncpg) it runs through ``AsyncConnection.run_sync`` on the event loop.
+    however many statements it runs; ``write(inline=True)`` runs it on the calling thread
+    instead. On PostgreSQL (asyncpg) it runs through ``AsyncConnection.run_sync`` on the event
+    loop.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:

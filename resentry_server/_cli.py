@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resentry_core import Dsn, NotFoundError, Project, Resentry, ResentryError, User
 from resentry_server._app import create_app
+from resentry_server._idle import IdleTrimmer, malloc_trim
 from resentry_server._settings import Settings
 
 EXIT_OK = 0
@@ -140,13 +141,18 @@ def serving_app(settings: Settings | None = None) -> ASGIApp:
     Everything alive once the app has started (modules, FastAPI, SQLAlchemy, the open core)
     lives as long as the process, so it is moved out of the garbage collector's reach
     (``gc.freeze``): full collections otherwise walk all of it and paused ingestion for 40 to
-    250 ms under load. This is the server process's choice; an app that mounts Resentry keeps
-    its own collector settings.
+    250 ms under load. Memory freed after a burst of requests goes back to the operating
+    system once the server is idle (:class:`~resentry_server._idle.IdleTrimmer`). These are
+    the server process's choices; an app that mounts Resentry keeps its own.
     """
     app = create_app(settings)
+    trim = malloc_trim()
+    trimmer = IdleTrimmer(trim) if trim is not None else None
 
     async def tuned(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
+            if trimmer is not None:
+                trimmer.touch()
             await app(scope, receive, send)
             return
 
@@ -156,7 +162,11 @@ def serving_app(settings: Settings | None = None) -> ASGIApp:
                 gc.freeze()
             await send(message)
 
-        await app(scope, receive, send_after_startup)
+        async with anyio.create_task_group() as tasks:
+            if trimmer is not None:
+                tasks.start_soon(trimmer.run)
+            await app(scope, receive, send_after_startup)
+            tasks.cancel_scope.cancel()
 
     return tuned
 

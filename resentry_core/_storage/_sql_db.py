@@ -18,7 +18,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -26,11 +26,13 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 # Page cache per connection (the pool holds up to SQLITE_THREADS): the OS page cache holds the
@@ -153,6 +155,9 @@ class Database:
         else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
+            # Imported here: SQLite never needs the asyncio extension (and greenlet), ~8 MiB.
+            from sqlalchemy.ext.asyncio import create_async_engine
+
             self._engine = create_async_engine(parsed, **options)
         self._threads = anyio.CapacityLimiter(SQLITE_THREADS)
         self._write_lock = anyio.Lock()

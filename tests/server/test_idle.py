@@ -2,6 +2,7 @@
 
 import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -13,7 +14,7 @@ from resentry_server import _cli
 from resentry_server._idle import IdleTrimmer, malloc_trim
 from tests.server.conftest import settings_for
 
-QUIET = 0.05
+QUIET = 0.2  # long next to the 10 ms between requests below, so a busy test machine is fine
 
 
 class _Counter:
@@ -24,25 +25,38 @@ class _Counter:
         self.calls += 1
 
 
+async def eventually(check: Callable[[], bool]) -> None:
+    """Wait until ``check()`` holds; fail after 10 seconds."""
+    for _ in range(1000):
+        if check():
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError("still not the case after 10 s")
+
+
+async def busy(trimmer: IdleTrimmer, seconds: float) -> None:
+    """Requests every 10 ms for ``seconds``."""
+    deadline = anyio.current_time() + seconds
+    while anyio.current_time() < deadline:
+        trimmer.touch()
+        await anyio.sleep(0.01)
+
+
 async def test_trims_once_after_activity_and_a_quiet_spell() -> None:
     """Never while requests keep coming, once when they stop, not again until more come."""
     trim = _Counter()
     trimmer = IdleTrimmer(trim, quiet=QUIET)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(trimmer.run)
-        await anyio.sleep(QUIET * 3)
+        await anyio.sleep(QUIET * 2)
         assert trim.calls == 0  # no activity yet: nothing to give back
-        for _ in range(10):  # busy for 5 quiet spells
-            trimmer.touch()
-            await anyio.sleep(QUIET / 2)
+        await busy(trimmer, QUIET * 3)
         assert trim.calls == 0
-        await anyio.sleep(QUIET * 4)
-        assert trim.calls == 1
-        await anyio.sleep(QUIET * 4)
+        await eventually(lambda: trim.calls == 1)
+        await anyio.sleep(QUIET * 3)
         assert trim.calls == 1  # still idle: nothing new to trim
         trimmer.touch()
-        await anyio.sleep(QUIET * 4)
-        assert trim.calls == 2
+        await eventually(lambda: trim.calls == 2)
         tasks.cancel_scope.cancel()
     assert trimmer.trims == 2
 
@@ -82,11 +96,10 @@ async def test_the_serving_app_trims_after_requests(
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(lifespan)
         await started.wait()
-        await anyio.sleep(QUIET * 3)
+        await anyio.sleep(QUIET * 2)
         assert trim.calls == 0
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await client.get("/health/")).status_code == 200
-        await anyio.sleep(QUIET * 5)
-        assert trim.calls == 1
+        await eventually(lambda: trim.calls == 1)
         stop.set()  # the lifespan ends, and the trimmer with it

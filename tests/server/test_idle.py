@@ -1,23 +1,19 @@
-"""Idle memory trimming of ``resentry serve``: after activity and a quiet spell, once."""
+"""``IdleTrimmer``: after activity and a quiet spell, the C heap is trimmed once."""
 
-import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import anyio
-import httpx
 import pytest
-from starlette.types import Message
 
-from resentry_server import _cli
 from resentry_server._idle import IdleTrimmer, malloc_trim
-from tests.server.conftest import settings_for
 
 QUIET = 0.2  # long next to the 10 ms between requests below, so a busy test machine is fine
 
 
-class _Counter:
+class Counter:
+    """A trim function that counts its calls."""
+
     def __init__(self) -> None:
         self.calls = 0
 
@@ -44,7 +40,7 @@ async def busy(trimmer: IdleTrimmer, seconds: float) -> None:
 
 async def test_trims_once_after_activity_and_a_quiet_spell() -> None:
     """Never while requests keep coming, once when they stop, not again until more come."""
-    trim = _Counter()
+    trim = Counter()
     trimmer = IdleTrimmer(trim, quiet=QUIET)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(trimmer.run)
@@ -67,39 +63,3 @@ def test_malloc_trim_is_the_c_library_s_on_linux() -> None:
     trim = malloc_trim()
     assert trim is not None
     assert trim() in (0, 1)
-
-
-async def test_the_serving_app_trims_after_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``serving_app`` counts requests and runs the trimmer for as long as its lifespan."""
-    trim = _Counter()
-    monkeypatch.setattr(_cli, "malloc_trim", lambda: trim)
-    monkeypatch.setattr(_cli, "IdleTrimmer", functools.partial(IdleTrimmer, quiet=QUIET))
-    app = _cli.serving_app(settings_for(tmp_path, secret_key="s" * 48))
-    started, stop = anyio.Event(), anyio.Event()
-    inbox: list[Message] = [{"type": "lifespan.startup"}]
-
-    async def receive() -> Message:
-        if inbox:
-            return inbox.pop(0)
-        await stop.wait()
-        return {"type": "lifespan.shutdown"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            started.set()
-
-    async def lifespan() -> None:
-        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(lifespan)
-        await started.wait()
-        await anyio.sleep(QUIET * 2)
-        assert trim.calls == 0
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            assert (await client.get("/health/")).status_code == 200
-        await eventually(lambda: trim.calls == 1)
-        stop.set()  # the lifespan ends, and the trimmer with it

@@ -1,17 +1,22 @@
-"""The app ``resentry serve`` runs: ``create_app`` plus process tuning after startup."""
+"""The app ``resentry serve`` runs: ``create_app`` plus process tuning (GC, idle trimming)."""
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-from starlette.types import Message
+from starlette.types import ASGIApp, Message
 from uvicorn.importer import import_from_string
 
+from resentry_server import _cli
 from resentry_server._cli import serving_app
+from resentry_server._idle import IdleTrimmer
 from tests.server.conftest import settings_for
+from tests.server.test_idle import QUIET, Counter, eventually
 
 
 @pytest.fixture
@@ -22,14 +27,12 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()
 
 
-async def test_startup_freezes_what_lives_as_long_as_the_process(
-    tmp_path: Path, unfrozen: None
-) -> None:
-    """After the lifespan's startup the objects alive then are frozen; requests still work."""
-    app = serving_app(settings_for(tmp_path, secret_key="s" * 48))
+@asynccontextmanager
+async def started(app: ASGIApp) -> AsyncIterator[list[Message]]:
+    """Run ``app``'s lifespan: yields once started, shuts it down on exit; what it sent."""
     inbox: list[Message] = [{"type": "lifespan.startup"}]
     outbox: list[Message] = []
-    started, stop = anyio.Event(), anyio.Event()
+    up, stop = anyio.Event(), anyio.Event()
 
     async def receive() -> Message:
         if inbox:
@@ -40,24 +43,53 @@ async def test_startup_freezes_what_lives_as_long_as_the_process(
     async def send(message: Message) -> None:
         outbox.append(message)
         if message["type"] == "lifespan.startup.complete":
-            started.set()
+            up.set()
 
     async def lifespan() -> None:
         await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
 
-    assert gc.get_freeze_count() == 0
     async with anyio.create_task_group() as group:
         group.start_soon(lifespan)
-        await started.wait()
-        assert gc.get_freeze_count() > 10_000  # modules, FastAPI, SQLAlchemy, the core
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            assert (await client.get("/health/")).status_code == 200
+        await up.wait()
+        yield outbox
         stop.set()
+
+
+async def get_health(app: ASGIApp) -> int:
+    """The status of ``GET /health/``."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return (await client.get("/health/")).status_code
+
+
+async def test_startup_freezes_what_lives_as_long_as_the_process(
+    tmp_path: Path, unfrozen: None
+) -> None:
+    """After the lifespan's startup the objects alive then are frozen; requests still work."""
+    app = serving_app(settings_for(tmp_path, secret_key="s" * 48))
+    assert gc.get_freeze_count() == 0
+    async with started(app) as outbox:
+        assert gc.get_freeze_count() > 10_000  # modules, FastAPI, SQLAlchemy, the core
+        assert await get_health(app) == 200
     assert [m["type"] for m in outbox] == [
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
+
+
+async def test_memory_is_trimmed_once_requests_stop(
+    tmp_path: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app counts requests and runs an ``IdleTrimmer`` for as long as its lifespan."""
+    trim = Counter()
+    monkeypatch.setattr(_cli, "malloc_trim", lambda: trim)
+    monkeypatch.setattr(_cli, "IdleTrimmer", functools.partial(IdleTrimmer, quiet=QUIET))
+    app = serving_app(settings_for(tmp_path, secret_key="s" * 48))
+    async with started(app):
+        await anyio.sleep(QUIET * 2)
+        assert trim.calls == 0  # no request yet
+        assert await get_health(app) == 200
+        await eventually(lambda: trim.calls == 1)
 
 
 def test_worker_processes_import_the_same_factory() -> None:

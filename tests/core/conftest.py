@@ -1,21 +1,18 @@
 """Storage fixtures: every contract test runs against memory, SQLite and PostgreSQL."""
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVarTuple
 
-import anyio
 import pytest
-from sqlalchemy.engine import make_url
+from anyio.from_thread import start_blocking_portal
 
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._tables import metadata
 from tests.conftest import postgres_url
-from tests.core.postgres_admin import drop_database, execute
+from tests.core.postgres_admin import execute, scratch_database
 
 Ts = TypeVarTuple("Ts")
 
@@ -29,14 +26,15 @@ def sqlite_url(tmp_path: Path) -> str:
 @contextmanager
 def _scratch_database() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped on exit."""
-    base = make_url(postgres_url() or "")
-    name = f"resentry_t_{secrets.token_hex(6)}"
-    admin_url = base.render_as_string(hide_password=False)
-    _run(execute, admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        _run(drop_database, admin_url, name)
+    # Through a portal (an event loop in a thread of its own): these fixtures may be set up
+    # from inside a running event loop (the async ``storage`` fixture asks for them).
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(
+            scratch_database(postgres_url() or "", "resentry_t")
+        ) as url,
+    ):
+        yield url
 
 
 @pytest.fixture
@@ -67,10 +65,8 @@ def migrated_postgres_url(_postgres_session_url: str) -> str:
 
 
 def _run(fn: Callable[[*Ts], Awaitable[None]], *args: *Ts) -> None:
-    # In a thread of its own: these fixtures may be set up from inside a running event loop
-    # (the async ``storage`` fixture asks for them), where anyio.run cannot start another.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: anyio.run(fn, *args)).result()
+    with start_blocking_portal() as portal:  # see _scratch_database
+        portal.call(fn, *args)
 
 
 async def _migrate(url: str) -> None:

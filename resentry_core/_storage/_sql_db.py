@@ -2,8 +2,8 @@
 
 SQLite goes through the standard library's ``sqlite3`` in worker threads (``anyio.to_thread``),
 one thread hop per transaction; ingest batches run on the calling thread (``write(inline=True)``).
-PostgreSQL goes through SQLAlchemy's async extension and
-asyncpg, the one place where Resentry depends on asyncio; everything above it uses anyio.
+PostgreSQL goes through SQLAlchemy's async extension and asyncpg, the one place where Resentry
+depends on asyncio; everything above it uses anyio.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit is durable against a crash of the
 process (the WAL is in the OS page cache), only a power loss or OS crash can lose the last

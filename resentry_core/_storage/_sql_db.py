@@ -149,9 +149,7 @@ class Database:
             event.listen(self._engine, "connect", _sqlite_connect)
             event.listen(self._engine, "begin", _sqlite_begin)
             if not self._single_connection and parsed.database and "uri" not in parsed.query:
-                self._checkpointer = WalCheckpointer(
-                    parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
-                )
+                self._checkpointer = WalCheckpointer(parsed.database)
         else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)

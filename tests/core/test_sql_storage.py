@@ -5,6 +5,7 @@ Every test runs on SQLite (a file in WAL mode) and PostgreSQL.
 
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_tx import Tx
+from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 from resentry_core._storage._tables import _utc_text, metadata
 from tests.core.conftest import open_sql_storage
 from tests.core.records import (
@@ -485,6 +487,32 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> N
     finally:
         await storage.aclose()
     assert not any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
+
+
+def test_sqlite_wal_restarts_while_commits_never_pause(tmp_path: Path) -> None:
+    """Back-to-back commits leave no moment when the log is fully copied, so a passive
+    checkpoint alone never lets it restart: it grew until a commit's own autocheckpoint
+    (~40 MB, off here) copied the rest, pausing that commit. The background thread restarts
+    it, and the log stays a fraction of what was written."""
+    path = tmp_path / "busy.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA synchronous = NORMAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("PRAGMA busy_timeout = 5000")
+    writer.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)")
+    checkpointer = WalCheckpointer(str(path), interval=0.02)
+    checkpointer.start()
+    largest = 0
+    try:
+        for index in range(640):  # 40 MiB in 64 KiB commits
+            writer.execute("INSERT INTO blobs (data) VALUES (?)", (bytes([index % 256]) * 2**16,))
+            largest = max(largest, (tmp_path / "busy.db-wal").stat().st_size)
+            time.sleep(0.0002)  # as an ingest loop between batches: shorter than any copy
+    finally:
+        checkpointer.stop()
+        writer.close()
+    assert largest < 2**24
 
 
 async def test_sqlite_batch_waits_off_the_event_loop_for_another_writer(tmp_path: Path) -> None:

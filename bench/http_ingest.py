@@ -11,6 +11,9 @@ errors over 50 issues, 15% transactions, 5% with a 100 KB attachment) from 127.0
    ``--rounds`` alternating rounds (both servers run throughout); medians are compared.
 2. Fixed load: Resentry at ``--load-fraction`` of the ceiling's median rate (open loop, for
    ``--load-seconds``): accepted events/s and p50/p99 latency at that load.
+3. Capacity: the highest open-loop rate at which Resentry answers every request with a p99
+   under 50 ms, found by bisection between 0 and its saturated rate (``--capacity-steps``
+   runs of ``--capacity-seconds``): the load it sustains within the latency target.
 
 Every envelope is sent once (fresh event ids per round): a resent event is a duplicate, which
 Resentry answers without storing it again.
@@ -272,6 +275,27 @@ async def fixed_rate(
     return await _measure(server, url, auth, drive)
 
 
+P99_TARGET_MS = 50.0
+
+
+def capacity(
+    server: Server, url: str, auth: str, ceiling: float, steps: int, seconds: float
+) -> tuple[float, list[tuple[float, Result]]]:
+    """The highest rate (of ``steps`` bisection runs below ``ceiling``) that ``server`` answers
+    in full with a p99 under the target, or 0; and every run, with its offered rate."""
+    low, high, runs = 0.0, ceiling, []
+    for step in range(steps):
+        rate = (low + high) / 2
+        count = max(1, int(rate * seconds))
+        bodies = make_bodies(count, seed=1000 + step)
+        result = anyio.run(fixed_rate, server, url, auth, bodies, count / seconds, seconds)
+        runs.append((rate, result))
+        held = result.accepted == count and result.percentile(99) < P99_TARGET_MS
+        low, high = (rate, high) if held else (low, rate)
+        time.sleep(1)  # let the previous run's backlog drain
+    return low, runs
+
+
 def _create_project(env: dict[str, str]) -> tuple[int, str]:
     done = subprocess.run(
         [sys.executable, "-m", "resentry_server", "project", "create", "bench"],
@@ -304,6 +328,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--load-fraction", type=float, default=0.5)
     parser.add_argument("--load-seconds", type=float, default=10.0)
+    parser.add_argument("--capacity-steps", type=int, default=5)
+    parser.add_argument("--capacity-seconds", type=float, default=5.0)
     args = parser.parse_args()
     # Fresh envelopes everywhere: a resent event id is a duplicate, which costs Resentry less.
     warmup = make_bodies(300, seed=1)
@@ -350,6 +376,9 @@ def main() -> None:
             )
             time.sleep(2)
             idle_after = resentry.rss()
+            sustained, probes = capacity(
+                resentry, url, auth, saturated.rate, args.capacity_steps, args.capacity_seconds
+            )
     print()
     for index, (low, high) in enumerate(zip(ceilings, saturations, strict=True), start=1):
         _report(f"round {index}: trivial endpoint", low)
@@ -358,6 +387,8 @@ def main() -> None:
     _report("trivial FastAPI endpoint (median)", ceiling)
     _report("Resentry, saturated (median)", saturated)
     _report(f"Resentry at {target_rate:.0f} req/s (open loop)", loaded)
+    for rate, probe in probes:
+        _report(f"capacity probe at {rate:.0f} req/s", probe)
     print()
     pairs = zip(ceilings, saturations, strict=True)
     fractions = sorted(high.rate / low.rate for low, high in pairs)
@@ -373,7 +404,13 @@ def main() -> None:
     )
     print(
         f"p99 at {args.load_fraction:.0%} of the ceiling: {loaded.percentile(99):.1f} ms "
-        f"(target < 50 ms); accepted {loaded.rate:.0f} ev/s of {target_rate:.0f} offered"
+        f"(target < {P99_TARGET_MS:.0f} ms); accepted {loaded.rate:.0f} ev/s of "
+        f"{target_rate:.0f} offered"
+    )
+    print(
+        f"Sustained with p99 < {P99_TARGET_MS:.0f} ms: {sustained:.0f} ev/s, "
+        f"{sustained / ceiling.rate:.0%} of the ceiling ({len(probes)} bisection runs of "
+        f"{args.capacity_seconds:.0f} s)"
     )
     peak = max(*(result.peak_rss for result in saturations), loaded.peak_rss)
     print(

@@ -489,11 +489,11 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> N
     assert not any(t.name == "resentry-wal-checkpoint" for t in threading.enumerate())
 
 
-def test_sqlite_wal_restarts_while_commits_never_pause(tmp_path: Path) -> None:
-    """Back-to-back commits leave no moment when the log is fully copied, so a passive
-    checkpoint alone never lets it restart: it grew until a commit's own autocheckpoint
-    (~40 MB, off here) copied the rest, pausing that commit. The background thread restarts
-    it, and the log stays a fraction of what was written."""
+def test_sqlite_wal_restarts_under_continuous_commits(tmp_path: Path) -> None:
+    """Commits closer together than a checkpoint takes leave no moment when the log is fully
+    copied, so a passive checkpoint alone never lets it restart: it grew until a commit's own
+    autocheckpoint (~40 MB, off here) copied the rest, pausing that commit. The background
+    thread restarts it, and the log stays a fraction of what was written."""
     path = tmp_path / "busy.db"
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("PRAGMA journal_mode = WAL")

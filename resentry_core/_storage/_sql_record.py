@@ -16,7 +16,7 @@ write lock serializes whole batches.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 
@@ -24,7 +24,7 @@ from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._storage import _sql_record_extra
 from resentry_core._storage._sql_record_extra import Kept
-from resentry_core._storage._sql_tx import Lookup, Row, Tx, chunks
+from resentry_core._storage._sql_tx import InLookup, Row, Tx, chunks
 from resentry_core._storage._tables import (
     TIMESTAMP,
     attachments,
@@ -116,8 +116,8 @@ def _stored_event_ids(tx: Tx, batch: Sequence[PreparedEnvelope]) -> set[tuple[in
     stored: set[tuple[int, str]] = set()
     for project_id, event_ids in sorted(wanted.items()):
         for chunk in chunks(sorted(event_ids)):
-            found = tx.conn.execute(_STORED_EVENT_IDS, {"project_id": project_id, "ids": chunk})
-            stored.update((project_id, event_id) for event_id in found.scalars())
+            found = tx.select_in(_STORED_EVENT_IDS, {"project_id": project_id}, chunk)
+            stored.update((project_id, event_id) for (event_id,) in found)
     return stored
 
 
@@ -210,19 +210,34 @@ def _group(kept: list[Kept]) -> dict[tuple[int, str], _Group]:
     return groups
 
 
-# Built once: constructing a statement costs more than executing it from the compiled cache.
-_STORED_EVENT_IDS = select(events.c.event_id).where(
-    events.c.project_id == bindparam("project_id"),
-    events.c.event_id.in_(bindparam("ids", expanding=True)),
-)
-_ISSUES = Lookup(
-    select(issues.c.id, issues.c.fingerprint, issues.c.status, issues.c.first_seen)
-    .add_columns(issues.c.last_seen, issues.c.last_event_id, issues.c.level)
-    .where(
-        issues.c.project_id == bindparam("project_id"),
-        issues.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+# Built once: constructing a statement costs more than executing it.
+_STORED_EVENT_IDS = InLookup(
+    lambda ids: select(events.c.event_id).where(
+        events.c.project_id == bindparam("project_id"), events.c.event_id.in_(ids)
     )
-    .order_by(issues.c.fingerprint)
+)
+
+
+class _StoredIssue(NamedTuple):
+    """An issue's stored values that a batch's update starts from (``_ISSUES``' columns)."""
+
+    id: int
+    fingerprint: str
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    last_event_id: str | None
+    level: str
+
+
+_ISSUES = InLookup(
+    lambda fingerprints: (
+        select(*(issues.c[name] for name in _StoredIssue._fields))
+        .where(
+            issues.c.project_id == bindparam("project_id"), issues.c.fingerprint.in_(fingerprints)
+        )
+        .order_by(issues.c.fingerprint)
+    )
 )
 _UPDATE_ISSUE = (
     update(issues)
@@ -248,21 +263,19 @@ def _upsert_issues(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
         _insert_issues(tx, missing)
         lost = [group for group in missing if not group.created]  # a concurrent writer won
         locked.update(_lock_issues(tx, lost))
-    updates = [_issue_update(groups[key], row) for key, row in locked.items()]
-    if updates:
-        tx.conn.execute(_UPDATE_ISSUE, updates)
+    tx.execute_many(_UPDATE_ISSUE, [_issue_update(groups[key], row) for key, row in locked.items()])
 
 
-def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], Any]:
+def _lock_issues(tx: Tx, groups: list[_Group]) -> dict[tuple[int, str], _StoredIssue]:
     """The stored issues of ``groups``, locked (PostgreSQL) in (project, fingerprint) order."""
     by_project: dict[int, list[str]] = {}
     for group in groups:
         by_project.setdefault(group.project_id, []).append(group.fingerprint)
-    found: dict[tuple[int, str], Any] = {}
+    found: dict[tuple[int, str], _StoredIssue] = {}
     for project_id, fingerprints in sorted(by_project.items()):
         for chunk in chunks(fingerprints):
-            parameters = {"project_id": project_id, "fingerprints": chunk}
-            for row in tx.conn.execute(tx.lookup(_ISSUES), parameters).all():
+            for values in tx.select_in(_ISSUES, {"project_id": project_id}, chunk):
+                row = _StoredIssue(*values)
                 found[(project_id, row.fingerprint)] = row
     return found
 
@@ -297,7 +310,7 @@ def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
             group.issue_id, group.created = issue_id, True
 
 
-def _issue_update(group: _Group, row: Any) -> Row:
+def _issue_update(group: _Group, row: _StoredIssue) -> Row:
     group.issue_id = row.id
     group.reopened = row.status == "resolved"
     latest = group.last_seen >= row.last_seen

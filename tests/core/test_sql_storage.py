@@ -22,9 +22,9 @@ from resentry_core._storage import _sql, _sql_prune, _sql_record
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
-from resentry_core._storage._sql_tx import Tx
+from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
-from resentry_core._storage._tables import _utc_text, metadata
+from resentry_core._storage._tables import _utc_text, issues, metadata
 from tests.core.conftest import open_sql_storage
 from tests.core.records import (
     T0,
@@ -430,6 +430,59 @@ async def test_json_values_survive_round_trip(storage: SqlStorage) -> None:
     detail = await storage.get_event(project_id, envelope.event_id)
     assert detail.event.user == user
     assert detail.event.tags == {"ключ": "значение"}
+
+
+async def test_driver_plans_convert_as_sqlalchemy_does(storage: SqlStorage) -> None:
+    """The ingest statements compiled once and run on the driver (``Tx.select_in``,
+    ``Tx.execute_many``) read and write the same values as SQLAlchemy's own execution, for
+    ``IN`` lists longer than a chunk too."""
+    project_id = (await storage.create_project("Plans")).id
+    fingerprints = [f"fp{index:03}" for index in range(501)]
+    await storage.record(
+        [
+            error_envelope(project_id, fingerprint=fingerprint, received_at=at(index))
+            for index, fingerprint in enumerate(fingerprints)
+        ]
+    )
+    columns = [issues.c[name] for name in _sql_record._StoredIssue._fields]
+    wanted = [*fingerprints, "never-seen"]
+
+    def compare(conn: Connection) -> None:
+        tx = Tx(conn)
+        through_plans = [
+            row
+            for chunk in chunks(wanted)
+            for row in tx.select_in(_sql_record._ISSUES, {"project_id": project_id}, chunk)
+        ]
+        query = select(*columns).where(issues.c.project_id == project_id)
+        through_sqlalchemy = conn.execute(query.order_by(issues.c.fingerprint)).all()
+        assert through_plans == [tuple(row) for row in through_sqlalchemy]
+        assert len(through_plans) == 501
+        assert through_plans[0][3] == at(0)  # first_seen, UTC-aware
+        first = through_plans[0]
+        tx.execute_many(
+            _sql_record._UPDATE_ISSUE,
+            [
+                {
+                    "b_id": first[0],
+                    "b_count": 2,
+                    "b_first_seen": at(-5),
+                    "b_last_seen": at(600),
+                    "b_last_event_id": "e" * 32,
+                    "b_level": "fatal",
+                    "b_status": "resolved",
+                }
+            ],
+        )
+        updated = conn.execute(select(issues).where(issues.c.id == first[0])).one()
+        assert (updated.times_seen, updated.first_seen, updated.last_seen) == (3, at(-5), at(600))
+        assert (updated.last_event_id, updated.level, updated.status) == (
+            "e" * 32,
+            "fatal",
+            "resolved",
+        )
+
+    await storage._db.write(compare)
 
 
 async def test_closed_storage_raises_storage_error(storage: SqlStorage) -> None:

@@ -3,6 +3,7 @@
 Every test runs on SQLite (a file in WAL mode) and PostgreSQL.
 """
 
+import functools
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, func, select, text
 
 from resentry_core._errors import InvalidInputError, StorageError
 from resentry_core._records import PreparedEnvelope, Recorded
-from resentry_core._storage import _sql, _sql_prune, _sql_record
+from resentry_core._storage import _sql, _sql_db, _sql_prune, _sql_record
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
@@ -602,6 +603,40 @@ async def test_sqlite_batch_waits_off_the_event_loop_for_another_writer(tmp_path
     finally:
         other.close()
         await storage.aclose()
+
+
+async def test_sqlite_batch_retries_on_the_loop_while_the_lock_is_briefly_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write lock taken for a moment (the checkpointer's RESTART) does not send the batch to
+    a worker thread, where SQLite's busy handler sleeps in steps of up to 10 ms: the batch
+    tries again on the event loop and runs there once the lock is free."""
+    monkeypatch.setattr(_sql_db, "_INLINE_RETRY_SECONDS", (0.05, 0.1, 0.2, 0.4, 0.8))
+    path = tmp_path / "briefly.db"
+    database = Database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    ran_on: list[threading.Thread] = []
+
+    def write(conn: Connection) -> None:
+        ran_on.append(threading.current_thread())
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+
+    try:
+        await database.write(lambda conn: conn.exec_driver_sql("CREATE TABLE t (x)"))
+        other.execute("BEGIN IMMEDIATE")
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(database.write, write, inline=True))
+            await anyio.sleep(0.01)
+            assert not ran_on  # tried once, found the lock taken, pausing on the loop
+            other.execute("COMMIT")
+        assert ran_on == [threading.current_thread()]
+        count = await database.read(
+            lambda conn: conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+        )
+        assert count == 1
+    finally:
+        other.close()
+        await database.aclose()
 
 
 async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path: Path) -> None:

@@ -107,9 +107,8 @@ def _plan(dialect: Dialect, key: object, build: Callable[[], _Plan]) -> _Plan:
 class InLookup:
     """A ``SELECT`` with one ``IN`` list, built by ``build`` from that list's bind parameters.
 
-    Compiled once per dialect, list length and locking (:meth:`Tx.select_in`), so that no
-    execution renders an expanding ``IN``. Lists come in :func:`chunks`, so there are at most
-    as many plans as the chunk size.
+    Compiled once per dialect, list length (a power of two, see :meth:`Tx.select_in`) and
+    locking, so that no execution renders an expanding ``IN``.
     """
 
     __slots__ = ("_build",)
@@ -173,14 +172,23 @@ class Tx:
         self, lookup: InLookup, parameters: Row, values: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
         """The rows of ``lookup`` for ``parameters`` and the ``IN`` list ``values`` (at most a
-        chunk), locked on PostgreSQL (see :meth:`locking`)."""
+        chunk), locked on PostgreSQL (see :meth:`locking`).
+
+        The list is padded to a power of two by repeating its last value (which selects
+        nothing more), so a lookup has a handful of plans and prepared statements, not one
+        per length.
+        """
+        if not values:
+            return []
+        size = 1 << (len(values) - 1).bit_length()
         dialect, locking = self.conn.dialect, not self.sqlite
         plan = _plan(
             dialect,
-            (lookup, len(values), locking),
-            lambda: _Plan(dialect, lookup.statement(len(values), locking=locking)),
+            (lookup, size, locking),
+            lambda: _Plan(dialect, lookup.statement(size, locking=locking)),
         )
-        bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(values)}}
+        padded = [*values, *[values[-1]] * (size - len(values))]
+        bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(padded)}}
         return [plan.row(row) for row in self._run(plan.sql, plan.parameters(bound))]
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:

@@ -107,8 +107,8 @@ def _plan(dialect: Dialect, key: object, build: Callable[[], _Plan]) -> _Plan:
 class InLookup:
     """A ``SELECT`` with one ``IN`` list, built by ``build`` from that list's bind parameters.
 
-    Compiled once per dialect, list length (a power of two, see :meth:`Tx.select_in`) and
-    locking, so that no execution renders an expanding ``IN``.
+    Compiled once per dialect and list length (a power of two, see :meth:`Tx.select_in`), so
+    that no execution renders an expanding ``IN``.
     """
 
     __slots__ = ("_build",)
@@ -116,10 +116,9 @@ class InLookup:
     def __init__(self, build: Callable[[list[BindParameter[Any]]], Select[Any]]) -> None:
         self._build = build
 
-    def statement(self, count: int, *, locking: bool) -> Select[Any]:
+    def statement(self, count: int) -> Select[Any]:
         """The statement for an ``IN`` list of ``count`` values named ``in_0``, ``in_1``, …"""
-        statement = self._build([bindparam(f"in_{index}") for index in range(count)])
-        return statement.with_for_update() if locking else statement
+        return self._build([bindparam(f"in_{index}") for index in range(count)])
 
 
 class Tx:
@@ -181,11 +180,9 @@ class Tx:
         if not values:
             return []
         size = 1 << (len(values) - 1).bit_length()
-        dialect, locking = self.conn.dialect, not self.sqlite
+        dialect = self.conn.dialect
         plan = _plan(
-            dialect,
-            (lookup, size, locking),
-            lambda: _Plan(dialect, lookup.statement(size, locking=locking)),
+            dialect, (lookup, size), lambda: _Plan(dialect, self.locking(lookup.statement(size)))
         )
         padded = [*values, *[values[-1]] * (size - len(values))]
         bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(padded)}}

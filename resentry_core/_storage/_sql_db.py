@@ -16,6 +16,7 @@ transaction would have to be upgraded. WAL checkpoints run in a background threa
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -302,9 +303,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
         for pragma in (
-            f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
             f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}",
@@ -315,6 +316,27 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
             cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the database to WAL mode, retrying while another connection switches it too.
+
+    Leaving rollback mode (a new file) takes an exclusive lock after a shared one. When several
+    connections try at once, SQLite fails all but one with "database is locked" at once rather
+    than calling the busy handler, which could deadlock them. The failure ends the attempt's
+    locks, so trying again is safe, and soon finds the mode switched.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _sqlite_begin(conn: Connection) -> None:

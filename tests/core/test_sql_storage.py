@@ -520,6 +520,35 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
         assert values == ["wal", 1, 30_000, 1, 10_000, 64 * 1024 * 1024]
 
 
+def test_sqlite_new_file_opened_by_several_connections_at_once(tmp_path: Path) -> None:
+    """Connections that switch a new file to WAL at the same moment all succeed: SQLite
+    refuses all but one of them at once, without waiting, and they try again."""
+    failures: list[sqlite3.Error] = []
+
+    def open_connection(path: Path, together: threading.Barrier) -> None:
+        connection = sqlite3.connect(path, check_same_thread=False)
+        try:
+            together.wait()
+            _sql_db._sqlite_connect(connection, None)  # type: ignore[arg-type]
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        except sqlite3.Error as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    for attempt in range(50):
+        together = threading.Barrier(4, timeout=10)
+        path = tmp_path / f"{attempt}.db"
+        threads = [
+            threading.Thread(target=open_connection, args=(path, together)) for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+
+
 async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     """Committed pages reach the database file without a commit checkpointing them.
 

@@ -3,14 +3,17 @@
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import anyio
 import httpx
+import psutil
 import pytest
 
 from resentry_core._config import CoreConfig
 from resentry_core._resentry import Resentry
+from resentry_core._storage._protocol import EventFilter
 from tests.factories import error_envelope
 from tests.server.conftest import (
     ADMIN_PASSWORD,
@@ -20,6 +23,7 @@ from tests.server.conftest import (
     run_cli,
     server_env,
 )
+from tests.server.test_idle import eventually
 
 DSN = re.compile(r"^(https?)://([0-9a-f]{32})@([^/]+)(/.*)?/(\d+)$")
 
@@ -210,3 +214,52 @@ def test_standalone_example_serves_with_settings_from_code(
     key = created.json()["keys"][0]
     host = server.base_url.split("://", 1)[1]
     assert key["dsn"] == f"http://{key['public_key']}@{host}/{created.json()['id']}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["-m", "resentry_server", "serve", "--workers", "2"], id="resentry-serve"),
+        pytest.param(
+            ["-m", "uvicorn", "--factory", "resentry_server:create_app", "--workers", "3"],
+            id="uvicorn-factory",  # every worker opens and migrates the new database itself
+        ),
+    ],
+)
+async def test_worker_processes_on_a_fresh_data_dir(
+    start_live_server: StartLiveServer, tmp_path: Path, argv: list[str]
+) -> None:
+    """Several worker processes start on an empty data dir, share one secret key and database,
+    and store every envelope sent to them over fresh connections exactly once."""
+    workers = int(argv[-1])
+    server = start_live_server(data_dir=tmp_path / "workers", argv=[sys.executable, *argv])
+    await eventually(lambda: len(psutil.Process(server.process.pid).children()) >= workers)
+    assert len(list((tmp_path / "workers").glob("secret_key*"))) == 1
+    project_id, dsn = server.create_project("Workers")
+    auth = {"X-Sentry-Auth": f"Sentry sentry_key={dsn.split('://', 1)[1].split('@', 1)[0]}"}
+    sent = [uuid.uuid4().hex for _ in range(60)]
+
+    async def send(event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            async with httpx.AsyncClient(timeout=30) as client:  # a new connection each time
+                response = await client.post(
+                    f"{server.base_url}/api/{project_id}/envelope/",
+                    content=error_envelope(event_id),
+                    headers=auth,
+                )
+            assert response.json() == {"id": event_id}
+
+    async with anyio.create_task_group() as group:
+        for start in range(0, len(sent), 10):
+            group.start_soon(send, sent[start : start + 10])
+    server.create_user("admin", ADMIN_PASSWORD, admin=True)
+    for _ in range(8):  # tokens from one worker are valid in the others
+        headers = server.login("admin", ADMIN_PASSWORD)
+        async with httpx.AsyncClient(timeout=30) as client:
+            listed = await client.get(f"{server.base_url}/api/v1/projects/", headers=headers)
+        assert [project["id"] for project in listed.json()["items"]] == [project_id]
+    assert server.stop() == 0
+    async with server.open_core() as core:
+        page = await core.storage.list_events(EventFilter(project_ids=(project_id,)), limit=100)
+    assert sorted(event.event_id for event in page.items) == sorted(sent)
+    assert "Traceback" not in server.log()

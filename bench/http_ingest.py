@@ -47,6 +47,7 @@ import psutil
 from fastapi import FastAPI, Request
 
 from bench.bench_ingest import make_bodies
+from resentry_core import Dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
@@ -326,9 +327,8 @@ def _create_project(env: dict[str, str]) -> tuple[int, str]:
         text=True,
         check=True,
     )
-    dsn = done.stdout.strip()
-    key = dsn.split("://", 1)[1].split("@", 1)[0]
-    return int(dsn.rsplit("/", 1)[1]), key
+    dsn = Dsn.parse(done.stdout.strip())
+    return dsn.project_id, dsn.public_key
 
 
 def _report(name: str, result: Result) -> None:

@@ -11,6 +11,7 @@ import httpx
 import psutil
 import pytest
 
+from resentry_core import Dsn
 from resentry_core._config import CoreConfig
 from resentry_core._resentry import Resentry
 from resentry_core._storage._protocol import EventFilter
@@ -185,7 +186,7 @@ def test_uvicorn_factory_serves_with_the_same_settings(
     server = start_live_server(data_dir=tmp_path / "factory", argv=argv)
     assert (tmp_path / "factory" / "resentry.db").exists()
     project_id, dsn = server.create_project("Factory")
-    key = dsn.split("://", 1)[1].split("@", 1)[0]
+    key = Dsn.parse(dsn).public_key
     response = httpx.post(
         f"{server.base_url}/api/{project_id}/envelope/",
         content=error_envelope(),
@@ -236,7 +237,7 @@ async def test_worker_processes_on_a_fresh_data_dir(
     await eventually(lambda: len(psutil.Process(server.process.pid).children()) >= workers)
     assert len(list((tmp_path / "workers").glob("secret_key*"))) == 1
     project_id, dsn = server.create_project("Workers")
-    auth = {"X-Sentry-Auth": f"Sentry sentry_key={dsn.split('://', 1)[1].split('@', 1)[0]}"}
+    auth = {"X-Sentry-Auth": f"Sentry sentry_key={Dsn.parse(dsn).public_key}"}
     sent = [uuid.uuid4().hex for _ in range(60)]
 
     async def send(event_ids: list[str]) -> None:

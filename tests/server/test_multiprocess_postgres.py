@@ -14,6 +14,7 @@ import anyio
 import httpx
 import pytest
 
+from resentry_core import Dsn
 from resentry_core._models import Event
 from resentry_core._storage._protocol import EventFilter
 from tests.core.conftest import postgres_database_url
@@ -42,7 +43,7 @@ async def test_two_processes_store_each_event_once_with_exact_counters(
     assert migrated.returncode == 0, migrated.stderr
     servers = [start_live_server(data_dir=tmp_path / name, **shared) for name in ("a", "b")]
     project_id, dsn = servers[0].create_project("Shared")
-    key = dsn.split("://", 1)[1].split("@", 1)[0]
+    key = Dsn.parse(dsn).public_key
 
     sends: list[tuple[int, str, bytes]] = []  # (server index, event id, body)
     group_of: dict[str, int] = {}

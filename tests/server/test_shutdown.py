@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
+from resentry_core import Dsn
 from resentry_core._errors import NotFoundError
 from tests.factories import envelope, error_event, item
 from tests.server.conftest import LiveServer
@@ -54,7 +55,7 @@ async def test_sigterm_stores_every_answered_envelope_and_exits_zero(
 ) -> None:
     """Requests in flight at SIGTERM are answered, every 200 is in the database, exit status 0."""
     project_id, dsn = live_server.create_project("Shutdown")
-    key = dsn.split("://", 1)[1].split("@", 1)[0]
+    key = Dsn.parse(dsn).public_key
     url = f"{live_server.base_url}/api/{project_id}/envelope/"
     answers: list[Answer] = []
     enough = anyio.Event()

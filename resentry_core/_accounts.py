@@ -86,6 +86,7 @@ class Accounts:
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create a user with a bcrypt-hashed password.
 
@@ -95,7 +96,11 @@ class Accounts:
         """
         hashed = await self._passwords.hash(password)
         return await self._store.create_user(
-            _check_username(username), hashed, is_admin=is_admin, telegram_chat_id=telegram_chat_id
+            _check_username(username),
+            hashed,
+            is_admin=is_admin,
+            telegram_chat_id=telegram_chat_id,
+            email=email,
         )
 
     async def update_user(
@@ -107,6 +112,7 @@ class Accounts:
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
         changed_by: User | None = None,
         current_password: str | None = None,
     ) -> User:
@@ -133,6 +139,7 @@ class Accounts:
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            email=email,
         )
 
     async def _check_current_password(self, username: str, password: str | None) -> None:

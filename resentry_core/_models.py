@@ -31,6 +31,7 @@ class User:
     is_active: bool
     telegram_chat_id: str | None
     created_at: datetime
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -218,6 +218,7 @@ class MemoryStorage:
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create an active user."""
         return await self._write(
@@ -226,6 +227,7 @@ class MemoryStorage:
             password_hash,
             is_admin=is_admin,
             telegram_chat_id=telegram_chat_id,
+            email=email,
         )
 
     async def get_user(self, user_id: int) -> User:
@@ -249,6 +251,7 @@ class MemoryStorage:
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
     ) -> User:
         """Change the given fields."""
         return await self._write(
@@ -259,6 +262,7 @@ class MemoryStorage:
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            email=email,
         )
 
     async def delete_user(self, user_id: int) -> None:

@@ -13,6 +13,7 @@ from resentry_core._storage._values import (
     DEFAULT_KEY_LABEL,
     UNSET,
     Unset,
+    check_email,
     new_project_slug,
     require_positive,
     require_text,
@@ -236,6 +237,7 @@ def create_user(
     *,
     is_admin: bool,
     telegram_chat_id: str | None,
+    email: str | None,
 ) -> User:
     """Create an active user."""
     _check_username(state, username, None)
@@ -246,6 +248,7 @@ def create_user(
         is_active=True,
         telegram_chat_id=telegram_chat_id or None,
         created_at=datetime.now(UTC),
+        email=check_email(email),
     )
     journal.put(state.users, user.id, UserRow(user=user, password_hash=password_hash))
     return user
@@ -283,6 +286,7 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    email: str | Unset | None,
 ) -> User:
     """Change the given fields of a user."""
     row = get_user_row(state, user_id)
@@ -298,6 +302,8 @@ def update_user(
         user = replace(user, is_active=is_active)
     if telegram_chat_id is not UNSET:
         user = replace(user, telegram_chat_id=telegram_chat_id or None)
+    if email is not UNSET:
+        user = replace(user, email=check_email(email))
     if password_hash is not UNSET:
         row = replace(row, password_hash=password_hash)
     row = replace(row, user=user)

@@ -239,12 +239,13 @@ class UserStore(Protocol):
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create an active user; usernames are compared exactly (case-sensitive).
 
         Raises:
             ConflictError: the username is taken.
-            InvalidInputError: the username is blank.
+            InvalidInputError: the username is blank, or ``email`` is not an e-mail address.
         """
         ...
 
@@ -269,14 +270,15 @@ class UserStore(Protocol):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
     ) -> User:
         """Change the fields given (:data:`UNSET`: unchanged).
 
-        ``telegram_chat_id=None`` (or ``""``) clears the chat id.
+        ``telegram_chat_id=None`` (or ``""``) clears the chat id; ``email`` likewise.
 
         Raises:
             NotFoundError: no such user.
-            InvalidInputError: the username is blank.
+            InvalidInputError: the username is blank, or ``email`` is not an e-mail address.
             ConflictError: the username is taken, or this would demote or deactivate the last
                 active admin.
         """

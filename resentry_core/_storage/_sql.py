@@ -270,6 +270,7 @@ class SqlStorage:
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create an active user. Raises ConflictError, InvalidInputError."""
         try:
@@ -279,6 +280,7 @@ class SqlStorage:
                 password_hash,
                 is_admin=is_admin,
                 telegram_chat_id=telegram_chat_id,
+                email=email,
             )
         except IntegrityConflictError as exc:  # a concurrent writer took the username first
             raise IntegrityConflictError(f"the username {username!r} is taken") from exc
@@ -304,6 +306,7 @@ class SqlStorage:
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
     ) -> User:
         """Change the given fields. Raises NotFoundError, ConflictError, InvalidInputError."""
         return await self._write(
@@ -314,6 +317,7 @@ class SqlStorage:
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            email=email,
         )
 
     async def delete_user(self, user_id: int) -> None:

@@ -15,6 +15,7 @@ from resentry_core._storage._values import (
     DEFAULT_KEY_LABEL,
     UNSET,
     Unset,
+    check_email,
     new_project_slug,
     require_positive,
     require_text,
@@ -228,6 +229,7 @@ def user_from_row(row: Any) -> User:
         is_active=row.is_active,
         telegram_chat_id=row.telegram_chat_id,
         created_at=row.created_at,
+        email=row.email,
     )
 
 
@@ -310,7 +312,13 @@ def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
 
 
 def create_user(
-    tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
+    tx: Tx,
+    username: str,
+    password_hash: str,
+    *,
+    is_admin: bool,
+    telegram_chat_id: str | None,
+    email: str | None,
 ) -> User:
     """Create an active user. Raises ConflictError, InvalidInputError."""
     _check_username(tx, username, None)
@@ -320,6 +328,7 @@ def create_user(
         "is_admin": is_admin,
         "is_active": True,
         "telegram_chat_id": telegram_chat_id or None,
+        "email": check_email(email),
         "created_at": datetime.now(UTC),
     }
     [user_id] = tx.insert_ids(users, [row])
@@ -330,6 +339,7 @@ def create_user(
         is_active=True,
         telegram_chat_id=row["telegram_chat_id"],
         created_at=row["created_at"],
+        email=row["email"],
     )
 
 
@@ -361,6 +371,7 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    email: str | Unset | None,
 ) -> User:
     """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
     get_user_row(tx, user_id)
@@ -378,6 +389,8 @@ def update_user(
         values["is_active"] = is_active
     if telegram_chat_id is not UNSET:
         values["telegram_chat_id"] = telegram_chat_id or None
+    if email is not UNSET:
+        values["email"] = check_email(email)
     if values:
         tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
     return user_from_row(get_user_row(tx, user_id))

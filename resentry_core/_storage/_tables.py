@@ -136,6 +136,7 @@ users = Table(
     _flag("is_active"),
     _text("telegram_chat_id", null=True),
     _when("created_at"),
+    _text("email", null=True),
     UniqueConstraint("username"),
     sqlite_autoincrement=True,
 )
@@ -333,6 +334,7 @@ monitors = Table(
     _when("created_at"),
     _when("last_check_in", null=True),
     _text("last_status", null=True),
+    _when("alerted_check_in", null=True),
     UniqueConstraint("project_id", "slug"),
     sqlite_autoincrement=True,
 )
@@ -415,12 +417,30 @@ discard_counters = Table(
     sqlite_autoincrement=True,
 )
 
+NOTICE_KINDS = (
+    "new_issue",
+    "regression",
+    "level",
+    "monitor_missed",
+    "monitor_failed",
+    "monitor_timeout",
+)
+DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
+CHANNEL_KINDS = ("telegram", "email", "webhook")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 notification_outbox = Table(
     "notification_outbox",
     metadata,
     _id(),
     _copy("project_id"),
-    _ref("issue_id", "issues.id"),
+    _ref("issue_id", "issues.id", null=True),
+    _ref("monitor_id", "monitors.id", null=True),
     _text("event_id", null=True),
     _text("kind"),
     _when("created_at"),
@@ -429,7 +449,88 @@ notification_outbox = Table(
     _when("next_attempt_at"),
     _text("last_error", null=True),
     Index(None, "issue_id"),
+    Index(None, "monitor_id"),
     Index(None, "delivered_at", "next_attempt_at"),
-    CheckConstraint("kind IN ('new_issue', 'regression')", name="kind"),
+    _one_of("kind", NOTICE_KINDS),
     sqlite_autoincrement=True,
+)
+
+notification_channels = Table(
+    "notification_channels",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("name"),
+    _text("kind"),
+    _text("target"),
+    _text("secret", null=True),
+    _text("flavor", null=True),
+    _when("created_at"),
+    Index(None, "project_id"),
+    _one_of("kind", CHANNEL_KINDS),
+    sqlite_autoincrement=True,
+)
+
+notification_rules = Table(
+    "notification_rules",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _ref("channel_id", "notification_channels.id"),
+    _text("trigger"),
+    _text("min_level"),
+    _text("environment", null=True),
+    _when("created_at"),
+    Index(None, "project_id", "trigger"),
+    Index(None, "channel_id"),
+    _one_of("trigger", NOTICE_KINDS),
+    sqlite_autoincrement=True,
+)
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("key"),
+    _text("destination"),
+    _ref("channel_id", "notification_channels.id", null=True),
+    _ref("user_id", "users.id", null=True),
+    _text("reason"),
+    _ref("issue_id", "issues.id", null=True),
+    _ref("monitor_id", "monitors.id", null=True),
+    _text("event_id", null=True),
+    Column("count", BigInteger, nullable=False),
+    _text("status"),
+    Column("attempts", Integer, nullable=False),
+    _text("last_error", null=True),
+    _when("created_at"),
+    _when("updated_at"),
+    _when("next_attempt_at"),
+    _when("delivered_at", null=True),
+    UniqueConstraint("key"),
+    Index(None, "project_id", "id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "channel_id"),
+    Index(None, "user_id"),
+    Index(None, "issue_id"),
+    Index(None, "monitor_id"),
+    _one_of("status", DELIVERY_STATUSES),
+    sqlite_autoincrement=True,
+)
+
+notification_windows = Table(
+    "notification_windows",
+    metadata,
+    _ref("issue_id", "issues.id"),
+    _text("destination"),
+    _copy("project_id"),
+    _ref("channel_id", "notification_channels.id", null=True),
+    _ref("user_id", "users.id", null=True),
+    Column("baseline", BigInteger, nullable=False),
+    _when("ends_at"),
+    PrimaryKeyConstraint("issue_id", "destination"),
+    Index(None, "ends_at"),
+    Index(None, "channel_id"),
+    Index(None, "user_id"),
 )

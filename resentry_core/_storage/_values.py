@@ -26,6 +26,23 @@ UNSET: Final = Unset.UNSET
 """Leave a field as it is: the default of the ``update_*`` methods, where ``None`` sets ``NULL``."""
 
 
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
+
+
+def check_email(address: str | None) -> str | None:
+    """A plausible e-mail address stripped of blanks, or None for none (None or ``""``).
+
+    Raises:
+        InvalidInputError: the address is not of the form ``name@domain.tld``.
+    """
+    if not address:
+        return None
+    address = address.strip()
+    if not _EMAIL.fullmatch(address):
+        raise InvalidInputError(f"{address!r} is not an e-mail address")
+    return address
+
+
 def slugify(text: str) -> str:
     """Fold accents to ASCII, lower-case, turn runs of other characters into ``-``, trim."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

@@ -54,6 +54,15 @@ from resentry_core._models import (
     User,
 )
 from resentry_core._normalize import normalize_event
+from resentry_core._notify._notification import (
+    Notification,
+    NotificationReason,
+    NotifiedEvent,
+    NotifiedIssue,
+    NotifiedMonitor,
+    NotifiedProject,
+)
+from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
 from resentry_core._parser import parse_envelope
 from resentry_core._passwords import PasswordHasher
 from resentry_core._prepare import prepare_envelope
@@ -107,6 +116,7 @@ __all__ = [
     "Claims",
     "ConflictError",
     "CoreConfig",
+    "DeliveryError",
     "DiscardCounter",
     "DiscardedCount",
     "Dsn",
@@ -139,6 +149,13 @@ __all__ = [
     "MemoryStorage",
     "Monitor",
     "NotFoundError",
+    "Notification",
+    "NotificationReason",
+    "NotifiedEvent",
+    "NotifiedIssue",
+    "NotifiedMonitor",
+    "NotifiedProject",
+    "Notifier",
     "OutboxEntry",
     "Page",
     "PasswordHasher",
@@ -157,11 +174,13 @@ __all__ = [
     "SentryAuth",
     "SessionAggregate",
     "SessionUpdate",
+    "SmtpConfig",
     "SqlStorage",
     "Storage",
     "StorageError",
     "StoredEnvelope",
     "StoredItem",
+    "TelegramConfig",
     "TokenCodec",
     "TokenPair",
     "Unset",

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 
 from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._notify._models import level_rank
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._storage import _sql_record_extra
 from resentry_core._storage._sql_record_extra import Kept
@@ -33,6 +34,7 @@ from resentry_core._storage._tables import (
     events,
     issues,
     notification_outbox,
+    notification_rules,
     projects,
 )
 from resentry_core._storage._values import aware
@@ -69,7 +71,7 @@ def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
         _insert_events(tx, kept, groups)
         _insert_attachments(tx, kept)
         _sql_record_extra.record_extras(tx, kept)
-        _insert_outbox(tx, groups)
+        _insert_outbox(tx, kept, groups)
     results = dict(duplicates)
     for entry in kept:
         results[entry.index] = _recorded(entry, groups)
@@ -379,24 +381,61 @@ def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
     tx.insert(attachments, rows)
 
 
-def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+def _insert_outbox(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
+    """Notices of the batch's new and reopened issues, and of its events at or above the level
+    of a project's ``level`` rule (one notice per issue, naming its most severe such event)."""
     now = datetime.now(UTC)
+    notices = [
+        (group, group.first, "new_issue" if group.created else "regression")
+        for group in groups.values()
+        if group.created or group.reopened
+    ]
+    notices.extend(
+        (groups[key], record, "level") for key, record in _level_events(tx, kept).items()
+    )
     rows: list[Row] = [
         {
             "project_id": group.project_id,
             "issue_id": group.issue_id,
-            "event_id": group.first.event_id,
-            "kind": "new_issue" if group.created else "regression",
+            "monitor_id": None,
+            "event_id": record.event_id,
+            "kind": kind,
             "created_at": now,
             "delivered_at": None,
             "attempts": 0,
             "next_attempt_at": now,
             "last_error": None,
         }
-        for group in groups.values()
-        if group.created or group.reopened
+        for group, record, kind in notices
     ]
     tx.insert(notification_outbox, rows)
+
+
+def _level_events(tx: Tx, kept: list[Kept]) -> dict[tuple[int, str], EventRecord]:
+    """The most severe event of each issue at or above a ``level`` rule of its project."""
+    project_ids = sorted({entry.envelope.project_id for entry in kept})
+    thresholds: dict[int, int] = {}
+    query = select(notification_rules.c.project_id, notification_rules.c.min_level).where(
+        notification_rules.c.trigger == "level", notification_rules.c.project_id.in_(project_ids)
+    )
+    for project_id, min_level in tx.conn.execute(query).all():
+        rank = level_rank(min_level)
+        thresholds[project_id] = min(rank, thresholds.get(project_id, rank))
+    chosen: dict[tuple[int, str], EventRecord] = {}
+    if not thresholds:
+        return chosen
+    for entry in kept:
+        threshold = thresholds.get(entry.envelope.project_id)
+        if threshold is None:
+            continue
+        for record in entry.events:
+            if record.fingerprint is None or level_rank(record.level) < threshold:
+                continue
+            key = (entry.envelope.project_id, record.fingerprint)
+            best = chosen.get(key)
+            if best is None or level_rank(record.level) >= level_rank(best.level):
+                chosen[key] = record
+    return chosen
 
 
 def _recorded(entry: Kept, groups: dict[tuple[int, str], _Group]) -> Recorded:

@@ -1,0 +1,412 @@
+"""The notification worker's transactions on SQL: fan-out, claims, outcomes, digests, monitors.
+
+Fan-out turns each due outbox notice into one delivery per destination (members, channels,
+the embedding application's notifiers) in one transaction, so a notice is expanded exactly
+once. At most one message per issue and destination is sent per de-duplication window: a
+notice for an issue whose window is open is dropped, and when the window ends the events that
+arrived meanwhile (the growth of the issue's ``times_seen``) are sent as one digest.
+
+Deliveries are claimed as leases (``next_attempt_at`` moves one lease ahead, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL), so several workers never send the same delivery at once and a
+worker that dies mid-delivery loses nothing: the delivery is due again when its lease ends.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from resentry_core._json import clean_text
+from resentry_core._models import Monitor
+from resentry_core._notify._models import DeliveryJob, level_rank
+from resentry_core._storage._sql_notify import channel_from_row, delivery_from_row, delivery_row
+from resentry_core._storage._sql_read import event_from_row, issue_from_row
+from resentry_core._storage._sql_telemetry import monitor_from_row
+from resentry_core._storage._sql_tx import Row, Tx
+from resentry_core._storage._tables import (
+    envelope_items,
+    events,
+    issues,
+    monitors,
+    notification_channels,
+    notification_deliveries,
+    notification_outbox,
+    notification_rules,
+    notification_windows,
+    project_members,
+    projects,
+    users,
+)
+
+MAX_ERROR_CHARS = 2000
+DEFAULT_TRIGGERS = frozenset({"new_issue", "regression"})
+MONITOR_KINDS = frozenset({"monitor_missed", "monitor_failed", "monitor_timeout"})
+# A judge of a monitor: the notice its state calls for at ``now`` ("monitor_missed", …), or None.
+MonitorJudge = Callable[[Monitor, datetime], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    destination: str
+    channel_id: int | None = None
+    user_id: int | None = None
+
+
+def _issue_targets(tx: Tx, notice: Any, level: str, environment: str | None) -> list[_Target]:
+    """Members and channels to tell about a ``new_issue``, ``regression`` or ``level`` notice."""
+    targets: list[_Target] = []
+    if notice.kind in DEFAULT_TRIGGERS:
+        flag = project_members.c[
+            "notify_new_issues" if notice.kind == "new_issue" else "notify_regressions"
+        ]
+        query = (
+            select(users.c.id, users.c.telegram_chat_id, users.c.email, project_members.c.min_level)
+            .join(project_members, project_members.c.user_id == users.c.id)
+            .where(project_members.c.project_id == notice.project_id, users.c.is_active, flag)
+            .order_by(users.c.id)
+        )
+        for user in tx.conn.execute(query).all():
+            if level_rank(level) < level_rank(user.min_level):
+                continue
+            if user.telegram_chat_id:
+                targets.append(_Target(f"user:{user.id}:telegram", user_id=user.id))
+            if user.email:
+                targets.append(_Target(f"user:{user.id}:email", user_id=user.id))
+    targets.extend(_channel_targets(tx, notice, level, environment))
+    return targets
+
+
+def _channel_targets(tx: Tx, notice: Any, level: str, environment: str | None) -> list[_Target]:
+    """Channels whose rules match; a channel without rules takes new issues, regressions and
+    monitor notices at ``error`` or above."""
+    channel_ids = tx.conn.execute(
+        select(notification_channels.c.id)
+        .where(notification_channels.c.project_id == notice.project_id)
+        .order_by(notification_channels.c.id)
+    ).scalars()
+    rules: dict[int, list[Any]] = {channel_id: [] for channel_id in channel_ids}
+    query = select(notification_rules).where(notification_rules.c.project_id == notice.project_id)
+    for rule in tx.conn.execute(query).all():
+        rules.setdefault(rule.channel_id, []).append(rule)
+    matched: list[_Target] = []
+    for channel_id, channel_rules in rules.items():
+        if channel_rules:
+            hit = any(
+                rule.trigger == notice.kind
+                and level_rank(level) >= level_rank(rule.min_level)
+                and rule.environment in (None, environment)
+                for rule in channel_rules
+            )
+        else:
+            hit = notice.kind in MONITOR_KINDS or (
+                notice.kind in DEFAULT_TRIGGERS and level_rank(level) >= level_rank("error")
+            )
+        if hit:
+            matched.append(_Target(f"channel:{channel_id}", channel_id=channel_id))
+    return matched
+
+
+def _app_targets(notice: Any, level: str, app_notifiers: int) -> list[_Target]:
+    wanted = notice.kind in MONITOR_KINDS or (
+        notice.kind in DEFAULT_TRIGGERS and level_rank(level) >= level_rank("error")
+    )
+    return [_Target(f"app:{index}") for index in range(app_notifiers)] if wanted else []
+
+
+def fan_out(tx: Tx, limit: int, now: datetime, window: timedelta, app_notifiers: int) -> int:
+    """Expand up to ``limit`` due outbox notices into deliveries; return how many were expanded."""
+    query = (
+        select(notification_outbox)
+        .where(
+            notification_outbox.c.delivered_at.is_(None),
+            notification_outbox.c.next_attempt_at <= now,
+        )
+        .order_by(notification_outbox.c.id)
+        .limit(limit)
+    )
+    if not tx.sqlite:
+        query = query.with_for_update(skip_locked=True)
+    notices = tx.conn.execute(query).all()
+    for notice in notices:
+        _expand(tx, notice, now, window, app_notifiers)
+    if notices:
+        tx.conn.execute(
+            update(notification_outbox)
+            .where(notification_outbox.c.id.in_([notice.id for notice in notices]))
+            .values(delivered_at=now, attempts=notification_outbox.c.attempts + 1)
+        )
+    return len(notices)
+
+
+def _expand(tx: Tx, notice: Any, now: datetime, window: timedelta, app_notifiers: int) -> None:
+    level, environment, times_seen = "error", None, 0
+    if notice.issue_id is not None:
+        issue = tx.conn.execute(
+            select(issues.c.level, issues.c.times_seen).where(issues.c.id == notice.issue_id)
+        ).first()
+        if issue is None:
+            return
+        level, times_seen = issue.level, issue.times_seen
+        if notice.event_id is not None:
+            event = tx.conn.execute(
+                select(events.c.level, events.c.environment).where(
+                    events.c.project_id == notice.project_id,
+                    events.c.event_id == notice.event_id,
+                )
+            ).first()
+            if event is not None:
+                level, environment = event.level, event.environment
+        targets = _issue_targets(tx, notice, level, environment)
+    else:
+        targets = _channel_targets(tx, notice, level, environment)
+    targets.extend(_app_targets(notice, level, app_notifiers))
+    rows: list[Row] = []
+    for target in targets:
+        if notice.issue_id is not None and not _open_window(
+            tx, notice, target, times_seen, now + window, now
+        ):
+            continue
+        rows.append(
+            delivery_row(
+                project_id=notice.project_id,
+                key=f"notice/{notice.id}/{target.destination}",
+                destination=target.destination,
+                channel_id=target.channel_id,
+                user_id=target.user_id,
+                reason=notice.kind,
+                issue_id=notice.issue_id,
+                monitor_id=notice.monitor_id,
+                event_id=notice.event_id,
+                now=now,
+            )
+        )
+    if rows:
+        tx.conn.execute(tx.insert_missing(notification_deliveries, ("key",)), rows)
+
+
+def _open_window(
+    tx: Tx, notice: Any, target: _Target, times_seen: int, ends_at: datetime, now: datetime
+) -> bool:
+    """Open a de-duplication window for the issue and destination; False when one is open."""
+    found = tx.conn.execute(
+        select(notification_windows.c.ends_at).where(
+            notification_windows.c.issue_id == notice.issue_id,
+            notification_windows.c.destination == target.destination,
+        )
+    ).first()
+    if found is not None and found.ends_at > now:
+        return False
+    values: Row = {
+        "issue_id": notice.issue_id,
+        "destination": target.destination,
+        "project_id": notice.project_id,
+        "channel_id": target.channel_id,
+        "user_id": target.user_id,
+        "baseline": times_seen,
+        "ends_at": ends_at,
+    }
+    statement = tx.upsert(
+        notification_windows,
+        ("issue_id", "destination"),
+        lambda excluded: {"baseline": excluded.baseline, "ends_at": excluded.ends_at},
+    )
+    tx.conn.execute(statement, [values])
+    return True
+
+
+def close_windows(tx: Tx, now: datetime, window: timedelta, limit: int) -> int:
+    """Send a digest for each ended window whose issue grew, reopening it; drop the others.
+
+    Returns the number of digests queued.
+    """
+    query = (
+        select(notification_windows, issues.c.times_seen, issues.c.last_event_id)
+        .join(issues, issues.c.id == notification_windows.c.issue_id)
+        .where(notification_windows.c.ends_at <= now)
+        .order_by(notification_windows.c.ends_at)
+        .limit(limit)
+    )
+    if not tx.sqlite:
+        query = query.with_for_update(of=notification_windows, skip_locked=True)
+    digests = 0
+    for row in tx.conn.execute(query).all():
+        where = (
+            notification_windows.c.issue_id == row.issue_id,
+            notification_windows.c.destination == row.destination,
+        )
+        if row.times_seen <= row.baseline:
+            tx.conn.execute(delete(notification_windows).where(*where))
+            continue
+        digests += 1
+        key = f"digest/{row.issue_id}/{row.destination}/{row.ends_at.isoformat()}"
+        digest = delivery_row(
+            project_id=row.project_id,
+            key=key,
+            destination=row.destination,
+            channel_id=row.channel_id,
+            user_id=row.user_id,
+            reason="digest",
+            issue_id=row.issue_id,
+            event_id=row.last_event_id,
+            count=row.times_seen - row.baseline,
+            now=now,
+        )
+        tx.conn.execute(tx.insert_missing(notification_deliveries, ("key",)), [digest])
+        tx.conn.execute(
+            update(notification_windows)
+            .where(*where)
+            .values(baseline=row.times_seen, ends_at=now + window)
+        )
+    return digests
+
+
+def claim(
+    tx: Tx, limit: int, now: datetime, lease: timedelta, app_notifiers: int
+) -> list[DeliveryJob]:
+    """Lease up to ``limit`` due deliveries, with what their messages need."""
+    query = (
+        select(notification_deliveries)
+        .where(
+            notification_deliveries.c.status.in_(("pending", "retrying")),
+            notification_deliveries.c.next_attempt_at <= now,
+        )
+        .order_by(notification_deliveries.c.next_attempt_at, notification_deliveries.c.id)
+        .limit(limit)
+    )
+    if not app_notifiers:
+        query = query.where(notification_deliveries.c.destination.not_like("app:%"))
+    if not tx.sqlite:
+        query = query.with_for_update(skip_locked=True)
+    rows = tx.conn.execute(query).all()
+    if not rows:
+        return []
+    tx.conn.execute(
+        update(notification_deliveries)
+        .where(notification_deliveries.c.id.in_([row.id for row in rows]))
+        .values(attempts=notification_deliveries.c.attempts + 1, next_attempt_at=now + lease)
+    )
+    return [_job(tx, row, now + lease) for row in rows]
+
+
+def _job(tx: Tx, row: Any, leased_until: datetime) -> DeliveryJob:
+    values = dict(row._mapping)
+    values.update(attempts=row.attempts + 1, next_attempt_at=leased_until)
+    delivery = delivery_from_row(SimpleNamespace(**values))
+    project_name = tx.conn.execute(
+        select(projects.c.name).where(projects.c.id == row.project_id)
+    ).scalar_one()
+    issue = event = payload = monitor = channel = None
+    chat_id = email = None
+    if row.issue_id is not None:
+        found = tx.conn.execute(select(issues).where(issues.c.id == row.issue_id)).first()
+        issue = None if found is None else issue_from_row(found)
+    if row.event_id is not None:
+        found = tx.conn.execute(
+            select(events, envelope_items.c.payload)
+            .join(envelope_items, envelope_items.c.id == events.c.item_id)
+            .where(events.c.project_id == row.project_id, events.c.event_id == row.event_id)
+        ).first()
+        if found is not None:
+            event, payload = event_from_row(found), found.payload
+    if row.monitor_id is not None:
+        found = tx.conn.execute(select(monitors).where(monitors.c.id == row.monitor_id)).first()
+        monitor = None if found is None else monitor_from_row(found)
+    if row.channel_id is not None:
+        found = tx.conn.execute(
+            select(notification_channels).where(notification_channels.c.id == row.channel_id)
+        ).first()
+        channel = None if found is None else channel_from_row(found)
+    if row.user_id is not None:
+        found = tx.conn.execute(
+            select(users.c.telegram_chat_id, users.c.email).where(users.c.id == row.user_id)
+        ).first()
+        if found is not None:
+            chat_id, email = found.telegram_chat_id, found.email
+    return DeliveryJob(
+        delivery=delivery,
+        project_name=project_name,
+        issue=issue,
+        event=event,
+        event_payload=payload,
+        monitor=monitor,
+        channel=channel,
+        user_chat_id=chat_id,
+        user_email=email,
+    )
+
+
+def finish(tx: Tx, delivery_id: int, now: datetime) -> None:
+    """Mark a delivery delivered."""
+    tx.conn.execute(
+        update(notification_deliveries)
+        .where(notification_deliveries.c.id == delivery_id)
+        .values(status="delivered", delivered_at=now, updated_at=now, last_error=None)
+    )
+
+
+def retry(tx: Tx, delivery_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
+    """Record a failed attempt; due again at ``retry_at``, or failed for good when None."""
+    values: Row = {"last_error": clean_text(error)[:MAX_ERROR_CHARS], "updated_at": now}
+    if retry_at is None:
+        values["status"] = "failed"
+    else:
+        values.update(status="retrying", next_attempt_at=retry_at)
+    tx.conn.execute(
+        update(notification_deliveries)
+        .where(notification_deliveries.c.id == delivery_id)
+        .values(values)
+    )
+
+
+def release(tx: Tx, delivery_ids: Sequence[int], now: datetime) -> None:
+    """Give claimed deliveries back unsent: due at once, this attempt not counted."""
+    if delivery_ids:
+        tx.conn.execute(
+            update(notification_deliveries)
+            .where(notification_deliveries.c.id.in_(list(delivery_ids)))
+            .values(next_attempt_at=now, attempts=notification_deliveries.c.attempts - 1)
+        )
+
+
+def check_monitors(tx: Tx, now: datetime, judge: MonitorJudge) -> int:
+    """Write the notices that monitors' states call for; return how many.
+
+    A monitor is told about at most once per check-in (``alerted_check_in``): a monitor that
+    keeps missing is one notice until it checks in again.
+    """
+    query = select(monitors).where(
+        monitors.c.config.is_not(None) | monitors.c.last_status.in_(("error", "in_progress"))
+    )
+    if not tx.sqlite:
+        query = query.with_for_update(skip_locked=True)
+    rows: list[Row] = []
+    for row in tx.conn.execute(query).all():
+        marker = row.last_check_in or row.created_at
+        if row.alerted_check_in is not None and row.alerted_check_in >= marker:
+            continue
+        kind = judge(monitor_from_row(row), now)
+        if kind is None:
+            continue
+        values: Row = {"alerted_check_in": marker}
+        if kind != "monitor_failed":
+            values["last_status"] = kind.removeprefix("monitor_")
+        tx.conn.execute(update(monitors).where(monitors.c.id == row.id).values(values))
+        rows.append(
+            {
+                "project_id": row.project_id,
+                "issue_id": None,
+                "monitor_id": row.id,
+                "event_id": None,
+                "kind": kind,
+                "created_at": now,
+                "delivered_at": None,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+            }
+        )
+    tx.insert(notification_outbox, rows)
+    return len(rows)

@@ -11,7 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from resentry_core._notify._notification import Notification
 
@@ -238,7 +238,7 @@ _SLACK_TEXT: Final = 3000
 _SLACK_FIELD: Final = 2000
 
 
-def render_slack(message: Message) -> dict[str, object]:
+def render_slack(message: Message) -> dict[str, Any]:
     """A Slack incoming-webhook payload: ``text`` (the notification fallback) and ``blocks``."""
     top = f"*{escape_slack(message.headline)}*\n{escape_slack(message.subject)}"
     blocks: list[dict[str, object]] = [_slack_section(top)]
@@ -289,7 +289,7 @@ _DISCORD_FIELD_VALUE: Final = 1024
 _DISCORD_RED: Final = 0xE03E2F
 
 
-def render_discord(message: Message, *, timestamp: datetime, url: str | None) -> dict[str, object]:
+def render_discord(message: Message, *, timestamp: datetime, url: str | None) -> dict[str, Any]:
     """A Discord incoming-webhook payload: ``content``, one embed, and no mentions allowed."""
     description = "\n".join(f"• {escape_discord(frame)}" for frame in message.frames)
     if message.links:

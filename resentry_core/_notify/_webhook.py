@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,7 +66,7 @@ def verify_webhook(
     return hmac.compare_digest(expected, given.encode(errors="replace"))
 
 
-def webhook_payload(notification: Notification, flavor: WebhookFlavor) -> dict[str, object]:
+def webhook_payload(notification: Notification, flavor: WebhookFlavor) -> dict[str, Any]:
     """The JSON document a webhook of ``flavor`` receives for ``notification``."""
     message = compose(notification)
     if flavor == "slack":

@@ -28,14 +28,14 @@ def _refusal(address: IPAddress) -> str | None:
         if embedded is not None and (reason := _refusal(embedded)):
             return f"{reason} (embedded in {address})"
     checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("not globally routable", not address.is_global),
+        ("an unspecified", address.is_unspecified),
+        ("a loopback", address.is_loopback),
+        ("a link-local", address.is_link_local),
+        ("a multicast", address.is_multicast),
+        ("a private", address.is_private),
+        ("a reserved or shared", not address.is_global),
     )
-    return next((f"a {name} address" for name, hit in checks if hit), None)
+    return next((f"{name} address" for name, hit in checks if hit), None)
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> str:

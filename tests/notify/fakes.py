@@ -12,6 +12,7 @@
 Each is a context manager; use them from fixtures.
 """
 
+import contextlib
 import json
 import ssl
 import threading
@@ -105,8 +106,10 @@ class FakeHttpServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                # A client that timed out during ``delay`` is gone: that is the point.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.end_headers()
+                    self.wfile.write(reply.body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

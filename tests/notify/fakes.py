@@ -311,12 +311,14 @@ class SmtpServer:
         login: ``(username, password)`` to require AUTH, or ``None``.
         ca: the trustme CA that signs the server's certificate (needed for TLS).
         refuse: addresses the server refuses at RCPT with ``550``.
+        defer: addresses the server defers at RCPT with ``451`` (greylisting).
     """
 
     security: str = "none"
     login: tuple[str, str] | None = None
     ca: trustme.CA | None = None
     refuse: frozenset[str] = frozenset()
+    defer: frozenset[str] = frozenset()
     mailbox: _Mailbox = field(default_factory=_Mailbox)
     port: int = 0
     _controller: Controller | None = None
@@ -348,7 +350,7 @@ class SmtpServer:
             assert self.ca is not None
             server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.ca.issue_cert(LOOPBACK).configure_cert(server_context)
-        refuse = self.refuse
+        refuse, defer = self.refuse, self.defer
 
         class Handler(_Mailbox):
             async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
@@ -361,6 +363,8 @@ class SmtpServer:
             ) -> str:
                 if address in refuse:
                     return "550 No such user here"
+                if address in defer:
+                    return "451 Greylisted, try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
@@ -385,6 +389,7 @@ class SmtpServer:
     def __exit__(self, *exc_info: object) -> None:
         if self._controller is not None:
             self._controller.stop()
+            self._controller = None
 
 
 def write_ca_bundle(ca: trustme.CA, directory: Path) -> str:

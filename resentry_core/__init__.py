@@ -54,6 +54,7 @@ from resentry_core._models import (
     User,
 )
 from resentry_core._normalize import normalize_event
+from resentry_core._notify._email import EmailNotifier
 from resentry_core._notify._notification import (
     Notification,
     NotificationReason,
@@ -63,6 +64,14 @@ from resentry_core._notify._notification import (
     NotifiedProject,
 )
 from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
+from resentry_core._notify._telegram import TelegramNotifier
+from resentry_core._notify._urlguard import check_webhook_url
+from resentry_core._notify._webhook import (
+    WebhookFlavor,
+    WebhookNotifier,
+    sign_webhook,
+    verify_webhook,
+)
 from resentry_core._parser import parse_envelope
 from resentry_core._passwords import PasswordHasher
 from resentry_core._prepare import prepare_envelope
@@ -120,6 +129,7 @@ __all__ = [
     "DiscardCounter",
     "DiscardedCount",
     "Dsn",
+    "EmailNotifier",
     "Envelope",
     "EnvelopeError",
     "EnvelopeHeaders",
@@ -181,13 +191,17 @@ __all__ = [
     "StoredEnvelope",
     "StoredItem",
     "TelegramConfig",
+    "TelegramNotifier",
     "TokenCodec",
     "TokenPair",
     "Unset",
     "UnsupportedEncodingError",
     "User",
     "UserStore",
+    "WebhookFlavor",
+    "WebhookNotifier",
     "check_envelope_dsn",
+    "check_webhook_url",
     "decode_store_body",
     "decompress",
     "envelope_from_store",
@@ -199,5 +213,7 @@ __all__ = [
     "parse_json",
     "parse_sentry_auth",
     "prepare_envelope",
+    "sign_webhook",
     "utc_now",
+    "verify_webhook",
 ]

@@ -70,6 +70,8 @@ class SmtpConfig:
             ``none`` (plain text; only for a relay on a trusted network).
         from_address: the ``From`` address.
         timeout: seconds allowed for each SMTP operation.
+        ca_file: a PEM bundle of the certificate authorities to trust for this server
+            (``None``: the system's), for a relay with a private CA.
     """
 
     host: str
@@ -79,3 +81,4 @@ class SmtpConfig:
     security: Literal["starttls", "tls", "none"] = "starttls"
     from_address: str
     timeout: float = 10.0
+    ca_file: str | None = None

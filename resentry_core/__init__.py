@@ -55,6 +55,18 @@ from resentry_core._models import (
 )
 from resentry_core._normalize import normalize_event
 from resentry_core._notify._email import EmailNotifier
+from resentry_core._notify._models import (
+    CHANNEL_KINDS,
+    TRIGGERS,
+    WEBHOOK_FLAVORS,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    Rule,
+    Trigger,
+)
 from resentry_core._notify._notification import (
     Notification,
     NotificationReason,
@@ -64,6 +76,7 @@ from resentry_core._notify._notification import (
     NotifiedProject,
 )
 from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
+from resentry_core._notify._store import NotificationStore
 from resentry_core._notify._telegram import TelegramNotifier
 from resentry_core._notify._urlguard import check_webhook_url
 from resentry_core._notify._webhook import (
@@ -72,6 +85,7 @@ from resentry_core._notify._webhook import (
     sign_webhook,
     verify_webhook,
 )
+from resentry_core._notify._worker import Worker, open_worker
 from resentry_core._parser import parse_envelope
 from resentry_core._passwords import PasswordHasher
 from resentry_core._prepare import prepare_envelope
@@ -108,24 +122,32 @@ from resentry_core._store import decode_store_body, envelope_from_store
 from resentry_core._tokens import Claims, TokenCodec, TokenPair
 
 __all__ = [
+    "CHANNEL_KINDS",
     "DEFAULT_LIMITS",
     "DEFAULT_PAGE_SIZE",
     "ISSUE_STATUSES",
     "LEVELS",
     "MAX_PAGE_SIZE",
     "MEMORY_URL",
+    "TRIGGERS",
     "UNSET",
+    "WEBHOOK_FLAVORS",
     "Accounts",
     "Attachment",
     "AttachmentRecord",
     "AuthenticationError",
     "BadRequestError",
+    "Channel",
+    "ChannelKind",
     "CheckIn",
     "CheckInRecord",
     "Claims",
     "ConflictError",
     "CoreConfig",
+    "Delivery",
     "DeliveryError",
+    "DeliveryJob",
+    "DeliveryStatus",
     "DiscardCounter",
     "DiscardedCount",
     "Dsn",
@@ -161,6 +183,7 @@ __all__ = [
     "NotFoundError",
     "Notification",
     "NotificationReason",
+    "NotificationStore",
     "NotifiedEvent",
     "NotifiedIssue",
     "NotifiedMonitor",
@@ -181,6 +204,7 @@ __all__ = [
     "ReleaseHealth",
     "Resentry",
     "ResentryError",
+    "Rule",
     "SentryAuth",
     "SessionAggregate",
     "SessionUpdate",
@@ -194,12 +218,14 @@ __all__ = [
     "TelegramNotifier",
     "TokenCodec",
     "TokenPair",
+    "Trigger",
     "Unset",
     "UnsupportedEncodingError",
     "User",
     "UserStore",
     "WebhookFlavor",
     "WebhookNotifier",
+    "Worker",
     "check_envelope_dsn",
     "check_webhook_url",
     "decode_store_body",
@@ -209,6 +235,7 @@ __all__ = [
     "format_rate_limits",
     "normalize_event",
     "open_storage",
+    "open_worker",
     "parse_envelope",
     "parse_json",
     "parse_sentry_auth",

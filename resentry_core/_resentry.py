@@ -1,6 +1,6 @@
 """The :class:`Resentry` bundle: storage, ingestion and accounts opened together."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -10,6 +10,8 @@ import anyio
 from resentry_core._accounts import Accounts
 from resentry_core._config import CoreConfig
 from resentry_core._ingest import Ingestor, utc_now
+from resentry_core._notify._notifier import Notifier
+from resentry_core._notify._worker import open_worker
 from resentry_core._passwords import PasswordHasher
 from resentry_core._retention import enforce_retention
 from resentry_core._storage._memory import MemoryStorage
@@ -52,12 +54,20 @@ class Resentry:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, config: CoreConfig, *, storage: Storage | None = None
+        cls,
+        config: CoreConfig,
+        *,
+        storage: Storage | None = None,
+        notifiers: Sequence[Notifier] = (),
     ) -> AsyncIterator["Resentry"]:
         """Open storage (migrating it), start the group-commit writer, and yield the bundle.
 
-        While it is open, projects that set ``retention_days`` are pruned every
-        ``config.retention_interval`` (``_retention``).
+        Unless ``config.worker`` is off, the background worker runs while it is open
+        (``_notify/_worker``): it delivers notifications, sends digests, watches cron-monitor
+        deadlines and prunes projects that set ``retention_days`` every
+        ``config.retention_interval``. ``notifiers`` are the application's own: each receives
+        the new issues and regressions (at ``error`` or above) and the monitor notices of
+        every project. On the in-memory storage the worker only prunes.
 
         A ``storage`` passed in is used as it is and left open on exit; otherwise one is opened
         from ``config.database_url`` and closed on exit.
@@ -87,7 +97,9 @@ class Resentry:
                 ingestor.group_commit(max_batch=config.batch_max_envelopes),
                 anyio.create_task_group() as background,
             ):
-                if config.retention_interval is not None:
+                if config.worker and isinstance(store, SqlStorage):
+                    await background.start(_run_worker, store, config, notifiers)
+                elif config.worker and config.retention_interval is not None:
                     background.start_soon(
                         partial(enforce_retention, clock=utc_now),
                         store,
@@ -100,3 +112,15 @@ class Resentry:
         finally:
             if storage is None:
                 await store.aclose()
+
+
+async def _run_worker(
+    storage: SqlStorage,
+    config: CoreConfig,
+    notifiers: Sequence[Notifier],
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    async with open_worker(storage, config, notifiers=notifiers, clock=utc_now) as worker:
+        task_status.started()
+        await worker.run()

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Literal
 
 from resentry_core._models import LEVELS, Event, Issue, Level, Monitor
+from resentry_core._notify._webhook import WebhookFlavor
 
 ChannelKind = Literal["telegram", "email", "webhook"]
 CHANNEL_KINDS: tuple[ChannelKind, ...] = ("telegram", "email", "webhook")
-WebhookFlavor = Literal["resentry", "slack", "discord"]
 WEBHOOK_FLAVORS: tuple[WebhookFlavor, ...] = ("resentry", "slack", "discord")
 Trigger = Literal[
     "new_issue", "regression", "level", "monitor_missed", "monitor_failed", "monitor_timeout"

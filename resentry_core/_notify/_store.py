@@ -12,8 +12,8 @@ from resentry_core._notify._models import (
     DeliveryJob,
     Rule,
     Trigger,
-    WebhookFlavor,
 )
+from resentry_core._notify._webhook import WebhookFlavor
 from resentry_core._storage._sql_notify_work import MonitorJudge
 from resentry_core._storage._values import UNSET, Unset
 

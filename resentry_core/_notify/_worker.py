@@ -1,10 +1,10 @@
 """The background worker: notification delivery, digests, cron-monitor deadlines, retention.
 
-Each round it (1) queues digests for ended de-duplication windows, (2) writes the notices that
-cron monitors' states call for, (3) expands outbox notices into one delivery per destination,
-(4) sends the due deliveries concurrently, each with a timeout, and (5) sweeps retention when
-it is due. Everything it does is a short transaction on the shared database, so several
-workers (PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
+Each round it (1) writes the notices that cron monitors' states call for, (2) expands outbox
+notices into one delivery per destination, (3) queues digests for ended de-duplication
+windows, (4) sends the due deliveries concurrently, each with a timeout, and (5) sweeps
+retention when Everything it does is a short transaction on the shared database, so several workers
+(PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
 
 Delivery is at least once: a delivery is claimed as a lease and marked after the send, so a
 crash between the two sends it again after the lease (with the same idempotency key), and a
@@ -12,21 +12,25 @@ worker that is stopped or cancelled gives back what it has not sent.
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Final
 
 import anyio
+import httpx
 
 from resentry_core._config import CoreConfig
-from resentry_core._errors import ResentryError
+from resentry_core._errors import InvalidInputError, ResentryError
 from resentry_core._notify._build import build_notification
+from resentry_core._notify._destinations import Destinations
 from resentry_core._notify._models import DeliveryJob
 from resentry_core._notify._notifier import DeliveryError, Notifier
 from resentry_core._notify._schedule import monitor_notice
 from resentry_core._notify._store import NotificationStore
 from resentry_core._retention import sweep
 from resentry_core._storage._protocol import Storage
+from resentry_core._storage._sql import SqlStorage
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ BATCH: Final = 50
 SEND_TIMEOUT: Final = 30.0
 MAX_BACKOFF: Final = timedelta(hours=1)
 # The notifier that delivers a job (channels and members); app notifiers are looked up apart.
-Resolver = Callable[[DeliveryJob], Notifier]
+Resolver = Callable[[DeliveryJob], Awaitable[Notifier]]
 
 
 class Worker:
@@ -85,11 +89,11 @@ class Worker:
         """One round of every job; True when there was work (so the next round starts now)."""
         config, now = self._config, self._clock()
         window = config.notify_window
-        work = await self._store.close_windows(BATCH, now=now, window=window)
-        work += await self._store.check_monitors(now=now, judge=monitor_notice)
+        work = await self._store.check_monitors(now=now, judge=monitor_notice)
         work += await self._store.fan_out(
             BATCH, now=now, window=window, app_notifiers=len(self._notifiers)
         )
+        work += await self._store.close_windows(BATCH, now=now, window=window)
         work += await self._deliver()
         await self._sweep_retention()
         return work > 0
@@ -117,7 +121,7 @@ class Worker:
         delivery = job.delivery
         error: DeliveryError | None = None
         try:
-            notifier = self._notifier(job)
+            notifier = await self._notifier(job)
             notification = build_notification(
                 job, public_url=self._config.public_url, now=self._clock()
             )
@@ -145,14 +149,14 @@ class Worker:
             await self._store.retry_delivery(delivery.id, str(error), now=now, retry_at=retry_at)
         done.add(delivery.id)
 
-    def _notifier(self, job: DeliveryJob) -> Notifier:
+    async def _notifier(self, job: DeliveryJob) -> Notifier:
         destination = job.delivery.destination
         if destination.startswith("app:"):
             index = int(destination.removeprefix("app:"))
             if index >= len(self._notifiers):
                 raise DeliveryError("the application's notifier is gone", permanent=True)
             return self._notifiers[index]
-        return self._resolve(job)
+        return await self._resolve(job)
 
     def _retry_at(self, error: DeliveryError, attempts: int, now: datetime) -> datetime | None:
         if error.permanent or attempts >= self._config.notify_max_attempts:
@@ -171,3 +175,36 @@ class Worker:
         deleted = await sweep(self._storage, now)
         if deleted:
             logger.info("retention: deleted %d envelopes past their retention", deleted)
+
+
+@asynccontextmanager
+async def open_worker(
+    storage: Storage,
+    config: CoreConfig,
+    *,
+    notifiers: Sequence[Notifier] = (),
+    clock: Callable[[], datetime],
+) -> AsyncIterator[Worker]:
+    """A :class:`Worker` on ``storage`` (a ``SqlStorage``), with its own HTTP client.
+
+    Raises:
+        InvalidInputError: ``storage`` keeps no notifications (not a ``SqlStorage``).
+    """
+    if not isinstance(storage, SqlStorage):
+        raise InvalidInputError("the notification worker needs a SqlStorage")
+    timeout = httpx.Timeout(10.0)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        destinations = Destinations(
+            telegram=config.telegram,
+            smtp=config.smtp,
+            client=client,
+            allow_private=config.webhook_allow_private,
+        )
+        yield Worker(
+            storage,
+            storage,
+            config,
+            resolve=destinations.resolve,
+            notifiers=notifiers,
+            clock=clock,
+        )

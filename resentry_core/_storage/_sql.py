@@ -40,8 +40,8 @@ from resentry_core._notify._models import (
     DeliveryJob,
     Rule,
     Trigger,
-    WebhookFlavor,
 )
+from resentry_core._notify._webhook import WebhookFlavor
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import (
     _outbox,

@@ -19,8 +19,8 @@ from resentry_core._notify._models import (
     Delivery,
     Rule,
     Trigger,
-    WebhookFlavor,
 )
+from resentry_core._notify._webhook import WebhookFlavor
 from resentry_core._storage._sql_admin import get_project
 from resentry_core._storage._sql_read import keyset_page
 from resentry_core._storage._sql_tx import Row, Tx
@@ -125,7 +125,7 @@ def create_channel(
         "created_at": now,
     }
     [channel_id] = tx.insert_ids(notification_channels, [row])
-    return channel_from_row(SimpleNamespace(id=channel_id, **row))
+    return channel_from_row(SimpleNamespace(**{**row, "id": channel_id}))
 
 
 def get_channel(tx: Tx, project_id: int, channel_id: int) -> Channel:
@@ -212,7 +212,7 @@ def create_rule(
         "created_at": now,
     }
     [rule_id] = tx.insert_ids(notification_rules, [row])
-    return _rule(SimpleNamespace(id=rule_id, **row))
+    return _rule(SimpleNamespace(**{**row, "id": rule_id}))
 
 
 def list_rules(tx: Tx, project_id: int) -> list[Rule]:
@@ -306,4 +306,4 @@ def enqueue_test(tx: Tx, project_id: int, channel_id: int, now: datetime) -> Del
         now=now,
     )
     [delivery_id] = tx.insert_ids(notification_deliveries, [row])
-    return delivery_from_row(SimpleNamespace(id=delivery_id, **row))
+    return delivery_from_row(SimpleNamespace(**{**row, "id": delivery_id}))

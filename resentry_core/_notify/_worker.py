@@ -3,8 +3,8 @@
 Each round it (1) writes the notices that cron monitors' states call for, (2) expands outbox
 notices into one delivery per destination, (3) queues digests for ended de-duplication
 windows, (4) sends the due deliveries concurrently, each with a timeout, and (5) sweeps
-retention when Everything it does is a short transaction on the shared database, so several workers
-(PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
+retention when it is due. Each step is a short transaction on the shared database, so several
+workers (PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
 
 Delivery is at least once: a delivery is claimed as a lease and marked after the send, so a
 crash between the two sends it again after the lease (with the same idempotency key), and a

@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+import anyio
+
 from resentry_core import (
     CoreConfig,
     DeliveryError,
@@ -41,9 +43,11 @@ class Recorder:
 
     received: list[Notification] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
+    delay: float = 0.0
 
     async def send(self, notification: Notification) -> None:
-        """Record ``notification``, or raise the next scripted failure."""
+        """Record ``notification`` after ``delay`` seconds, or raise the next scripted failure."""
+        await anyio.sleep(self.delay)
         if self.failures:
             raise self.failures.pop(0)
         self.received.append(notification)

@@ -14,7 +14,7 @@ from resentry_core._notify._models import (
     Trigger,
 )
 from resentry_core._notify._webhook import WebhookFlavor
-from resentry_core._storage._sql_notify_work import MonitorJudge
+from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
 from resentry_core._storage._values import UNSET, Unset
 
 
@@ -122,6 +122,14 @@ class NotificationStore(Protocol):
         """Give claimed deliveries back unsent."""
         ...
 
-    async def check_monitors(self, *, now: datetime, judge: MonitorJudge) -> int:
-        """Write the notices that cron monitors' states call for; return how many."""
+    async def pending_work(
+        self, *, now: datetime, judge: MonitorJudge, app_notifiers: int = 0
+    ) -> Pending:
+        """What the worker has to do at ``now``, read without a write lock."""
+        ...
+
+    async def check_monitors(
+        self, monitor_ids: Sequence[int], *, now: datetime, judge: MonitorJudge
+    ) -> int:
+        """Write the notices that these monitors' states call for; return how many."""
         ...

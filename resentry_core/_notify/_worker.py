@@ -87,14 +87,18 @@ class Worker:
 
     async def run_once(self) -> bool:
         """One round of every job; True when there was work (so the next round starts now)."""
-        config, now = self._config, self._clock()
-        window = config.notify_window
-        work = await self._store.check_monitors(now=now, judge=monitor_notice)
-        work += await self._store.fan_out(
-            BATCH, now=now, window=window, app_notifiers=len(self._notifiers)
-        )
-        work += await self._store.close_windows(BATCH, now=now, window=window)
-        work += await self._deliver()
+        now, window, apps = self._clock(), self._config.notify_window, len(self._notifiers)
+        store = self._store
+        due = await store.pending_work(now=now, judge=monitor_notice, app_notifiers=apps)
+        work = 0
+        if due.monitors:
+            work += await store.check_monitors(due.monitors, now=now, judge=monitor_notice)
+        if due.notices or due.monitors:
+            work += await store.fan_out(BATCH, now=now, window=window, app_notifiers=apps)
+        if due.windows:
+            work += await store.close_windows(BATCH, now=now, window=window)
+        if work or due.deliveries:
+            work += await self._deliver()
         await self._sweep_retention()
         return work > 0
 

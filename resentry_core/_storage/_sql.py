@@ -55,7 +55,7 @@ from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
-from resentry_core._storage._sql_notify_work import MonitorJudge
+from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
@@ -589,6 +589,14 @@ class SqlStorage:
         """Give claimed deliveries back unsent (their attempt is not counted)."""
         await self._write(_sql_notify_work.release, delivery_ids, now)
 
-    async def check_monitors(self, *, now: datetime, judge: MonitorJudge) -> int:
-        """Write the notices that cron monitors' states call for; return how many."""
-        return await self._write(_sql_notify_work.check_monitors, now, judge)
+    async def pending_work(
+        self, *, now: datetime, judge: MonitorJudge, app_notifiers: int = 0
+    ) -> Pending:
+        """What the worker has to do at ``now``, read without a write lock."""
+        return await self._read(_sql_notify_work.pending, now, app_notifiers, judge)
+
+    async def check_monitors(
+        self, monitor_ids: Sequence[int], *, now: datetime, judge: MonitorJudge
+    ) -> int:
+        """Write the notices that these monitors' states call for; return how many."""
+        return await self._write(_sql_notify_work.check_monitors, now, judge, monitor_ids)

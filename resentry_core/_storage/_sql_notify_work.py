@@ -371,25 +371,73 @@ def release(tx: Tx, delivery_ids: Sequence[int], now: datetime) -> None:
         )
 
 
-def check_monitors(tx: Tx, now: datetime, judge: MonitorJudge) -> int:
-    """Write the notices that monitors' states call for; return how many.
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Which of the worker's jobs have something to do (read without taking a write lock)."""
 
-    A monitor is told about at most once per check-in (``alerted_check_in``): a monitor that
-    keeps missing is one notice until it checks in again.
-    """
-    query = select(monitors).where(
+    notices: bool
+    windows: bool
+    deliveries: bool
+    monitors: tuple[int, ...]  # ids of the monitors whose state calls for a notice
+
+
+def _exists(tx: Tx, query: Any) -> bool:
+    return tx.conn.execute(query.limit(1)).first() is not None
+
+
+def pending(tx: Tx, now: datetime, app_notifiers: int, judge: MonitorJudge) -> Pending:
+    """What is due at ``now``: a few indexed reads, so an idle worker writes nothing."""
+    deliveries = select(notification_deliveries.c.id).where(
+        notification_deliveries.c.status.in_(("pending", "retrying")),
+        notification_deliveries.c.next_attempt_at <= now,
+    )
+    if not app_notifiers:
+        deliveries = deliveries.where(notification_deliveries.c.destination.not_like("app:%"))
+    return Pending(
+        notices=_exists(
+            tx,
+            select(notification_outbox.c.id).where(
+                notification_outbox.c.delivered_at.is_(None),
+                notification_outbox.c.next_attempt_at <= now,
+            ),
+        ),
+        windows=_exists(
+            tx,
+            select(notification_windows.c.issue_id).where(notification_windows.c.ends_at <= now),
+        ),
+        deliveries=_exists(tx, deliveries),
+        monitors=tuple(_alerting_monitors(tx, select(monitors), now, judge)),
+    )
+
+
+def _alerting_monitors(tx: Tx, query: Any, now: datetime, judge: MonitorJudge) -> dict[int, Any]:
+    """The rows of ``query``'s monitors whose state calls for a notice, with its kind."""
+    query = query.where(
         monitors.c.config.is_not(None) | monitors.c.last_status.in_(("error", "in_progress"))
     )
-    if not tx.sqlite:
-        query = query.with_for_update(skip_locked=True)
-    rows: list[Row] = []
+    found: dict[int, Any] = {}
     for row in tx.conn.execute(query).all():
         marker = row.last_check_in or row.created_at
         if row.alerted_check_in is not None and row.alerted_check_in >= marker:
             continue
         kind = judge(monitor_from_row(row), now)
-        if kind is None:
-            continue
+        if kind is not None:
+            found[row.id] = (row, kind, marker)
+    return found
+
+
+def check_monitors(tx: Tx, now: datetime, judge: MonitorJudge, ids: Sequence[int]) -> int:
+    """Write the notices that the states of monitors ``ids`` call for (checked again, locked);
+    return how many.
+
+    A monitor is told about at most once per check-in (``alerted_check_in``): a monitor that
+    keeps missing is one notice until it checks in again.
+    """
+    query = select(monitors).where(monitors.c.id.in_(list(ids)))
+    if not tx.sqlite:
+        query = query.with_for_update(skip_locked=True)
+    rows: list[Row] = []
+    for row, kind, marker in _alerting_monitors(tx, query, now, judge).values():
         values: Row = {"alerted_check_in": marker}
         if kind != "monitor_failed":
             values["last_status"] = kind.removeprefix("monitor_")

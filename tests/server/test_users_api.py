@@ -11,7 +11,15 @@ from tests.server.api_helpers import PASSWORD, Headers, add_user, get_json, logi
 from tests.server.conftest import ADMIN_PASSWORD
 
 USERS = "/api/v1/users/"
-USER_FIELDS = {"id", "username", "is_admin", "is_active", "telegram_chat_id", "created_at"}
+USER_FIELDS = {
+    "id",
+    "username",
+    "is_admin",
+    "is_active",
+    "telegram_chat_id",
+    "email",
+    "created_at",
+}
 
 
 def user_url(user_id: int) -> str:

@@ -10,15 +10,17 @@ interpolates, and each value is clipped to a sane length first.
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
+from resentry_core._json import clean_text
 from resentry_core._notify._notification import Notification
 
 TITLE_CHARS: Final = 500
 VALUE_CHARS: Final = 200
 MAX_FRAMES: Final = 5
 ELLIPSIS: Final = "…"
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,17 +43,17 @@ class Message:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), control
+    characters as spaces, NULs dropped and lone surrogates (no encoder takes them) as U+FFFD."""
+    text = _CONTROL.sub(" ", clean_text(text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def _when(moment: datetime) -> str:
-    return (
-        moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-        if moment.utcoffset() is not None
-        else (moment.strftime("%Y-%m-%d %H:%M:%S"))
-    )
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def headline(notification: Notification) -> str:

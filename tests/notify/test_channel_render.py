@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -83,6 +84,26 @@ def test_values_are_clipped_to_one_line() -> None:
     assert len(message.subject) == 500
     assert message.subject.startswith("line one line two x")
     assert message.subject.endswith("…")
+
+
+def test_control_characters_and_surrogates_are_cleaned() -> None:
+    """Control characters become spaces, NULs go and lone surrogates become U+FFFD, so every
+    encoder (UTF-8 JSON, e-mail headers) accepts the text."""
+    message = compose(issue_notification(title="a\x00b\x1b[31mc\ud800d\u0085e"))
+    assert message.subject == "ab [31mc\ufffdd e"
+    message.subject.encode()
+
+
+def test_times_are_shown_in_utc() -> None:
+    """An aware time in another zone is converted, not just labelled, UTC."""
+    plus_two = timezone(timedelta(hours=2))
+    notification = issue_notification()
+    assert notification.issue is not None
+    moved = replace(
+        notification,
+        issue=replace(notification.issue, first_seen=datetime(2026, 12, 8, 0, 30, tzinfo=plus_two)),
+    )
+    assert ("Seen", "3 times since 2026-12-07 22:30:00 UTC") in compose(moved).details
 
 
 def test_html_formats_escape_a_script_title() -> None:

@@ -272,14 +272,17 @@ def _slack_section(text: str) -> dict[str, object]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, _SLACK_TEXT)}}
 
 
-_DISCORD_MARKDOWN: Final = re.compile(r"([\\*_~`|>#\-\[\]()<])")
+_DISCORD_INLINE: Final = re.compile(r"([\\*_~`|\[\]()<])")
+_DISCORD_LINE_START: Final = re.compile(r"^(\s*)([#>+\-])", re.MULTILINE)
 _DISCORD_MENTION: Final = re.compile(r"@(everyone|here)")
 
 
 def escape_discord(text: str) -> str:
-    """Discord markdown: formatting characters backslash-escaped, ``@everyone`` and ``@here``
-    broken by a zero-width space (the payload's ``allowed_mentions`` also pings no one)."""
-    return _DISCORD_MENTION.sub("@\u200b\\1", _DISCORD_MARKDOWN.sub(r"\\\1", text))
+    """Discord markdown: formatting characters backslash-escaped (heading, quote and list
+    markers at a line's start), ``@everyone`` and ``@here`` broken by a zero-width space (the
+    payload's ``allowed_mentions`` also pings no one)."""
+    text = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
+    return _DISCORD_MENTION.sub("@\u200b\\1", text)
 
 
 # Discord: content 2,000; embed title 256, description 4,096, field name 256, value 1,024.

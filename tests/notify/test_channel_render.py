@@ -228,7 +228,7 @@ def test_discord_payload_shape_and_escaping() -> None:
     assert payload["allowed_mentions"] == {"parse": []}
     assert payload["content"] == "New issue in shop"
     (embed,) = payload["embeds"]
-    assert embed["title"] == "@\u200beveryone \\*\\*bold\\*\\* \\[x\\]\\(http://evil\\) \\<@123\\>"
+    assert embed["title"] == "@\u200beveryone \\*\\*bold\\*\\* \\[x\\]\\(http://evil\\) \\<@123>"
     assert embed["url"] == "https://errors.example.com/projects/1/issues/7"
     assert embed["timestamp"] == "2026-12-07T22:00:00+00:00"
     assert {"name": "Level", "value": "error", "inline": True} in embed["fields"]
@@ -244,6 +244,10 @@ def test_discord_limits() -> None:
     assert re.fullmatch(r"(\\\*)+…", embed["title"])
     assert "url" not in embed
     assert escape_discord("@here") == "@\u200bhere"
+    assert (
+        escape_discord("# not a heading - 2026-12-07 > x") == "\\# not a heading - 2026-12-07 > x"
+    )
+    assert escape_discord("> quote\n - item") == "\\> quote\n \\- item"
 
 
 def test_test_notification_without_issue() -> None:

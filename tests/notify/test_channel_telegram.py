@@ -93,6 +93,15 @@ async def test_429_carries_retry_after(telegram: FakeTelegram, client: httpx.Asy
     assert len(telegram.messages) == 1
 
 
+async def test_429_without_parameters_falls_back_to_retry_after_header(
+    telegram: FakeTelegram, client: httpx.AsyncClient
+) -> None:
+    """A proxy's bare 429 with a ``Retry-After`` header is honoured too."""
+    telegram.replies.append(Reply(429, b"slow down", {"Retry-After": "12"}))
+    error = await failure(notifier(telegram, client))
+    assert (error.permanent, error.retry_after) == (False, 12.0)
+
+
 async def test_403_bot_blocked_is_permanent(
     telegram: FakeTelegram, client: httpx.AsyncClient
 ) -> None:

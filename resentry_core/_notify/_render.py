@@ -10,15 +10,17 @@ interpolates, and each value is clipped to a sane length first.
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
+from resentry_core._json import clean_text
 from resentry_core._notify._notification import Notification
 
 TITLE_CHARS: Final = 500
 VALUE_CHARS: Final = 200
 MAX_FRAMES: Final = 5
 ELLIPSIS: Final = "…"
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,17 +43,17 @@ class Message:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks a cut), control
+    characters as spaces, NULs dropped and lone surrogates (no encoder takes them) as U+FFFD."""
+    text = _CONTROL.sub(" ", clean_text(text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def _when(moment: datetime) -> str:
-    return (
-        moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-        if moment.utcoffset() is not None
-        else (moment.strftime("%Y-%m-%d %H:%M:%S"))
-    )
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def headline(notification: Notification) -> str:
@@ -270,14 +272,17 @@ def _slack_section(text: str) -> dict[str, object]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, _SLACK_TEXT)}}
 
 
-_DISCORD_MARKDOWN: Final = re.compile(r"([\\*_~`|>#\-\[\]()<])")
+_DISCORD_INLINE: Final = re.compile(r"([\\*_~`|\[\]()<])")
+_DISCORD_LINE_START: Final = re.compile(r"^(\s*)([#>+\-])", re.MULTILINE)
 _DISCORD_MENTION: Final = re.compile(r"@(everyone|here)")
 
 
 def escape_discord(text: str) -> str:
-    """Discord markdown: formatting characters backslash-escaped, ``@everyone`` and ``@here``
-    broken by a zero-width space (the payload's ``allowed_mentions`` also pings no one)."""
-    return _DISCORD_MENTION.sub("@\u200b\\1", _DISCORD_MARKDOWN.sub(r"\\\1", text))
+    """Discord markdown: formatting characters backslash-escaped (heading, quote and list
+    markers at a line's start), ``@everyone`` and ``@here`` broken by a zero-width space (the
+    payload's ``allowed_mentions`` also pings no one)."""
+    text = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
+    return _DISCORD_MENTION.sub("@\u200b\\1", text)
 
 
 # Discord: content 2,000; embed title 256, description 4,096, field name 256, value 1,024.

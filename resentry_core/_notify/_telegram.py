@@ -12,7 +12,7 @@ from typing import Final
 import httpx
 import orjson
 
-from resentry_core._notify._http import post, redact
+from resentry_core._notify._http import post, redact, retry_after
 from resentry_core._notify._notification import Notification
 from resentry_core._notify._notifier import DeliveryError, TelegramConfig
 from resentry_core._notify._render import compose, render_telegram_html, truncate_html
@@ -86,6 +86,8 @@ def _check(response: httpx.Response, secrets: frozenset[str]) -> None:
     if status == 429:
         wait = parameters.get("retry_after")
         seconds = float(wait) if isinstance(wait, int | float) and wait >= 0 else None
+        if seconds is None:
+            seconds = retry_after(response)
         raise DeliveryError(message, retry_after=seconds)
     if status == 400 and isinstance(parameters.get("migrate_to_chat_id"), int):
         new_id = parameters["migrate_to_chat_id"]

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -83,6 +84,26 @@ def test_values_are_clipped_to_one_line() -> None:
     assert len(message.subject) == 500
     assert message.subject.startswith("line one line two x")
     assert message.subject.endswith("…")
+
+
+def test_control_characters_and_surrogates_are_cleaned() -> None:
+    """Control characters become spaces, NULs go and lone surrogates become U+FFFD, so every
+    encoder (UTF-8 JSON, e-mail headers) accepts the text."""
+    message = compose(issue_notification(title="a\x00b\x1b[31mc\ud800d\u0085e"))
+    assert message.subject == "ab [31mc\ufffdd e"
+    message.subject.encode()
+
+
+def test_times_are_shown_in_utc() -> None:
+    """An aware time in another zone is converted, not just labelled, UTC."""
+    plus_two = timezone(timedelta(hours=2))
+    notification = issue_notification()
+    assert notification.issue is not None
+    moved = replace(
+        notification,
+        issue=replace(notification.issue, first_seen=datetime(2026, 12, 8, 0, 30, tzinfo=plus_two)),
+    )
+    assert ("Seen", "3 times since 2026-12-07 22:30:00 UTC") in compose(moved).details
 
 
 def test_html_formats_escape_a_script_title() -> None:
@@ -207,7 +228,7 @@ def test_discord_payload_shape_and_escaping() -> None:
     assert payload["allowed_mentions"] == {"parse": []}
     assert payload["content"] == "New issue in shop"
     (embed,) = payload["embeds"]
-    assert embed["title"] == "@\u200beveryone \\*\\*bold\\*\\* \\[x\\]\\(http://evil\\) \\<@123\\>"
+    assert embed["title"] == "@\u200beveryone \\*\\*bold\\*\\* \\[x\\]\\(http://evil\\) \\<@123>"
     assert embed["url"] == "https://errors.example.com/projects/1/issues/7"
     assert embed["timestamp"] == "2026-12-07T22:00:00+00:00"
     assert {"name": "Level", "value": "error", "inline": True} in embed["fields"]
@@ -223,6 +244,10 @@ def test_discord_limits() -> None:
     assert re.fullmatch(r"(\\\*)+…", embed["title"])
     assert "url" not in embed
     assert escape_discord("@here") == "@\u200bhere"
+    assert (
+        escape_discord("# not a heading - 2026-12-07 > x") == "\\# not a heading - 2026-12-07 > x"
+    )
+    assert escape_discord("> quote\n - item") == "\\> quote\n \\- item"
 
 
 def test_test_notification_without_issue() -> None:

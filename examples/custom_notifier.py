@@ -42,8 +42,7 @@ async def main(database_url: str) -> None:
     """Store one error and wait (ten seconds at most) until the notifier has been called."""
     notifier = PrintNotifier()
     config = CoreConfig(database_url=database_url, secret_key=secrets.token_urlsafe(48))
-    # TODO(notify-worker): drop the ignore when Resentry.open takes notifiers (lands with it).
-    async with Resentry.open(config, notifiers=[notifier]) as core:  # type: ignore[call-arg]
+    async with Resentry.open(config, notifiers=[notifier]) as core:
         project = await core.storage.create_project("shop")
         body = error_envelope(project.keys[0].public_key, project.id)
         await core.ingestor.ingest(IngestRequest(project_id=project.id, body=body))

@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,13 +32,6 @@ def test_embed_core_groups_three_events_into_one_issue(tmp_path: Path) -> None:
     assert issue_lines[0].endswith("seen 3x")
 
 
-# TODO(notify-worker): remove this xfail once ``Resentry.open(config, notifiers=[...])`` and the
-# in-process worker have landed; strict xfail turns into a failure the moment the example runs.
-@pytest.mark.xfail(
-    reason="TODO: Resentry.open(..., notifiers=[...]) comes with the notify-worker branch",
-    strict=True,
-    raises=AssertionError,
-)
 def test_custom_notifier_is_called_for_a_new_issue() -> None:
     """``custom_notifier.py`` prints the new issue its own notifier received."""
     out = _run("custom_notifier.py")

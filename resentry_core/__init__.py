@@ -105,7 +105,6 @@ from resentry_core._records import (
 )
 from resentry_core._resentry import MEMORY_URL, Resentry, open_storage
 from resentry_core._storage._memory import MemoryStorage
-from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -189,7 +188,6 @@ __all__ = [
     "NotifiedMonitor",
     "NotifiedProject",
     "Notifier",
-    "OutboxEntry",
     "Page",
     "PasswordHasher",
     "PayloadTooLargeError",

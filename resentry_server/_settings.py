@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_ca_file: str | None = None
     email_from: str | None = None
     notify_window_seconds: int = Field(default=600, ge=0)
     notify_max_attempts: int = Field(default=8, gt=0)
@@ -131,6 +132,7 @@ class Settings(BaseSettings):
             security=self.smtp_security,
             from_address=self.email_from,
             timeout=self.smtp_timeout_seconds,
+            ca_file=self.smtp_ca_file or None,
         )
 
     @property

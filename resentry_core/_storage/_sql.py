@@ -44,7 +44,6 @@ from resentry_core._notify._models import (
 from resentry_core._notify._webhook import WebhookFlavor
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import (
-    _outbox,
     _sql_admin,
     _sql_notify,
     _sql_notify_work,
@@ -52,7 +51,6 @@ from resentry_core._storage import (
     _sql_telemetry,
 )
 from resentry_core._storage._key_cache import KeyCache
-from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
@@ -69,8 +67,9 @@ class SqlStorage:
     """A :class:`~resentry_core._storage._protocol.Storage` on SQLite or PostgreSQL.
 
     Build it with :meth:`from_url`, bring the schema up to date with :meth:`migrate`, and
-    :meth:`aclose` it when done. Beyond the protocol it serves the notification outbox
-    (:meth:`claim_notifications`, :meth:`complete_notification`, :meth:`fail_notification`).
+    :meth:`aclose` it when done. Beyond the protocol it is the
+    :class:`~resentry_core.NotificationStore` (channels, rules, the delivery log and the
+    notification worker's transactions).
     """
 
     def __init__(self, database: Database) -> None:
@@ -440,26 +439,6 @@ class SqlStorage:
     async def discard_counters(self, project_id: int) -> list[DiscardCounter]:
         """What SDKs reported discarding, summed per reason and category."""
         return await self._read(_sql_telemetry.list_discard_counters, project_id)
-
-    # Notification outbox (beyond the Storage protocol)
-
-    async def claim_notifications(
-        self, limit: int, *, now: datetime, lease: timedelta = DEFAULT_LEASE
-    ) -> list[OutboxEntry]:
-        """Lease up to ``limit`` due notices for delivery (see ``_outbox``).
-
-        A claimed notice is not claimed again before ``now + lease`` unless it fails first;
-        concurrent workers (processes, hosts) never receive the same notice at once.
-        """
-        return await self._write(_outbox.claim, limit, now, lease)
-
-    async def complete_notification(self, entry_id: int, *, now: datetime | None = None) -> None:
-        """Mark a notice delivered (at ``now``, default the current time)."""
-        await self._write(_outbox.complete, entry_id, now or datetime.now(UTC))
-
-    async def fail_notification(self, entry_id: int, error: str, retry_at: datetime) -> None:
-        """Record a failed delivery of a notice; it is due again at ``retry_at``."""
-        await self._write(_outbox.fail, entry_id, error, retry_at)
 
     # Notifications (NotificationStore)
 

@@ -1,7 +1,7 @@
 """Build the :class:`Notification` of a claimed delivery from what storage read for it."""
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast, get_args
 
 from resentry_core import _json
 from resentry_core._notify._models import DeliveryJob
@@ -16,19 +16,7 @@ from resentry_core._notify._notification import (
 from resentry_core._notify._schedule import expected_at
 
 MAX_FRAMES: Final = 5
-_REASONS: Final[dict[str, NotificationReason]] = {
-    reason: reason
-    for reason in (
-        "new_issue",
-        "regression",
-        "level",
-        "monitor_missed",
-        "monitor_failed",
-        "monitor_timeout",
-        "digest",
-        "test",
-    )
-}
+_REASONS: Final = frozenset(get_args(NotificationReason))
 
 
 def top_frames(payload: bytes | None, limit: int = MAX_FRAMES) -> tuple[str, ...]:
@@ -70,6 +58,12 @@ def _frame_text(frame: dict[str, Any]) -> str:
     return f"{position} in {function}"
 
 
+def _reason(value: str) -> NotificationReason:
+    if value not in _REASONS:
+        raise ValueError(f"unknown notification reason {value!r}")
+    return cast(NotificationReason, value)
+
+
 def build_notification(job: DeliveryJob, *, public_url: str | None, now: datetime) -> Notification:
     """The message of ``job`` (links only when the public URL is known)."""
     delivery = job.delivery
@@ -107,7 +101,7 @@ def build_notification(job: DeliveryJob, *, public_url: str | None, now: datetim
         )
     return Notification(
         key=delivery.key,
-        reason=_REASONS[delivery.reason],
+        reason=_reason(delivery.reason),
         project=NotifiedProject(id=delivery.project_id, name=job.project_name),
         issue=issue,
         event=event,

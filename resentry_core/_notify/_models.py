@@ -2,26 +2,20 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from resentry_core._models import LEVELS, Event, Issue, Level, Monitor
 from resentry_core._notify._webhook import WebhookFlavor
 
 ChannelKind = Literal["telegram", "email", "webhook"]
-CHANNEL_KINDS: tuple[ChannelKind, ...] = ("telegram", "email", "webhook")
-WEBHOOK_FLAVORS: tuple[WebhookFlavor, ...] = ("resentry", "slack", "discord")
+CHANNEL_KINDS: tuple[ChannelKind, ...] = get_args(ChannelKind)
+WEBHOOK_FLAVORS: tuple[WebhookFlavor, ...] = get_args(WebhookFlavor)
 Trigger = Literal[
     "new_issue", "regression", "level", "monitor_missed", "monitor_failed", "monitor_timeout"
 ]
-TRIGGERS: tuple[Trigger, ...] = (
-    "new_issue",
-    "regression",
-    "level",
-    "monitor_missed",
-    "monitor_failed",
-    "monitor_timeout",
-)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
 
 def level_rank(level: str) -> int:

@@ -34,7 +34,8 @@ from resentry_core._storage._sql import SqlStorage
 
 logger = logging.getLogger(__name__)
 
-BATCH: Final = 50
+BATCH: Final = 50  # deliveries sent at once
+FAN_OUT_BATCH: Final = 500  # notices expanded in one transaction
 SEND_TIMEOUT: Final = 30.0
 MAX_BACKOFF: Final = timedelta(hours=1)
 # The notifier that delivers a job (channels and members); app notifiers are looked up apart.
@@ -94,7 +95,7 @@ class Worker:
         if due.monitors:
             work += await store.check_monitors(due.monitors, now=now, judge=monitor_notice)
         if due.notices or due.monitors:
-            work += await store.fan_out(BATCH, now=now, window=window, app_notifiers=apps)
+            work += await store.fan_out(FAN_OUT_BATCH, now=now, window=window, app_notifiers=apps)
         if due.windows:
             work += await store.close_windows(BATCH, now=now, window=window)
         if work or due.deliveries:

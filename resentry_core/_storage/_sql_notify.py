@@ -294,6 +294,30 @@ def delivery_row(
     }
 
 
+def notice_row(
+    *,
+    project_id: int,
+    kind: str,
+    now: datetime,
+    issue_id: int | None = None,
+    monitor_id: int | None = None,
+    event_id: str | None = None,
+) -> Row:
+    """A new ``notification_outbox`` row, due at ``now``."""
+    return {
+        "project_id": project_id,
+        "issue_id": issue_id,
+        "monitor_id": monitor_id,
+        "event_id": event_id,
+        "kind": kind,
+        "created_at": now,
+        "delivered_at": None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+    }
+
+
 def enqueue_test(tx: Tx, project_id: int, channel_id: int, now: datetime) -> Delivery:
     """Queue a test message to a channel. Raises NotFoundError."""
     get_channel(tx, project_id, channel_id)

@@ -12,20 +12,25 @@ worker that dies mid-delivery loses nothing: the delivery is due again when its 
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 
 from resentry_core._json import clean_text
 from resentry_core._models import Monitor
 from resentry_core._notify._models import DeliveryJob, level_rank
-from resentry_core._storage._sql_notify import channel_from_row, delivery_from_row, delivery_row
+from resentry_core._storage._sql_notify import (
+    channel_from_row,
+    delivery_from_row,
+    delivery_row,
+    notice_row,
+)
 from resentry_core._storage._sql_read import event_from_row, issue_from_row
 from resentry_core._storage._sql_telemetry import monitor_from_row
-from resentry_core._storage._sql_tx import Row, Tx
+from resentry_core._storage._sql_tx import Row, Tx, chunks
 from resentry_core._storage._tables import (
     envelope_items,
     events,
@@ -55,69 +60,91 @@ class _Target:
     user_id: int | None = None
 
 
-def _issue_targets(tx: Tx, notice: Any, level: str, environment: str | None) -> list[_Target]:
-    """Members and channels to tell about a ``new_issue``, ``regression`` or ``level`` notice."""
-    targets: list[_Target] = []
-    if notice.kind in DEFAULT_TRIGGERS:
-        flag = project_members.c[
-            "notify_new_issues" if notice.kind == "new_issue" else "notify_regressions"
-        ]
-        query = (
-            select(users.c.id, users.c.telegram_chat_id, users.c.email, project_members.c.min_level)
-            .join(project_members, project_members.c.user_id == users.c.id)
-            .where(project_members.c.project_id == notice.project_id, users.c.is_active, flag)
-            .order_by(users.c.id)
+@dataclass(slots=True)
+class _Project:
+    """What a fan-out needs of one project: its members and its channels' rules."""
+
+    members: list[Any] = field(default_factory=list)
+    rules: dict[int, list[Any]] = field(default_factory=dict)  # channel id -> its rules
+
+
+def _projects(tx: Tx, project_ids: set[int]) -> dict[int, _Project]:
+    """The members and channel rules of ``project_ids``, in three queries."""
+    found = {project_id: _Project() for project_id in project_ids}
+    ids = sorted(project_ids)
+    members = (
+        select(
+            project_members.c.project_id,
+            project_members.c.min_level,
+            project_members.c.notify_new_issues,
+            project_members.c.notify_regressions,
+            users.c.id,
+            users.c.telegram_chat_id,
+            users.c.email,
         )
-        for user in tx.conn.execute(query).all():
-            if level_rank(level) < level_rank(user.min_level):
+        .join(users, users.c.id == project_members.c.user_id)
+        .where(project_members.c.project_id.in_(ids), users.c.is_active)
+        .order_by(users.c.id)
+    )
+    for row in tx.conn.execute(members).all():
+        found[row.project_id].members.append(row)
+    channels = select(notification_channels.c.id, notification_channels.c.project_id).where(
+        notification_channels.c.project_id.in_(ids)
+    )
+    for channel in tx.conn.execute(channels.order_by(notification_channels.c.id)).all():
+        found[channel.project_id].rules[channel.id] = []
+    rules = select(notification_rules).where(notification_rules.c.project_id.in_(ids))
+    for rule in tx.conn.execute(rules).all():
+        found[rule.project_id].rules.setdefault(rule.channel_id, []).append(rule)
+    return found
+
+
+def _default_wants(kind: str, level: str) -> bool:
+    """What a channel without rules, and an application notifier, is told about."""
+    return kind in MONITOR_KINDS or (
+        kind in DEFAULT_TRIGGERS and level_rank(level) >= level_rank("error")
+    )
+
+
+def _targets(
+    project: _Project, kind: str, level: str, environment: str | None, app_notifiers: int
+) -> list[_Target]:
+    """Who is told about a notice: members (new issues and regressions, by their own
+    settings), channels (by their rules, or the default), the application's notifiers."""
+    targets: list[_Target] = []
+    if kind in DEFAULT_TRIGGERS:
+        wanted = "notify_new_issues" if kind == "new_issue" else "notify_regressions"
+        for member in project.members:
+            if not getattr(member, wanted) or level_rank(level) < level_rank(member.min_level):
                 continue
-            if user.telegram_chat_id:
-                targets.append(_Target(f"user:{user.id}:telegram", user_id=user.id))
-            if user.email:
-                targets.append(_Target(f"user:{user.id}:email", user_id=user.id))
-    targets.extend(_channel_targets(tx, notice, level, environment))
+            if member.telegram_chat_id:
+                targets.append(_Target(f"user:{member.id}:telegram", user_id=member.id))
+            if member.email:
+                targets.append(_Target(f"user:{member.id}:email", user_id=member.id))
+    for channel_id, rules in project.rules.items():
+        hit = (
+            any(
+                rule.trigger == kind
+                and level_rank(level) >= level_rank(rule.min_level)
+                and rule.environment in (None, environment)
+                for rule in rules
+            )
+            if rules
+            else _default_wants(kind, level)
+        )
+        if hit:
+            targets.append(_Target(f"channel:{channel_id}", channel_id=channel_id))
+    if _default_wants(kind, level):
+        targets.extend(_Target(f"app:{index}") for index in range(app_notifiers))
     return targets
 
 
-def _channel_targets(tx: Tx, notice: Any, level: str, environment: str | None) -> list[_Target]:
-    """Channels whose rules match; a channel without rules takes new issues, regressions and
-    monitor notices at ``error`` or above."""
-    channel_ids = tx.conn.execute(
-        select(notification_channels.c.id)
-        .where(notification_channels.c.project_id == notice.project_id)
-        .order_by(notification_channels.c.id)
-    ).scalars()
-    rules: dict[int, list[Any]] = {channel_id: [] for channel_id in channel_ids}
-    query = select(notification_rules).where(notification_rules.c.project_id == notice.project_id)
-    for rule in tx.conn.execute(query).all():
-        rules.setdefault(rule.channel_id, []).append(rule)
-    matched: list[_Target] = []
-    for channel_id, channel_rules in rules.items():
-        if channel_rules:
-            hit = any(
-                rule.trigger == notice.kind
-                and level_rank(level) >= level_rank(rule.min_level)
-                and rule.environment in (None, environment)
-                for rule in channel_rules
-            )
-        else:
-            hit = notice.kind in MONITOR_KINDS or (
-                notice.kind in DEFAULT_TRIGGERS and level_rank(level) >= level_rank("error")
-            )
-        if hit:
-            matched.append(_Target(f"channel:{channel_id}", channel_id=channel_id))
-    return matched
-
-
-def _app_targets(notice: Any, level: str, app_notifiers: int) -> list[_Target]:
-    wanted = notice.kind in MONITOR_KINDS or (
-        notice.kind in DEFAULT_TRIGGERS and level_rank(level) >= level_rank("error")
-    )
-    return [_Target(f"app:{index}") for index in range(app_notifiers)] if wanted else []
-
-
 def fan_out(tx: Tx, limit: int, now: datetime, window: timedelta, app_notifiers: int) -> int:
-    """Expand up to ``limit`` due outbox notices into deliveries; return how many were expanded."""
+    """Expand up to ``limit`` due outbox notices into deliveries; return how many were expanded.
+
+    Everything the notices need is read in a few queries for all of them at once, so a batch
+    of notices costs about as much as one.
+    """
     query = (
         select(notification_outbox)
         .where(
@@ -130,91 +157,98 @@ def fan_out(tx: Tx, limit: int, now: datetime, window: timedelta, app_notifiers:
     if not tx.sqlite:
         query = query.with_for_update(skip_locked=True)
     notices = tx.conn.execute(query).all()
+    if not notices:
+        return 0
+    issue_ids = sorted({notice.issue_id for notice in notices if notice.issue_id is not None})
+    found_issues = {
+        row.id: row
+        for row in tx.conn.execute(
+            select(issues.c.id, issues.c.level, issues.c.times_seen).where(
+                issues.c.id.in_(issue_ids)
+            )
+        ).all()
+    }
+    event_keys = sorted({(n.project_id, n.event_id) for n in notices if n.issue_id and n.event_id})
+    found_events: dict[tuple[int, str], Any] = {}
+    for chunk in chunks(event_keys):
+        query_events = select(
+            events.c.project_id, events.c.event_id, events.c.level, events.c.environment
+        ).where(tuple_(events.c.project_id, events.c.event_id).in_(chunk))
+        for row in tx.conn.execute(query_events).all():
+            found_events[(row.project_id, row.event_id)] = row
+    windows = {
+        (row.issue_id, row.destination): row.ends_at
+        for row in tx.conn.execute(
+            select(
+                notification_windows.c.issue_id,
+                notification_windows.c.destination,
+                notification_windows.c.ends_at,
+            ).where(notification_windows.c.issue_id.in_(issue_ids))
+        ).all()
+    }
+    projects_ = _projects(tx, {notice.project_id for notice in notices})
+    deliveries: list[Row] = []
+    opened: list[Row] = []
     for notice in notices:
-        _expand(tx, notice, now, window, app_notifiers)
-    if notices:
-        tx.conn.execute(
-            update(notification_outbox)
-            .where(notification_outbox.c.id.in_([notice.id for notice in notices]))
-            .values(delivered_at=now, attempts=notification_outbox.c.attempts + 1)
-        )
-    return len(notices)
-
-
-def _expand(tx: Tx, notice: Any, now: datetime, window: timedelta, app_notifiers: int) -> None:
-    level, environment, times_seen = "error", None, 0
-    if notice.issue_id is not None:
-        issue = tx.conn.execute(
-            select(issues.c.level, issues.c.times_seen).where(issues.c.id == notice.issue_id)
-        ).first()
-        if issue is None:
-            return
-        level, times_seen = issue.level, issue.times_seen
-        if notice.event_id is not None:
-            event = tx.conn.execute(
-                select(events.c.level, events.c.environment).where(
-                    events.c.project_id == notice.project_id,
-                    events.c.event_id == notice.event_id,
-                )
-            ).first()
+        level, environment, times_seen = "error", None, 0
+        if notice.issue_id is not None:
+            issue = found_issues.get(notice.issue_id)
+            if issue is None:
+                continue
+            level, times_seen = issue.level, issue.times_seen
+            event = found_events.get((notice.project_id, notice.event_id))
             if event is not None:
                 level, environment = event.level, event.environment
-        targets = _issue_targets(tx, notice, level, environment)
-    else:
-        targets = _channel_targets(tx, notice, level, environment)
-    targets.extend(_app_targets(notice, level, app_notifiers))
-    rows: list[Row] = []
-    for target in targets:
-        if notice.issue_id is not None and not _open_window(
-            tx, notice, target, times_seen, now + window, now
-        ):
-            continue
-        rows.append(
-            delivery_row(
-                project_id=notice.project_id,
-                key=f"notice/{notice.id}/{target.destination}",
-                destination=target.destination,
-                channel_id=target.channel_id,
-                user_id=target.user_id,
-                reason=notice.kind,
-                issue_id=notice.issue_id,
-                monitor_id=notice.monitor_id,
-                event_id=notice.event_id,
-                now=now,
+        targets = _targets(
+            projects_[notice.project_id], notice.kind, level, environment, app_notifiers
+        )
+        for target in targets:
+            if notice.issue_id is not None:
+                key = (notice.issue_id, target.destination)
+                ends_at = windows.get(key)
+                if ends_at is not None and ends_at > now:
+                    continue  # within the window: the digest will count it
+                windows[key] = now + window
+                opened.append(
+                    {
+                        "issue_id": notice.issue_id,
+                        "destination": target.destination,
+                        "project_id": notice.project_id,
+                        "channel_id": target.channel_id,
+                        "user_id": target.user_id,
+                        "baseline": times_seen,
+                        "ends_at": now + window,
+                    }
+                )
+            deliveries.append(
+                delivery_row(
+                    project_id=notice.project_id,
+                    key=f"notice/{notice.id}/{target.destination}",
+                    destination=target.destination,
+                    channel_id=target.channel_id,
+                    user_id=target.user_id,
+                    reason=notice.kind,
+                    issue_id=notice.issue_id,
+                    monitor_id=notice.monitor_id,
+                    event_id=notice.event_id,
+                    now=now,
+                )
             )
+    if opened:
+        statement = tx.upsert(
+            notification_windows,
+            ("issue_id", "destination"),
+            lambda excluded: {"baseline": excluded.baseline, "ends_at": excluded.ends_at},
         )
-    if rows:
-        tx.conn.execute(tx.insert_missing(notification_deliveries, ("key",)), rows)
-
-
-def _open_window(
-    tx: Tx, notice: Any, target: _Target, times_seen: int, ends_at: datetime, now: datetime
-) -> bool:
-    """Open a de-duplication window for the issue and destination; False when one is open."""
-    found = tx.conn.execute(
-        select(notification_windows.c.ends_at).where(
-            notification_windows.c.issue_id == notice.issue_id,
-            notification_windows.c.destination == target.destination,
-        )
-    ).first()
-    if found is not None and found.ends_at > now:
-        return False
-    values: Row = {
-        "issue_id": notice.issue_id,
-        "destination": target.destination,
-        "project_id": notice.project_id,
-        "channel_id": target.channel_id,
-        "user_id": target.user_id,
-        "baseline": times_seen,
-        "ends_at": ends_at,
-    }
-    statement = tx.upsert(
-        notification_windows,
-        ("issue_id", "destination"),
-        lambda excluded: {"baseline": excluded.baseline, "ends_at": excluded.ends_at},
+        tx.conn.execute(statement, opened)
+    if deliveries:
+        tx.conn.execute(tx.insert_missing(notification_deliveries, ("key",)), deliveries)
+    tx.conn.execute(
+        update(notification_outbox)
+        .where(notification_outbox.c.id.in_([notice.id for notice in notices]))
+        .values(delivered_at=now, attempts=notification_outbox.c.attempts + 1)
     )
-    tx.conn.execute(statement, [values])
-    return True
+    return len(notices)
 
 
 def close_windows(tx: Tx, now: datetime, window: timedelta, limit: int) -> int:
@@ -442,19 +476,6 @@ def check_monitors(tx: Tx, now: datetime, judge: MonitorJudge, ids: Sequence[int
         if kind != "monitor_failed":
             values["last_status"] = kind.removeprefix("monitor_")
         tx.conn.execute(update(monitors).where(monitors.c.id == row.id).values(values))
-        rows.append(
-            {
-                "project_id": row.project_id,
-                "issue_id": None,
-                "monitor_id": row.id,
-                "event_id": None,
-                "kind": kind,
-                "created_at": now,
-                "delivered_at": None,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "last_error": None,
-            }
-        )
+        rows.append(notice_row(project_id=row.project_id, kind=kind, now=now, monitor_id=row.id))
     tx.insert(notification_outbox, rows)
     return len(rows)

@@ -24,6 +24,7 @@ from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._notify._models import level_rank
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._storage import _sql_record_extra
+from resentry_core._storage._sql_notify import notice_row
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import InLookup, Row, Tx, chunks
 from resentry_core._storage._tables import (
@@ -394,18 +395,13 @@ def _insert_outbox(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Grou
         (groups[key], record, "level") for key, record in _level_events(tx, kept).items()
     )
     rows: list[Row] = [
-        {
-            "project_id": group.project_id,
-            "issue_id": group.issue_id,
-            "monitor_id": None,
-            "event_id": record.event_id,
-            "kind": kind,
-            "created_at": now,
-            "delivered_at": None,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-        }
+        notice_row(
+            project_id=group.project_id,
+            kind=kind,
+            now=now,
+            issue_id=group.issue_id,
+            event_id=record.event_id,
+        )
         for group, record, kind in notices
     ]
     tx.insert(notification_outbox, rows)

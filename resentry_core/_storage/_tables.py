@@ -45,6 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
+from resentry_core._notify._models import CHANNEL_KINDS, DELIVERY_STATUSES, TRIGGERS
+
 
 class SqliteUtcDateTime(sqlite.DATETIME):
     """SQLite's ``DATETIME`` holding UTC as fixed-width text, converted in one C call each way.
@@ -417,17 +419,6 @@ discard_counters = Table(
     sqlite_autoincrement=True,
 )
 
-NOTICE_KINDS = (
-    "new_issue",
-    "regression",
-    "level",
-    "monitor_missed",
-    "monitor_failed",
-    "monitor_timeout",
-)
-DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
-CHANNEL_KINDS = ("telegram", "email", "webhook")
-
 
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     listed = ", ".join(f"'{value}'" for value in values)
@@ -451,7 +442,7 @@ notification_outbox = Table(
     Index(None, "issue_id"),
     Index(None, "monitor_id"),
     Index(None, "delivered_at", "next_attempt_at"),
-    _one_of("kind", NOTICE_KINDS),
+    _one_of("kind", TRIGGERS),
     sqlite_autoincrement=True,
 )
 
@@ -483,7 +474,7 @@ notification_rules = Table(
     _when("created_at"),
     Index(None, "project_id", "trigger"),
     Index(None, "channel_id"),
-    _one_of("trigger", NOTICE_KINDS),
+    _one_of("trigger", TRIGGERS),
     sqlite_autoincrement=True,
 )
 

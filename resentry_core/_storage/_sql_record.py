@@ -36,6 +36,7 @@ from resentry_core._storage._tables import (
     issues,
     notification_outbox,
     notification_rules,
+    notification_windows,
     projects,
 )
 from resentry_core._storage._values import aware
@@ -384,16 +385,16 @@ def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
 
 def _insert_outbox(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
     """Notices of the batch's new and reopened issues, and of its events at or above the level
-    of a project's ``level`` rule (one notice per issue, naming its most severe such event)."""
+    of a project's ``level`` rule (one notice per issue, naming its most severe such event,
+    unless every channel with such a rule is within its de-duplication window for the issue)."""
     now = datetime.now(UTC)
     notices = [
         (group, group.first, "new_issue" if group.created else "regression")
         for group in groups.values()
         if group.created or group.reopened
     ]
-    notices.extend(
-        (groups[key], record, "level") for key, record in _level_events(tx, kept).items()
-    )
+    level_events = _level_events(tx, kept, groups, now)
+    notices.extend((groups[key], record, "level") for key, record in level_events.items())
     rows: list[Row] = [
         notice_row(
             project_id=group.project_id,
@@ -407,16 +408,25 @@ def _insert_outbox(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Grou
     tx.insert(notification_outbox, rows)
 
 
-def _level_events(tx: Tx, kept: list[Kept]) -> dict[tuple[int, str], EventRecord]:
-    """The most severe event of each issue at or above a ``level`` rule of its project."""
+def _level_events(
+    tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group], now: datetime
+) -> dict[tuple[int, str], EventRecord]:
+    """The most severe event of each issue at or above a ``level`` rule of its project, for
+    the issues that some channel with such a rule would be told about now."""
     project_ids = sorted({entry.envelope.project_id for entry in kept})
     thresholds: dict[int, int] = {}
-    query = select(notification_rules.c.project_id, notification_rules.c.min_level).where(
+    channels: dict[int, set[str]] = {}
+    query = select(
+        notification_rules.c.project_id,
+        notification_rules.c.channel_id,
+        notification_rules.c.min_level,
+    ).where(
         notification_rules.c.trigger == "level", notification_rules.c.project_id.in_(project_ids)
     )
-    for project_id, min_level in tx.conn.execute(query).all():
+    for project_id, channel_id, min_level in tx.conn.execute(query).all():
         rank = level_rank(min_level)
         thresholds[project_id] = min(rank, thresholds.get(project_id, rank))
+        channels.setdefault(project_id, set()).add(f"channel:{channel_id}")
     chosen: dict[tuple[int, str], EventRecord] = {}
     if not thresholds:
         return chosen
@@ -431,6 +441,18 @@ def _level_events(tx: Tx, kept: list[Kept]) -> dict[tuple[int, str], EventRecord
             best = chosen.get(key)
             if best is None or level_rank(record.level) >= level_rank(best.level):
                 chosen[key] = record
+    # Issues whose every level channel is inside its window: the digest counts their events.
+    by_issue = {groups[key].issue_id: key for key in chosen}
+    open_windows: dict[int, set[str]] = {}
+    for chunk in chunks(sorted(by_issue)):
+        found = select(notification_windows.c.issue_id, notification_windows.c.destination).where(
+            notification_windows.c.issue_id.in_(chunk), notification_windows.c.ends_at > now
+        )
+        for issue_id, destination in tx.conn.execute(found).all():
+            open_windows.setdefault(issue_id, set()).add(destination)
+    for issue_id, key in by_issue.items():
+        if channels[key[0]] <= open_windows.get(issue_id, set()):
+            del chosen[key]
     return chosen
 
 

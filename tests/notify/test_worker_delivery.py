@@ -5,6 +5,7 @@ Storage is real, the Bot API and the webhook receiver are real HTTP servers on 1
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -252,5 +253,9 @@ async def test_level_rule_with_environment_filter(sql: SqlStorage, sql_url: str)
             await sql.record([error_envelope(project.id, level="warning", fingerprint="c")])
             await sql.record([error_envelope(project.id, level="error", fingerprint="c")])
             await drain(worker)
+            # Within the channel's window, ingestion writes no notice at all for the issue.
+            await sql.record([error_envelope(project.id, level="fatal", fingerprint="c")])
+            window = timedelta(minutes=10)
+            assert await sql.fan_out(10, now=datetime.now(UTC), window=window) == 0
         titles = [request.json()["reason"] for request in receiver.requests]
     assert titles == ["level"]

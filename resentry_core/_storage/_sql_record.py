@@ -222,6 +222,26 @@ _STORED_EVENT_IDS = InLookup(
 )
 
 
+# Read without locks: rules and windows change only by admins and the worker, and a notice
+# written or skipped a moment early or late is the same notice.
+_LEVEL_RULES = InLookup(
+    lambda ids: select(
+        notification_rules.c.project_id,
+        notification_rules.c.channel_id,
+        notification_rules.c.min_level,
+    ).where(
+        notification_rules.c.trigger == bindparam("trigger"),
+        notification_rules.c.project_id.in_(ids),
+    )
+)
+_OPEN_WINDOWS = InLookup(
+    lambda ids: select(notification_windows.c.issue_id, notification_windows.c.destination).where(
+        notification_windows.c.issue_id.in_(ids),
+        notification_windows.c.ends_at > bindparam("now", type_=TIMESTAMP),
+    )
+)
+
+
 class _StoredIssue(NamedTuple):
     """An issue's stored values that a batch's update starts from (``_ISSUES``' columns)."""
 
@@ -416,14 +436,12 @@ def _level_events(
     project_ids = sorted({entry.envelope.project_id for entry in kept})
     thresholds: dict[int, int] = {}
     channels: dict[int, set[str]] = {}
-    query = select(
-        notification_rules.c.project_id,
-        notification_rules.c.channel_id,
-        notification_rules.c.min_level,
-    ).where(
-        notification_rules.c.trigger == "level", notification_rules.c.project_id.in_(project_ids)
-    )
-    for project_id, channel_id, min_level in tx.conn.execute(query).all():
+    rules = [
+        row
+        for chunk in chunks(project_ids)
+        for row in tx.select_in(_LEVEL_RULES, {"trigger": "level"}, chunk, lock=False)
+    ]
+    for project_id, channel_id, min_level in rules:
         rank = level_rank(min_level)
         thresholds[project_id] = min(rank, thresholds.get(project_id, rank))
         channels.setdefault(project_id, set()).add(f"channel:{channel_id}")
@@ -445,10 +463,7 @@ def _level_events(
     by_issue = {groups[key].issue_id: key for key in chosen}
     open_windows: dict[int, set[str]] = {}
     for chunk in chunks(sorted(by_issue)):
-        found = select(notification_windows.c.issue_id, notification_windows.c.destination).where(
-            notification_windows.c.issue_id.in_(chunk), notification_windows.c.ends_at > now
-        )
-        for issue_id, destination in tx.conn.execute(found).all():
+        for issue_id, destination in tx.select_in(_OPEN_WINDOWS, {"now": now}, chunk, lock=False):
             open_windows.setdefault(issue_id, set()).add(destination)
     for issue_id, key in by_issue.items():
         if channels[key[0]] <= open_windows.get(issue_id, set()):

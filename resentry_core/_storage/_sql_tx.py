@@ -168,10 +168,10 @@ class Tx:
             self._run(plan.sql, [plan.parameters(row) for row in rows], many=True)
 
     def select_in(
-        self, lookup: InLookup, parameters: Row, values: Sequence[Any]
+        self, lookup: InLookup, parameters: Row, values: Sequence[Any], *, lock: bool = True
     ) -> list[tuple[Any, ...]]:
         """The rows of ``lookup`` for ``parameters`` and the ``IN`` list ``values`` (at most a
-        chunk), locked on PostgreSQL (see :meth:`locking`).
+        chunk), locked on PostgreSQL (see :meth:`locking`) unless ``lock`` is false.
 
         The list is padded to a power of two by repeating its last value (which selects
         nothing more), so a lookup has a handful of plans and prepared statements, not one
@@ -182,7 +182,12 @@ class Tx:
         size = 1 << (len(values) - 1).bit_length()
         dialect = self.conn.dialect
         plan = _plan(
-            dialect, (lookup, size), lambda: _Plan(dialect, self.locking(lookup.statement(size)))
+            dialect,
+            (lookup, size, lock),
+            lambda: _Plan(
+                dialect,
+                self.locking(lookup.statement(size)) if lock else lookup.statement(size),
+            ),
         )
         padded = [*values, *[values[-1]] * (size - len(values))]
         bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(padded)}}

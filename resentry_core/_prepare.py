@@ -18,10 +18,9 @@ from typing import Final, TypeVar
 
 from resentry_core import _items, _json
 from resentry_core._envelope import Envelope, Item
-from resentry_core._errors import EnvelopeError
+from resentry_core._errors import EnvelopeError, JsonDecodeError
 from resentry_core._fields import normalize_uuid
 from resentry_core._grouping import fingerprint
-from resentry_core._json import JsonDecodeError
 from resentry_core._normalize import normalize_event
 from resentry_core._records import (
     AttachmentRecord,

@@ -130,13 +130,22 @@ class Envelope:
         payload has no newline. Other headers are written as they are, so parsing the output
         gives back an equal envelope.
         """
-        parts: list[bytes | memoryview] = [_json.dumps(dict(self.headers.fields)), b"\n"]
+        parts: list[bytes | memoryview] = [_json.dumps(headers_dict(self.headers.fields)), b"\n"]
         for item in self.items:
-            headers = dict(item.headers)
+            headers = headers_dict(item.headers)
             if headers.get("length") is not None or _NEWLINE.search(item.payload):
                 headers["length"] = len(item.payload)
             parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
         return b"".join(parts)
+
+
+def headers_dict(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict of a header mapping (for JSON encoders, which take dicts only).
+
+    ``copy()`` of a read-only view copies the dict behind it, in about a fifth of the time
+    ``dict(view)`` takes to walk the view key by key.
+    """
+    return headers.copy() if isinstance(headers, MappingProxyType) else dict(headers)
 
 
 # The parser builds these three values for every envelope. The generated __init__ of a frozen

@@ -5,6 +5,10 @@ change after parsing, so two equal envelopes stay equal. The constructors copy t
 are given; the parser hands over the dict it decoded, uncopied. Values nested in a header (the
 ``sdk`` object) are the decoded JSON, not frozen: freezing them would copy every nested value of
 every envelope; treat them as read-only.
+
+The views cost about 0.1 µs per mapping: measured in alternated rounds, 2 to 6% of parsing a
+5 KB error envelope alone, nothing outside noise for parse and prepare together, whose header
+copies :func:`headers_dict` makes cheaper than ``dict()`` of a dict.
 """
 
 import dataclasses

@@ -17,12 +17,10 @@ from typing import Any
 
 import orjson
 
+from resentry_core._errors import JsonDecodeError
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL_ESCAPE = re.compile(rb"\\u0000")
-
-
-class JsonDecodeError(ValueError):
-    """The bytes are not a JSON document."""
 
 
 def decode(data: bytes | memoryview | str) -> Any:

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Final, TypeVar
 
 from resentry_core import _items, _json
-from resentry_core._envelope import Envelope, Item
-from resentry_core._errors import EnvelopeError
+from resentry_core._envelope import Envelope, Item, headers_dict
+from resentry_core._errors import EnvelopeError, JsonDecodeError
 from resentry_core._fields import normalize_uuid
 from resentry_core._grouping import fingerprint
-from resentry_core._json import JsonDecodeError
 from resentry_core._normalize import normalize_event
 from resentry_core._records import (
     AttachmentRecord,
@@ -135,7 +134,7 @@ def prepare_envelope(
         project_id=project_id,
         received_at=received_at,
         event_id=event_id,
-        headers=dict(envelope.headers.fields),
+        headers=headers_dict(envelope.headers.fields),
         raw=raw,
         raw_encoding=raw_encoding,
         items=tuple(_item_record(item, index) for index, item in enumerate(envelope.items)),
@@ -191,7 +190,7 @@ def _event_id(envelope: Envelope, payloads: Mapping[int, Mapping[str, object]]) 
 
 def _item_record(item: Item, index: int) -> ItemRecord:
     return ItemRecord(
-        position=index, type=item.type, headers=dict(item.headers), payload=item.payload
+        position=index, type=item.type, headers=headers_dict(item.headers), payload=item.payload
     )
 
 

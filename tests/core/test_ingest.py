@@ -11,6 +11,7 @@ import anyio
 import orjson
 import pytest
 
+from resentry_core import Ingestor, IngestRequest
 from resentry_core._errors import (
     AuthenticationError,
     EnvelopeError,
@@ -22,7 +23,6 @@ from resentry_core._errors import (
     StorageError,
     UnsupportedEncodingError,
 )
-from resentry_core._ingest import Ingestor, IngestRequest
 from resentry_core._limits import Limits
 from resentry_core._models import Project
 from resentry_core._records import PreparedEnvelope, Recorded

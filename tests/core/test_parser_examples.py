@@ -12,8 +12,13 @@ import orjson
 import pytest
 
 from resentry_core._envelope import Envelope, EnvelopeHeaders, Item
-from resentry_core._errors import EnvelopeError, PayloadTooLargeError
-from resentry_core._json import JsonDecodeError
+from resentry_core._errors import (
+    BadRequestError,
+    EnvelopeError,
+    JsonDecodeError,
+    PayloadTooLargeError,
+    ResentryError,
+)
 from resentry_core._json import loads as parse_json
 from resentry_core._limits import Limits
 from resentry_core._parser import parse_envelope
@@ -209,6 +214,23 @@ def test_bytes_like_input_parses_like_bytes() -> None:
         assert payload.tobytes() == b"a\nb"
 
 
+def test_headers_are_read_only() -> None:
+    """Parsed header mappings refuse changes, and values built from a dict do not alias it."""
+    envelope = parse_envelope(b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n{"type":"a"}\nx\n')
+    with pytest.raises(TypeError):
+        envelope.headers.fields["dsn"] = "https://k@h/1"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        envelope.items[0].headers["type"] = "event"  # type: ignore[index]
+    fields: dict[str, object] = {"sdk": {"name": "x"}}
+    headers: dict[str, object] = {"type": "a"}
+    built = Envelope(EnvelopeHeaders(fields), (Item(headers, b"x"),))
+    fields["dsn"] = headers["type"] = "changed"
+    assert built.headers.fields == {"sdk": {"name": "x"}}
+    assert built.items[0].headers == {"type": "a"}
+    assert built.items[0].type == "a"
+    assert parse_envelope(built.serialize()) == built
+
+
 def test_item_repr_elides_large_payloads() -> None:
     """A megabyte payload shows as its size in repr(), a short one as its bytes."""
     assert (
@@ -391,6 +413,18 @@ def test_non_utf8_event_payload_parses_but_is_not_json() -> None:
     assert item.payload == b'{"\xff}'
     with pytest.raises(JsonDecodeError):
         item.json()
+
+
+def test_json_decode_error_is_in_the_error_tree() -> None:
+    """A payload that is not JSON is a malformed envelope item (a ResentryError, 400), and still
+    a ValueError for callers that catch the builtin."""
+    (item,) = parse_envelope(b'{}\n{"type":"event"}\nnot json\n').items
+    with pytest.raises(JsonDecodeError) as caught:
+        item.json()
+    assert isinstance(caught.value, EnvelopeError)
+    assert isinstance(caught.value, BadRequestError)
+    assert isinstance(caught.value, ResentryError)
+    assert isinstance(caught.value, ValueError)
 
 
 @pytest.mark.parametrize(

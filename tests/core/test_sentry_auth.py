@@ -5,7 +5,12 @@ import sentry_sdk.utils
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resentry_core._dsn import SentryAuth, check_envelope_dsn, parse_sentry_auth
+from resentry_core._dsn import (
+    SentryAuth,
+    envelope_sentry_auth,
+    parse_sentry_auth,
+    request_sentry_auth,
+)
 from resentry_core._errors import AuthenticationError, EnvelopeError, InvalidAuthError
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -68,7 +73,8 @@ def test_envelope_dsn_only() -> None:
 
 
 def test_envelope_dsn_is_only_a_fallback() -> None:
-    """With request auth present the envelope dsn is not a source; check_envelope_dsn applies."""
+    """With request auth present the envelope dsn is not a source (envelope_sentry_auth checks
+    it agrees)."""
     auth = parse_sentry_auth(
         x_sentry_auth=_header(), envelope_dsn=f"https://{OTHER_KEY}@example.com/42"
     )
@@ -220,10 +226,16 @@ def test_version_of_every_source_is_checked() -> None:
 # --- Envelope header dsn consistency (protocol.md §2.3, edge case 37) -----------------------
 
 
+HEADER_AUTH = SentryAuth(public_key=KEY, source="header")
+
+
 def test_parse_request_validate_project() -> None:
     """An envelope dsn naming another project is refused (Relay test_parse_request_validate_*)."""
-    with pytest.raises(EnvelopeError, match="project id mismatch between envelope and request"):
-        check_envelope_dsn(f"https://{KEY}@example.com/43", project_id=42, public_key=KEY)
+    for request_auth in (HEADER_AUTH, None):
+        with pytest.raises(EnvelopeError, match="project id mismatch between envelope and request"):
+            envelope_sentry_auth(
+                f"https://{KEY}@example.com/43", project_id=42, request_auth=request_auth
+            )
 
 
 def test_parse_request_validate_key() -> None:
@@ -231,18 +243,45 @@ def test_parse_request_validate_key() -> None:
     with pytest.raises(
         AuthenticationError, match="public key mismatch between envelope and request"
     ):
-        check_envelope_dsn(f"https://{OTHER_KEY}@example.com/42", project_id=42, public_key=KEY)
+        envelope_sentry_auth(
+            f"https://{OTHER_KEY}@example.com/42", project_id=42, request_auth=HEADER_AUTH
+        )
 
 
 def test_matching_envelope_dsn_passes() -> None:
     """An envelope dsn naming the request's project and key is fine, whatever its host."""
-    check_envelope_dsn(f"http://{KEY}@other-host:9000/prefix/42", project_id=42, public_key=KEY)
+    dsn = f"http://{KEY}@other-host:9000/prefix/42"
+    assert envelope_sentry_auth(dsn, project_id=42, request_auth=HEADER_AUTH) == HEADER_AUTH
 
 
 def test_invalid_envelope_dsn_is_an_envelope_error() -> None:
-    """An envelope dsn that is no DSN is a malformed envelope header (400)."""
+    """Besides request auth, an envelope dsn that is no DSN is a malformed envelope header (400)."""
     with pytest.raises(EnvelopeError, match="dsn"):
-        check_envelope_dsn("nonsense", project_id=42, public_key=KEY)
+        envelope_sentry_auth("nonsense", project_id=42, request_auth=HEADER_AUTH)
+
+
+def test_envelope_dsn_alone_is_the_credential() -> None:
+    """Without request auth the dsn authenticates: its key, checked like any other (400), and an
+    unparsable one is a bad envelope authentication header (401)."""
+    auth = envelope_sentry_auth(f"https://{KEY}@example.com/42", project_id=42, request_auth=None)
+    assert auth == SentryAuth(public_key=KEY, source="envelope")
+    with pytest.raises(InvalidAuthError, match="bad sentry DSN public key"):
+        envelope_sentry_auth("https://short@example.com/42", project_id=42, request_auth=None)
+    with pytest.raises(AuthenticationError, match="bad envelope authentication header"):
+        envelope_sentry_auth("nonsense", project_id=42, request_auth=None)
+
+
+def test_request_without_sentry_credentials_has_none() -> None:
+    """Missing request credentials are not an error yet (the envelope may carry a dsn), but
+    malformed or conflicting ones are."""
+    assert request_sentry_auth(authorization="Bearer abc", query="page=2") is None
+    assert request_sentry_auth(x_sentry_auth=_header()) == SentryAuth(
+        public_key=KEY, version=7, source="header"
+    )
+    with pytest.raises(AuthenticationError, match="bad x-sentry-auth header"):
+        request_sentry_auth(x_sentry_auth="Sentry sentry_version=7")
+    with pytest.raises(AuthenticationError, match="multiple authorization payloads"):
+        request_sentry_auth(x_sentry_auth=_header(), query=f"sentry_key={OTHER_KEY}")
 
 
 # --- Properties -------------------------------------------------------------------------------

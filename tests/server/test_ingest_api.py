@@ -22,9 +22,9 @@ import pytest
 import zstandard
 from fastapi import FastAPI
 
+from resentry_core import IngestRequest, IngestResult
 from resentry_core._config import CoreConfig
 from resentry_core._errors import NotFoundError, StorageError
-from resentry_core._ingest import IngestRequest, IngestResult
 from resentry_core._limits import KiB, Limits, MiB
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry

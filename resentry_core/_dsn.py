@@ -1,4 +1,6 @@
-"""Sentry DSNs and Sentry request authentication (protocol.md §1 and §2).
+"""Sentry DSNs and Sentry request authentication.
+
+The protocol: https://develop.sentry.dev/sdk/foundations/transport/authentication/
 
 A DSN is ``{scheme}://{public_key}[:{secret_key}]@{host}[:{port}]{path}/{project_id}``; SDKs
 derive ``{scheme}://{host}[:{port}]{path}/api/{project_id}/envelope/`` from it. :class:`Dsn`
@@ -12,7 +14,8 @@ accepts only what every SDK accepts, so a DSN it prints works everywhere:
 
 Request auth follows Relay's ``auth_from_parts`` (``relay-server/src/extractors/request_meta.rs``)
 and sentry-types' ``Auth::from_str`` (getsentry/sentry-rust ``sentry-types/src/auth.rs``), with
-one Resentry rule from design.md §3: the same key from several sources is accepted.
+one Resentry rule (``docs/ingest_routes.md``, Authentication): the same key from several
+sources is accepted.
 """
 
 import functools
@@ -306,8 +309,9 @@ def check_envelope_dsn(envelope_dsn: str, *, project_id: int, public_key: str) -
     """Check that an envelope's ``dsn`` header names the request's project and key.
 
     Relay refuses an envelope whose ``dsn`` disagrees with the URL's project id or the
-    request's key (``Envelope::parse_request``, protocol.md §2.3). A different key is a second,
-    conflicting credential, which design.md §3 answers with 401 like any other.
+    request's key (``Envelope::parse_request`` in ``relay-server/src/envelope/mod.rs``). A different
+    key is a second, conflicting credential, which Resentry answers with 401 like any other
+    (``docs/ingest_routes.md``, Authentication).
 
     Raises:
         EnvelopeError: the ``dsn`` is not a DSN, or names another project.

@@ -37,7 +37,7 @@ from resentry_core._storage._protocol import IngestStore
 from resentry_core._store import decode_store_body, envelope_from_store
 
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
-# Items that rate limits never drop (protocol.md §5.3: client reports are "internal").
+# Items that rate limits never drop: client reports (data category "internal", never limited).
 _NEVER_LIMITED = frozenset({"client_report"})
 
 
@@ -214,7 +214,7 @@ class Ingestor:
         envelope: Envelope,
         known: tuple[SentryAuth, Project] | AuthenticationError,
     ) -> tuple[SentryAuth, Project]:
-        """Reconcile the request's auth with the envelope header's ``dsn`` (protocol.md §2.3)."""
+        """Reconcile the request's auth with the envelope header's ``dsn``, as Relay does."""
         dsn = envelope.headers.dsn
         if dsn is None:
             if isinstance(known, AuthenticationError):

@@ -1,4 +1,6 @@
-"""Sentry DSNs and Sentry request authentication (protocol.md §1 and §2).
+"""Sentry DSNs and Sentry request authentication.
+
+The protocol: https://develop.sentry.dev/sdk/foundations/transport/authentication/
 
 A DSN is ``{scheme}://{public_key}[:{secret_key}]@{host}[:{port}]{path}/{project_id}``; SDKs
 derive ``{scheme}://{host}[:{port}]{path}/api/{project_id}/envelope/`` from it. :class:`Dsn`
@@ -12,7 +14,8 @@ accepts only what every SDK accepts, so a DSN it prints works everywhere:
 
 Request auth follows Relay's ``auth_from_parts`` (``relay-server/src/extractors/request_meta.rs``)
 and sentry-types' ``Auth::from_str`` (getsentry/sentry-rust ``sentry-types/src/auth.rs``), with
-one Resentry rule from design.md §3: the same key from several sources is accepted.
+one Resentry rule (``docs/ingest_routes.md``, Authentication): the same key from several
+sources is accepted.
 """
 
 import functools
@@ -337,7 +340,8 @@ def envelope_sentry_auth(
     Without request credentials (``request_auth`` is ``None``) the ``dsn`` is the credential.
     Either way it must name the URL's project and the request's key, as Relay's
     ``Envelope::parse_request`` requires; a different key is a second, conflicting
-    credential, which is answered with 401 like any other.
+    credential, which is answered with 401 like any other (``docs/ingest_routes.md``,
+    Authentication).
 
     Raises:
         AuthenticationError: the ``dsn`` is the only credential and is not a DSN, or it names

@@ -35,7 +35,7 @@ from resentry_core._records import (
     SessionUpdate,
 )
 
-# Items that create an event (protocol.md §3.5, "CE"); at most one per envelope.
+# Items that create an event (Relay's ``ItemType::creates_event``); at most one per envelope.
 EVENT_ITEM_TYPES: Final = frozenset({"event", "transaction", "feedback"})
 JSON_ITEM_TYPES: Final = EVENT_ITEM_TYPES | {
     "user_report",
@@ -61,7 +61,7 @@ def prepare_envelope(
     """Turn a parsed envelope into the records one accepted request writes.
 
     The event id is the envelope header's ``event_id`` when present (it wins over the
-    payload's, protocol.md §3.3); else, for an envelope with an ``event``, ``transaction`` or
+    payload's, as in Relay); else, for an envelope with an ``event``, ``transaction`` or
     ``feedback`` item, that payload's ``event_id``; else a new random id (as Relay generates
     one). Envelopes without such an item keep the header id (or none). Attachments belong to
     the event id.

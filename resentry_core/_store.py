@@ -1,7 +1,7 @@
 """The legacy store endpoint's body: one event as JSON, possibly base64(zlib(JSON)).
 
 Follows Relay's ``relay-server/src/endpoints/store.rs`` (``decode_bytes``, the minimal event
-parse) as summarized in protocol.md §4.2: an empty body or one starting with ``{`` is JSON;
+parse): an empty body or one starting with ``{`` is JSON;
 anything else is standard padded base64, whose result is JSON when it starts with ``{`` and
 otherwise a zlib stream (Raven-era clients sent ``base64(zlib(json))``).
 """

@@ -134,7 +134,7 @@ async def test_resolved_issue_regresses(setup: Setup) -> None:
 
 
 async def test_envelope_dsn_authenticates(setup: Setup) -> None:
-    """With no header or query auth, the envelope header's dsn is the key (protocol §2.1)."""
+    """With no header or query auth, the envelope header's dsn is the key (as in Relay)."""
     dsn = f"http://{setup.key}@127.0.0.1:8000/{setup.project.id}"
     body = f.envelope([f.item("event", f.error_event())], event_id=uuid.uuid4().hex, dsn=dsn)
     result = await Ingestor(setup.storage).ingest(

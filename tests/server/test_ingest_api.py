@@ -1,4 +1,4 @@
-"""The Sentry ingestion routes over HTTP, in-process (design.md §3, protocol.md §7 cases 3, 41-59).
+"""The Sentry ingestion routes over HTTP, in-process, as ``docs/ingest_routes.md`` describes them.
 
 Every refusal is checked twice: the status and ``{"detail": ...}`` body, and that nothing at all
 was stored. Limits are small here (see ``core_config``) so that size cases stay fast.

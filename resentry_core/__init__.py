@@ -2,13 +2,18 @@
 
 The envelope codec (:func:`parse_envelope`, :meth:`Envelope.serialize`, :func:`decompress`,
 :func:`parse_sentry_auth`, :class:`Dsn`) is pure and synchronous. Storage, ingestion and
-accounts are async (anyio); :meth:`Resentry.open` opens them together.
+accounts are async (anyio); :meth:`Resentry.open` opens them together, with the background
+worker that delivers notifications (:class:`Notifier`; Telegram, e-mail and webhooks built in).
+
+This module exports what an application embedding Resentry uses. Writing a storage backend
+takes more: the storage protocols and the records ingestion hands to storage are in
+:mod:`resentry_core.storage`.
 """
 
 from resentry_core._accounts import Accounts
 from resentry_core._compression import decompress
 from resentry_core._config import CoreConfig
-from resentry_core._dsn import Dsn, SentryAuth, check_envelope_dsn, parse_sentry_auth
+from resentry_core._dsn import Dsn, SentryAuth, parse_sentry_auth
 from resentry_core._envelope import Envelope, EnvelopeHeaders, Item
 from resentry_core._errors import (
     AuthenticationError,
@@ -17,6 +22,7 @@ from resentry_core._errors import (
     EnvelopeError,
     InvalidAuthError,
     InvalidInputError,
+    JsonDecodeError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -25,9 +31,8 @@ from resentry_core._errors import (
     StorageError,
     UnsupportedEncodingError,
 )
-from resentry_core._grouping import fingerprint
-from resentry_core._ingest import Ingestor, IngestRequest, IngestResult, utc_now
-from resentry_core._json import JsonDecodeError
+from resentry_core._ingest import Ingestor
+from resentry_core._ingest_values import IngestRequest, IngestResult
 from resentry_core._json import loads as parse_json
 from resentry_core._limits import DEFAULT_LIMITS, Limits
 from resentry_core._models import (
@@ -53,7 +58,6 @@ from resentry_core._models import (
     StoredItem,
     User,
 )
-from resentry_core._normalize import normalize_event
 from resentry_core._notify._email import EmailNotifier
 from resentry_core._notify._models import (
     CHANNEL_KINDS,
@@ -62,7 +66,6 @@ from resentry_core._notify._models import (
     Channel,
     ChannelKind,
     Delivery,
-    DeliveryJob,
     DeliveryStatus,
     Rule,
     Trigger,
@@ -76,7 +79,6 @@ from resentry_core._notify._notification import (
     NotifiedProject,
 )
 from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
-from resentry_core._notify._store import NotificationStore
 from resentry_core._notify._telegram import TelegramNotifier
 from resentry_core._notify._urlguard import check_webhook_url
 from resentry_core._notify._webhook import (
@@ -85,40 +87,14 @@ from resentry_core._notify._webhook import (
     sign_webhook,
     verify_webhook,
 )
-from resentry_core._notify._worker import Worker, open_worker
+from resentry_core._notify._worker import Worker
 from resentry_core._parser import parse_envelope
-from resentry_core._passwords import PasswordHasher
-from resentry_core._prepare import prepare_envelope
 from resentry_core._ratelimit import RateLimit, format_rate_limits
-from resentry_core._records import (
-    AttachmentRecord,
-    CheckInRecord,
-    DiscardedCount,
-    EventRecord,
-    FeedbackRecord,
-    ItemRecord,
-    LogRecord,
-    PreparedEnvelope,
-    Recorded,
-    SessionAggregate,
-    SessionUpdate,
-)
-from resentry_core._resentry import MEMORY_URL, Resentry, open_storage
+from resentry_core._resentry import Resentry, open_worker
 from resentry_core._storage._memory import MemoryStorage
-from resentry_core._storage._protocol import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    EventFilter,
-    EventStore,
-    IngestStore,
-    ProjectStore,
-    Storage,
-    UserStore,
-)
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
-from resentry_core._storage._values import UNSET, Unset
-from resentry_core._store import decode_store_body, envelope_from_store
-from resentry_core._tokens import Claims, TokenCodec, TokenPair
+from resentry_core._tokens import TokenPair
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -127,28 +103,21 @@ __all__ = [
     "ISSUE_STATUSES",
     "LEVELS",
     "MAX_PAGE_SIZE",
-    "MEMORY_URL",
     "TRIGGERS",
-    "UNSET",
     "WEBHOOK_FLAVORS",
     "Accounts",
     "Attachment",
-    "AttachmentRecord",
     "AuthenticationError",
     "BadRequestError",
     "Channel",
     "ChannelKind",
     "CheckIn",
-    "CheckInRecord",
-    "Claims",
     "ConflictError",
     "CoreConfig",
     "Delivery",
     "DeliveryError",
-    "DeliveryJob",
     "DeliveryStatus",
     "DiscardCounter",
-    "DiscardedCount",
     "Dsn",
     "EmailNotifier",
     "Envelope",
@@ -157,55 +126,42 @@ __all__ = [
     "Event",
     "EventDetail",
     "EventFilter",
-    "EventRecord",
-    "EventStore",
     "Feedback",
-    "FeedbackRecord",
     "IngestRequest",
     "IngestResult",
-    "IngestStore",
     "Ingestor",
     "InvalidAuthError",
     "InvalidInputError",
     "Issue",
     "IssueStatus",
     "Item",
-    "ItemRecord",
     "JsonDecodeError",
     "Level",
     "Limits",
     "LogEntry",
-    "LogRecord",
     "Member",
     "MemoryStorage",
     "Monitor",
     "NotFoundError",
     "Notification",
     "NotificationReason",
-    "NotificationStore",
     "NotifiedEvent",
     "NotifiedIssue",
     "NotifiedMonitor",
     "NotifiedProject",
     "Notifier",
     "Page",
-    "PasswordHasher",
     "PayloadTooLargeError",
     "PermissionDeniedError",
-    "PreparedEnvelope",
     "Project",
     "ProjectKey",
-    "ProjectStore",
     "RateLimit",
     "RateLimitedError",
-    "Recorded",
     "ReleaseHealth",
     "Resentry",
     "ResentryError",
     "Rule",
     "SentryAuth",
-    "SessionAggregate",
-    "SessionUpdate",
     "SmtpConfig",
     "SqlStorage",
     "Storage",
@@ -214,31 +170,20 @@ __all__ = [
     "StoredItem",
     "TelegramConfig",
     "TelegramNotifier",
-    "TokenCodec",
     "TokenPair",
     "Trigger",
-    "Unset",
     "UnsupportedEncodingError",
     "User",
-    "UserStore",
     "WebhookFlavor",
     "WebhookNotifier",
     "Worker",
-    "check_envelope_dsn",
     "check_webhook_url",
-    "decode_store_body",
     "decompress",
-    "envelope_from_store",
-    "fingerprint",
     "format_rate_limits",
-    "normalize_event",
-    "open_storage",
     "open_worker",
     "parse_envelope",
     "parse_json",
     "parse_sentry_auth",
-    "prepare_envelope",
     "sign_webhook",
-    "utc_now",
     "verify_webhook",
 ]

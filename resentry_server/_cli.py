@@ -22,19 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resentry_core import (
-    UNSET,
-    Dsn,
-    NotFoundError,
-    Project,
-    Resentry,
-    ResentryError,
-    Unset,
-    User,
-    open_storage,
-    open_worker,
-    utc_now,
-)
+from resentry_core import Dsn, NotFoundError, Project, Resentry, ResentryError, User, open_worker
+from resentry_core.storage import UNSET, Unset
 from resentry_server._app import create_app
 from resentry_server._idle import IdleTrimmer, malloc_trim
 from resentry_server._settings import Settings
@@ -155,25 +144,18 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     config = settings.to_core_config(worker=False)
 
     async def run() -> None:
-        storage = await open_storage(config.database_url)
-        try:
-            async with (
-                open_worker(storage, config, clock=utc_now) as worker,
-                anyio.create_task_group() as group,
-            ):
+        async with open_worker(config) as worker, anyio.create_task_group() as group:
 
-                async def stop_on_signal() -> None:
-                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                        async for _ in signals:
-                            worker.stop()
-                            return
+            async def stop_on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        worker.stop()
+                        return
 
-                group.start_soon(stop_on_signal)
-                print("worker started", file=sys.stderr, flush=True)
-                await worker.run()
-                group.cancel_scope.cancel()
-        finally:
-            await storage.aclose()
+            group.start_soon(stop_on_signal)
+            print("worker started", file=sys.stderr, flush=True)
+            await worker.run()
+            group.cancel_scope.cancel()
 
     anyio.run(run)
     print("worker stopped", file=sys.stderr, flush=True)

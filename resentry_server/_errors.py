@@ -54,7 +54,7 @@ _STATUS: Final[Mapping[type[ResentryError], int]] = {
     StorageError: 503,
     DeliveryError: 502,
 }
-# protocol.md §4.1: a 415 lists the codings the server does decode.
+# A 415 lists the codings the server does decode (as tower-http's decompression does for Relay).
 SUPPORTED_ENCODINGS: Final = "gzip, deflate, br, zstd"
 BAD_PROJECT_PATH: Final = "bad project path parameter"
 

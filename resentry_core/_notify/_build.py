@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, Final, cast, get_args
 
 from resentry_core import _json
+from resentry_core._errors import JsonDecodeError
 from resentry_core._notify._models import DeliveryJob
 from resentry_core._notify._notification import (
     Notification,
@@ -29,7 +30,7 @@ def top_frames(payload: bytes | None, limit: int = MAX_FRAMES) -> tuple[str, ...
         return ()
     try:
         event = _json.loads(payload)
-    except _json.JsonDecodeError:
+    except JsonDecodeError:
         return ()
     frames = _frames(event)
     chosen = [frame for frame in frames if frame.get("in_app") is True] or frames

@@ -12,25 +12,19 @@ worker that is stopped or cancelled gives back what it has not sent.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
 import anyio
-import httpx
 
 from resentry_core._config import CoreConfig
-from resentry_core._errors import InvalidInputError, ResentryError
+from resentry_core._errors import ResentryError
 from resentry_core._notify._build import build_notification
-from resentry_core._notify._destinations import Destinations
 from resentry_core._notify._models import DeliveryJob
 from resentry_core._notify._notifier import DeliveryError, Notifier
 from resentry_core._notify._schedule import monitor_notice
 from resentry_core._notify._store import NotificationStore
-from resentry_core._retention import sweep
-from resentry_core._storage._protocol import Storage
-from resentry_core._storage._sql import SqlStorage
 
 logger = logging.getLogger(__name__)
 
@@ -43,25 +37,27 @@ Resolver = Callable[[DeliveryJob], Awaitable[Notifier]]
 
 
 class Worker:
-    """Runs the periodic jobs against a storage that is also a :class:`NotificationStore`.
+    """Runs the periodic jobs against a :class:`NotificationStore` (build it with
+    :func:`~resentry_core.open_worker`).
 
     ``notifiers`` are the embedding application's own; they receive new issues, regressions
     (at ``error`` or above) and monitor notices of every project. ``resolve`` gives the
-    built-in notifier for a member's or a channel's delivery.
+    built-in notifier for a member's or a channel's delivery; ``sweep`` applies retention at
+    a time and answers the envelopes it deleted.
     """
 
     def __init__(
         self,
-        storage: Storage,
         store: NotificationStore,
         config: CoreConfig,
         *,
         resolve: Resolver,
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], datetime],
+        sweep: Callable[[datetime], Awaitable[int]],
     ) -> None:
-        self._storage = storage
         self._store = store
+        self._sweep = sweep
         self._config = config
         self._resolve = resolve
         self._notifiers = tuple(notifiers)
@@ -177,39 +173,6 @@ class Worker:
         if every is None or (self._next_sweep is not None and now < self._next_sweep):
             return
         self._next_sweep = now + every
-        deleted = await sweep(self._storage, now)
+        deleted = await self._sweep(now)
         if deleted:
             logger.info("retention: deleted %d envelopes past their retention", deleted)
-
-
-@asynccontextmanager
-async def open_worker(
-    storage: Storage,
-    config: CoreConfig,
-    *,
-    notifiers: Sequence[Notifier] = (),
-    clock: Callable[[], datetime],
-) -> AsyncIterator[Worker]:
-    """A :class:`Worker` on ``storage`` (a ``SqlStorage``), with its own HTTP client.
-
-    Raises:
-        InvalidInputError: ``storage`` keeps no notifications (not a ``SqlStorage``).
-    """
-    if not isinstance(storage, SqlStorage):
-        raise InvalidInputError("the notification worker needs a SqlStorage")
-    timeout = httpx.Timeout(10.0)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        destinations = Destinations(
-            telegram=config.telegram,
-            smtp=config.smtp,
-            client=client,
-            allow_private=config.webhook_allow_private,
-        )
-        yield Worker(
-            storage,
-            storage,
-            config,
-            resolve=destinations.resolve,
-            notifiers=notifiers,
-            clock=clock,
-        )

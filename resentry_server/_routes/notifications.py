@@ -13,15 +13,13 @@ import anyio
 from fastapi import APIRouter, Depends, Query
 
 from resentry_core import (
-    UNSET,
     InvalidInputError,
     NotFoundError,
-    NotificationStore,
     PermissionDeniedError,
     SqlStorage,
-    Unset,
     check_webhook_url,
 )
+from resentry_core.storage import UNSET, NotificationStore, Unset
 from resentry_server._deps import ResentryDep, SettingsDep
 from resentry_server._routes._common import PageDep, errors, page_of
 from resentry_server._schemas import MAX_ROW_ID, MemberOut, PageOut, RowId

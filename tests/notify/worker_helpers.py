@@ -81,7 +81,7 @@ async def worker_on(
     notifiers: Sequence[Notifier] = (),
 ) -> AsyncIterator[Worker]:
     """A worker on ``storage`` with ``clock``."""
-    async with open_worker(storage, core, notifiers=notifiers, clock=clock) as worker:
+    async with open_worker(core, storage=storage, notifiers=notifiers, clock=clock) as worker:
         yield worker
 
 

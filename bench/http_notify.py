@@ -93,6 +93,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--receiver-delay", type=float, default=0.5)
+    parser.add_argument(
+        "--rule",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give the 'on' project its webhook channel and level rule (--no-rule: the worker "
+        "runs with nothing to do, which isolates its own cost)",
+    )
     args = parser.parse_args()
     warmup = make_bodies(300, seed=1)
     rounds = [make_bodies(args.requests, seed=100 + index) for index in range(args.rounds)]
@@ -116,7 +123,8 @@ def main() -> None:
             "RESENTRY_WEBHOOK_ALLOW_PRIVATE": "true",
         }
         off_project = anyio.run(_prepare, f"sqlite:///{Path(off_dir) / 'resentry.db'}", None)
-        on_project = anyio.run(_prepare, f"sqlite:///{Path(on_dir) / 'resentry.db'}", hook)
+        on_url = f"sqlite:///{Path(on_dir) / 'resentry.db'}"
+        on_project = anyio.run(_prepare, on_url, hook if args.rule else None)
         with (
             _serve("off", argv, off_env, _free_port()) as off,
             _serve("on", argv, on_env, _free_port()) as on,

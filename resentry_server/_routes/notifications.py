@@ -63,7 +63,7 @@ async def list_channels(
     return PageOut.of(channels, ChannelOut.from_core)
 
 
-@router.post("/channels/", status_code=201, responses=errors(401, 403, 404))
+@router.post("/channels/", status_code=201, responses=errors(400, 401, 403, 404))
 async def create_channel(
     project: AdminProject, body: ChannelCreate, store: StoreDep, settings: SettingsDep
 ) -> ChannelCreatedOut:
@@ -83,7 +83,7 @@ async def get_channel(project: AdminProject, channel_id: RowId, store: StoreDep)
     return ChannelOut.from_core(await store.get_channel(project.id, channel_id))
 
 
-@router.patch("/channels/{channel_id}", responses=errors(401, 403, 404))
+@router.patch("/channels/{channel_id}", responses=errors(400, 401, 403, 404))
 async def update_channel(
     project: AdminProject,
     channel_id: RowId,
@@ -126,7 +126,7 @@ async def list_rules(project: AdminProject, store: StoreDep, page: PageDep) -> P
     return PageOut.of(page_of(await store.list_rules(project.id), page), RuleOut.from_core)
 
 
-@router.post("/rules/", status_code=201, responses=errors(401, 403, 404))
+@router.post("/rules/", status_code=201, responses=errors(400, 401, 403, 404))
 async def create_rule(project: AdminProject, body: RuleCreate, store: StoreDep) -> RuleOut:
     """Add a rule to a channel of the project (admins only). A channel with no rule gets new
     issues, regressions (``error`` and above) and monitor alerts; once it has rules, only
@@ -162,7 +162,7 @@ async def list_deliveries(
     return PageOut.of(deliveries, DeliveryOut.from_core)
 
 
-@router.patch("/members/{user_id}", responses=errors(401, 403, 404))
+@router.patch("/members/{user_id}", responses=errors(400, 401, 403, 404))
 async def update_member(
     project: VisibleProject,
     user_id: RowId,

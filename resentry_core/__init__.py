@@ -71,8 +71,7 @@ from resentry_core._records import (
     SessionAggregate,
     SessionUpdate,
 )
-from resentry_core._resentry import MEMORY_URL, Resentry, open_storage
-from resentry_core._storage._memory import MemoryStorage
+from resentry_core._resentry import Resentry, open_storage
 from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
     DEFAULT_PAGE_SIZE,
@@ -85,6 +84,7 @@ from resentry_core._storage._protocol import (
     UserStore,
 )
 from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._values import UNSET, Unset
 from resentry_core._store import decode_store_body, envelope_from_store
 from resentry_core._tokens import Claims, TokenCodec, TokenPair
@@ -136,7 +136,6 @@ __all__ = [
     "LogEntry",
     "LogRecord",
     "Member",
-    "MemoryStorage",
     "Monitor",
     "NotFoundError",
     "OutboxEntry",

@@ -12,18 +12,14 @@ from resentry_core._config import CoreConfig
 from resentry_core._ingest import Ingestor, utc_now
 from resentry_core._passwords import PasswordHasher
 from resentry_core._retention import enforce_retention
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenCodec
 
-MEMORY_URL = "memory://"
-
 
 async def open_storage(database_url: str) -> Storage:
-    """Open (and migrate) the storage a URL names: ``memory://`` or a SQLAlchemy async URL."""
-    if database_url == MEMORY_URL:
-        return MemoryStorage()
+    """Open (and migrate) the storage a URL names: ``memory://`` (a private in-memory SQLite
+    database) or a SQLite or PostgreSQL URL."""
     storage = SqlStorage.from_url(database_url)
     try:
         await storage.migrate()

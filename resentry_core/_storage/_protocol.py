@@ -1,9 +1,15 @@
-"""The storage interface: small Protocols at use-case granularity.
+"""The storage interface, and the extension point for other backends: small Protocols at
+use-case granularity (:class:`IngestStore`, :class:`ProjectStore`, :class:`UserStore`,
+:class:`EventStore`; :class:`Storage` is all four).
+
+:class:`~resentry_core._storage._sql.SqlStorage` implements it on SQLite (a file, or
+``memory://``) and PostgreSQL. Another backend implements these methods with the semantics
+documented here, and proves it by joining the ``storage`` fixture of ``tests/core/conftest.py``:
+``tests/core/test_storage_contract_*.py`` run one suite against every backend. A backend stores
+and reads; the domain rules that decide whether a change is allowed live in the core services
+that call it.
 
 Every method is atomic: it either does all of its work or, raising, none of it.
-:class:`~resentry_core._storage._memory.MemoryStorage` defines the semantics;
-``SqlStorage`` must behave the same (``tests/core/test_storage_contract_*.py`` run one suite
-against every backend).
 
 Rules shared by every method:
 

@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
@@ -31,6 +32,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
+from resentry_core._storage._sqlite_memory import MEMORY_URL, new_memory_database
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -128,11 +130,13 @@ class Database:
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        parsed = parse_database_url(url)
+        in_memory = url == MEMORY_URL
+        parsed = parse_database_url("sqlite://" if in_memory else url)
         self.url: URL = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # A private in-memory SQLite database lives in a single shared connection, so every
-        # transaction, not only writes, must take the lock.
+        # transaction, not only writes, must take the lock. With no I/O to wait for, its
+        # transactions run on the calling thread.
         self._single_connection = self.is_sqlite and parsed.database in (None, "", ":memory:")
         options: dict[str, Any] = {
             "echo": echo,
@@ -147,7 +151,11 @@ class Database:
             # Every use ends its transaction explicitly, so the pool need not roll back on
             # check-in. One pooled connection per worker thread the limiter allows.
             options.update(pool_reset_on_return=None)
-            if self._single_connection:
+            if in_memory:  # a copy of a migrated template (_sqlite_memory)
+                options.update(
+                    poolclass=StaticPool, creator=partial(new_memory_database, HEAD_REVISION)
+                )
+            elif self._single_connection:
                 options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 options.update(pool_size=SQLITE_THREADS, max_overflow=0)
@@ -210,6 +218,8 @@ class Database:
         if self._closed:
             raise StorageError("the storage is closed")
         if isinstance(self._engine, Engine):
+            if self._single_connection:
+                return _in_transaction(self._engine, fn, write)
             # Not abandoned on cancellation: the transaction always ends before we return.
             return await anyio.to_thread.run_sync(
                 _in_transaction, self._engine, fn, write, limiter=self._threads

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, inspect, text
 
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import HEAD_REVISION, MIGRATIONS, Database
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import metadata
 from tests.core.records import error_envelope
 
@@ -78,6 +79,48 @@ async def test_downgrade_to_base_then_upgrade_again(database: Database) -> None:
     assert await database.read(_differences) == []
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert await database.read(_revision) == head
+
+
+def _sqlite_schema(connection: Connection) -> dict[str, object]:
+    """Every table's columns, indexes (with their columns, uniqueness and partial flag) and
+    foreign keys, as SQLite reports them."""
+    schema: dict[str, object] = {}
+    for table in inspect(connection).get_table_names():
+        # Unique constraints' automatic indexes are numbered in the order of declaration.
+        indexes = sorted(
+            (
+                "" if row[1].startswith("sqlite_autoindex_") else row[1],
+                row[2],
+                row[4],
+                _pragma(connection, f"index_info('{row[1]}')"),
+            )
+            for row in _pragma(connection, f"index_list('{table}')")
+        )
+        schema[table] = (
+            _pragma(connection, f"table_info('{table}')"),
+            indexes,
+            # Without the constraint's number, which follows the order of declaration.
+            sorted(row[2:] for row in _pragma(connection, f"foreign_key_list('{table}')")),
+        )
+    return schema
+
+
+def _pragma(connection: Connection, pragma: str) -> list[tuple[Any, ...]]:
+    return sorted(tuple(row) for row in connection.exec_driver_sql(f"PRAGMA {pragma}"))
+
+
+async def test_memory_databases_start_at_the_migrated_schema(tmp_path: Path) -> None:
+    """A ``memory://`` database (a copy of a template built from the metadata) has exactly the
+    schema and revision the migrations build in a SQLite file."""
+    migrated, memory = Database(f"sqlite:///{tmp_path / 'm.db'}"), Database(MEMORY_URL)
+    try:
+        await migrated.migrate()
+        assert await memory.read(_revision) == HEAD_REVISION
+        assert await memory.read(_differences) == []
+        assert await memory.read(_sqlite_schema) == await migrated.read(_sqlite_schema)
+    finally:
+        await migrated.aclose()
+        await memory.aclose()
 
 
 async def test_migrate_is_idempotent_and_keeps_data(empty_url: str) -> None:

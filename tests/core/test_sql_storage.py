@@ -25,6 +25,7 @@ from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import _utc_text, issues, metadata
 from tests.core.conftest import open_sql_storage
 from tests.core.records import (
@@ -709,6 +710,19 @@ async def test_in_memory_sqlite_serves_concurrent_calls() -> None:
         assert issue.times_seen == 30
     finally:
         await storage.aclose()
+
+
+async def test_each_memory_storage_is_a_database_of_its_own() -> None:
+    """Two ``memory://`` storages share nothing, and the schema needs no migration."""
+    first, second = SqlStorage.from_url(MEMORY_URL), SqlStorage.from_url(MEMORY_URL)
+    try:
+        project = await first.create_project("Only here")
+        assert await second.list_projects() == []
+        assert [p.id for p in await first.list_projects()] == [project.id]
+        assert (await second.create_project("Also first")).id == project.id
+    finally:
+        await first.aclose()
+        await second.aclose()
 
 
 @pytest.mark.parametrize(

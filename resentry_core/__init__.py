@@ -27,6 +27,7 @@ from resentry_core._errors import (
 )
 from resentry_core._grouping import fingerprint
 from resentry_core._ingest import Ingestor, IngestRequest, IngestResult, utc_now
+from resentry_core._issues import Issues
 from resentry_core._json import JsonDecodeError
 from resentry_core._json import loads as parse_json
 from resentry_core._limits import DEFAULT_LIMITS, Limits
@@ -57,6 +58,7 @@ from resentry_core._normalize import normalize_event
 from resentry_core._parser import parse_envelope
 from resentry_core._passwords import PasswordHasher
 from resentry_core._prepare import prepare_envelope
+from resentry_core._projects import Projects
 from resentry_core._ratelimit import RateLimit, format_rate_limits
 from resentry_core._records import (
     AttachmentRecord,
@@ -76,6 +78,7 @@ from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    AdminCheck,
     EventFilter,
     EventStore,
     IngestStore,
@@ -98,6 +101,7 @@ __all__ = [
     "MEMORY_URL",
     "UNSET",
     "Accounts",
+    "AdminCheck",
     "Attachment",
     "AttachmentRecord",
     "AuthenticationError",
@@ -128,6 +132,7 @@ __all__ = [
     "InvalidInputError",
     "Issue",
     "IssueStatus",
+    "Issues",
     "Item",
     "ItemRecord",
     "JsonDecodeError",
@@ -147,6 +152,7 @@ __all__ = [
     "Project",
     "ProjectKey",
     "ProjectStore",
+    "Projects",
     "RateLimit",
     "RateLimitedError",
     "Recorded",

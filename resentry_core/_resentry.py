@@ -10,7 +10,9 @@ import anyio
 from resentry_core._accounts import Accounts
 from resentry_core._config import CoreConfig
 from resentry_core._ingest import Ingestor, utc_now
+from resentry_core._issues import Issues
 from resentry_core._passwords import PasswordHasher
+from resentry_core._projects import Projects
 from resentry_core._retention import enforce_retention
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
@@ -35,15 +37,19 @@ class Resentry:
 
     Attributes:
         config: the configuration it was opened with.
-        storage: the storage backend.
+        storage: the storage backend (reads, and writes that follow no rule of their own).
         ingestor: accepts envelopes (group commit runs while the bundle is open).
-        accounts: logins and tokens for the management API.
+        accounts: users (their rules), logins and tokens for the management API.
+        projects: creates and changes projects, checking their settings.
+        issues: issue status changes.
     """
 
     config: CoreConfig
     storage: Storage
     ingestor: Ingestor
     accounts: Accounts
+    projects: Projects
+    issues: Issues
 
     @classmethod
     @asynccontextmanager
@@ -90,7 +96,14 @@ class Resentry:
                         config.retention_interval,
                     )
                 try:
-                    yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+                    yield cls(
+                        config=config,
+                        storage=store,
+                        ingestor=ingestor,
+                        accounts=accounts,
+                        projects=Projects(store),
+                        issues=Issues(store),
+                    )
                 finally:
                     background.cancel_scope.cancel()
         finally:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
+from resentry_core._rules import check_status, status_after_event
 from resentry_core._storage import _sql_record_extra
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import DriverSql, InLookup, Row, Tx, chunks
@@ -320,7 +321,7 @@ def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
 
 def _issue_update(group: _Group, row: _StoredIssue) -> Row:
     group.issue_id = row.id
-    group.reopened = row.status == "resolved"
+    status, group.reopened = status_after_event(check_status(row.status))
     latest = group.last_seen >= row.last_seen
     return {
         "b_id": row.id,
@@ -329,7 +330,7 @@ def _issue_update(group: _Group, row: _StoredIssue) -> Row:
         "b_last_seen": group.last_seen if latest else row.last_seen,
         "b_last_event_id": group.latest.event_id if latest else row.last_event_id,
         "b_level": group.latest.level if latest else row.level,
-        "b_status": "unresolved" if group.reopened else row.status,
+        "b_status": status,
     }
 
 

@@ -2,16 +2,21 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVarTuple
 
 import pytest
 from anyio.from_thread import start_blocking_portal
 
+from resentry_core._accounts import Accounts
+from resentry_core._ingest import utc_now
+from resentry_core._passwords import PasswordHasher
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import metadata
+from resentry_core._tokens import TokenCodec
 from tests.conftest import postgres_url
 from tests.core.postgres_admin import execute, scratch_database
 
@@ -76,6 +81,13 @@ async def _migrate(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
+
+
+@pytest.fixture
+def accounts(storage: Storage) -> Accounts:
+    """The accounts service over the ``storage`` fixture (cheap bcrypt: tests only)."""
+    tokens = TokenCodec("s" * 48, access_ttl=timedelta(minutes=5), refresh_ttl=timedelta(days=1))
+    return Accounts(storage, PasswordHasher(rounds=4), tokens, clock=utc_now)
 
 
 async def open_sql_storage(url: str) -> SqlStorage:

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from resentry_core._projects import Projects
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import HEAD_REVISION, MIGRATIONS, Database
 from resentry_core._storage._sqlite_memory import MEMORY_URL
@@ -128,7 +129,7 @@ async def test_migrate_is_idempotent_and_keeps_data(empty_url: str) -> None:
     storage = SqlStorage.from_url(empty_url)
     try:
         await storage.migrate()
-        project = await storage.create_project("Kept")
+        project = await Projects(storage).create_project("Kept")
         await storage.record([error_envelope(project.id)])
         await storage.migrate()
         assert [p.id for p in await storage.list_projects()] == [project.id]
@@ -171,7 +172,7 @@ async def test_concurrent_migrations_from_several_processes(empty_url: str) -> N
     assert errors == []
     storage = SqlStorage.from_url(empty_url)
     try:
-        project = await storage.create_project("After")
+        project = await Projects(storage).create_project("After")
         assert (await storage.get_project(project.id)).name == "After"
     finally:
         await storage.aclose()

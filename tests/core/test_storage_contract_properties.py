@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope
 from resentry_core._storage._protocol import EventFilter, Storage
 from resentry_core._storage._sqlite_memory import MEMORY_URL
@@ -91,7 +92,7 @@ async def test_issue_counters_match_stored_events(
     add up to the number of distinct grouped events, and all of it still holds after a prune.
     """
     async with _fresh(backend) as storage:
-        project_id = (await storage.create_project("Props")).id
+        project_id = (await Projects(storage).create_project("Props")).id
         stored: list[tuple[str, Sent]] = []
         for batch in batches:
             results = await storage.record([_envelope(project_id, item) for item in batch])

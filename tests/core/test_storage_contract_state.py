@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, select
 
 from resentry_core._errors import InvalidInputError, StorageError
+from resentry_core._projects import Projects
+from resentry_core._rules import slugify
 from resentry_core._storage import _sql_prune, _sql_record
 from resentry_core._storage._cursor import (
     decode_cursor,
@@ -23,7 +25,6 @@ from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import metadata
-from resentry_core._storage._values import slugify
 from tests.core.records import (
     at,
     check_in,
@@ -53,7 +54,7 @@ async def _snapshot(storage: Storage) -> dict[str, object]:
 
 
 async def _seeded(storage: Storage) -> tuple[int, str]:
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     check_in_id = new_id()
     await storage.record(
         [
@@ -120,7 +121,7 @@ async def test_failed_prune_rolls_back(storage: Storage, monkeypatch: pytest.Mon
 
 async def test_values_do_not_alias_the_state(storage: Storage) -> None:
     """Mutating what was passed in, or what came back, changes nothing stored."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     tags = {"a": "1"}
     user: dict[str, object] = {"id": "u1", "data": {"roles": ["admin"]}}
     envelope = error_envelope(project_id, tags=tags, user=user)
@@ -142,7 +143,7 @@ async def test_values_do_not_alias_the_state(storage: Storage) -> None:
 
 async def test_closed_storage_raises_storage_error(storage: Storage) -> None:
     """After ``aclose`` every call raises StorageError."""
-    await storage.create_project("App")
+    await Projects(storage).create_project("App")
     await storage.aclose()
     with pytest.raises(StorageError):
         await storage.ping()

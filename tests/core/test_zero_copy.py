@@ -24,6 +24,7 @@ from resentry_core._json import JsonDecodeError
 from resentry_core._json import loads as parse_json
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope
+from resentry_core._projects import Projects
 from resentry_core._resentry import open_storage
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sqlite_memory import MEMORY_URL
@@ -154,7 +155,7 @@ async def test_ingested_attachment_comes_back_byte_exact(
     storage: Storage, encoding: str | None
 ) -> None:
     """An attachment ingested through the Ingestor reads back as the same bytes from storage."""
-    project = await storage.create_project("Shop")
+    project = await Projects(storage).create_project("Shop")
     attachment = _binary_attachment()
     event = orjson.dumps(f.error_event())
     event_id = "f" * 32
@@ -184,7 +185,7 @@ async def test_ingested_attachment_comes_back_byte_exact(
 async def test_memory_storage_does_not_pin_the_request_body() -> None:
     """``memory://`` storage keeps ``bytes`` copies: no stored value references a payload view."""
     storage = await open_storage(MEMORY_URL)
-    project = await storage.create_project("Shop")
+    project = await Projects(storage).create_project("Shop")
     attachment = _binary_attachment()
     event = orjson.dumps(f.error_event())
     envelope = parse_envelope(

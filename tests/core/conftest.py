@@ -10,7 +10,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from resentry_core._accounts import Accounts
-from resentry_core._ingest import utc_now
+from resentry_core._clock import utc_now
 from resentry_core._passwords import PasswordHasher
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage

@@ -22,10 +22,12 @@ from resentry_client import AsyncClient, Client, RetryPolicy
 from tests.server import conftest as server
 from tests.server.conftest import ADMIN_PASSWORD
 
-# The server tests' fixtures: a core on a fresh SQLite file, the app, a project, an admin.
+# The server tests' fixtures: a core on a fresh SQLite file, the app, an HTTP client of it,
+# a project with one key, an admin.
 core_config = server.core_config
 core = server.core
 app = server.app
+client = server.client  # an httpx.AsyncClient of the app, to ingest with
 project = server.project
 admin = server.admin
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import pytest
+from fastapi import FastAPI
 
 from resentry_client import (
     NOT_GIVEN,
@@ -20,7 +21,8 @@ from resentry_client import (
     User,
 )
 from resentry_core._resentry import Resentry
-from tests.client.conftest import ADMIN_PASSWORD, Api
+from tests.client.conftest import Api, close, make_client
+from tests.server.conftest import ADMIN_PASSWORD
 
 PASSWORD = "another fine password"
 
@@ -179,7 +181,9 @@ async def test_keys(admin_api: Api, project: object) -> None:
     assert len(keys) == 2
 
 
-async def test_members_and_permissions(admin_api: Api, api: Api, project: object) -> None:
+async def test_members_and_permissions(
+    admin_api: Api, api: Api, app: FastAPI, project: object
+) -> None:
     """Members are added by name or id, listed and removed; a member sees the project, may not
     change it (403), and sees other projects as missing (404)."""
     bob = await admin_api(lambda c: c.users.create("bob", PASSWORD))
@@ -199,7 +203,7 @@ async def test_members_and_permissions(admin_api: Api, api: Api, project: object
     assert [m.username for m in await admin_api.collect(lambda c: c.members.list(1))] == ["bob"]
     other = await admin_api(lambda c: c.projects.create("secret"))
 
-    bob_api = Api(type(api.client)("http://testserver", http_client=api.client._http))
+    bob_api = Api(make_client("async" if api.is_async else "sync", app))
     await bob_api(lambda c: c.login("bob", PASSWORD))
     assert [p.id for p in await bob_api.collect(lambda c: c.projects.list())] == [1]
     with pytest.raises(PermissionDeniedError) as denied:
@@ -212,3 +216,4 @@ async def test_members_and_permissions(admin_api: Api, api: Api, project: object
     assert await admin_api.collect(lambda c: c.members.list(1)) == []
     with pytest.raises(NotFoundError):
         await admin_api(lambda c: c.members.remove(1, bob.id))
+    await close(bob_api.client)

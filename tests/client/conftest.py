@@ -99,6 +99,12 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which client a test builds itself (each such test runs with both)."""
+    return str(request.param)
+
+
+@pytest.fixture(params=["sync", "async"])
 async def api(request: pytest.FixtureRequest, app: FastAPI) -> AsyncIterator[Api]:
     """The client under test (each test runs with both), not logged in."""
     under_test = make_client(request.param, app)

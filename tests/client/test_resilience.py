@@ -68,12 +68,6 @@ class Scripted(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return [f"{r.method} {r.url.path}" for r in self.requests]
 
 
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Which client a test builds itself."""
-    return str(request.param)
-
-
 async def scripted_api(
     kind: str, app: FastAPI, script: Sequence[Action] = (), **options: Any
 ) -> tuple[Api, Scripted]:

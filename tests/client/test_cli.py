@@ -116,7 +116,12 @@ def test_every_command(
     run = Run(capsys, live_server.base_url)
     assert run.json("health") == {"status": "ok", "database": "ok"}
     prompts: list[str] = []
-    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "root password")
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return "root password"
+
+    monkeypatch.setattr("getpass.getpass", getpass)
     run("login", "-u", "root")
     assert prompts == ["Password: "]
 

@@ -469,8 +469,26 @@ def _command(
     parser: argparse.ArgumentParser = group.add_parser(
         name, help=help, description=help, aliases=list(aliases)
     )
+    _global_options(parser, defaults=False)
     parser.set_defaults(handler=handler)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    # Accepted before the command and after it; a command's copy only overrides when given.
+    default: Any = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--url",
+        default=default,
+        help="server URL (default: RESENTRY_URL, else the stored login's server)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="print JSON for scripts",
+    )
+    parser.add_argument("--timeout", type=float, default=default, help="seconds per request")
 
 
 def _group(parent: Any, name: str, help: str) -> Any:
@@ -500,11 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Resentry management API from a terminal.",
         epilog=f"The login is stored in {login_path()} (mode 0600).",
     )
-    parser.add_argument(
-        "--url", help="server URL (default: RESENTRY_URL, else the stored login's server)"
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.add_argument("--timeout", type=float, default=None, help="seconds per request")
+    _global_options(parser, defaults=True)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     _command(commands, "health", cmd_health, "check that the server and its database answer")

@@ -167,3 +167,17 @@ def test_every_command(
     assert run("issues", "list", "1", code=1) == "error: 404 project 1 not found\n"
     run("user", "delete", uid)
     assert run("user", "get", uid, code=1) == f"error: 404 user {uid} not found\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--json", "--url", "http://a.example", "events", "list", "1"],
+        ["events", "list", "1", "--json", "--url", "http://a.example"],
+        ["--url", "http://b.example", "events", "list", "--url", "http://a.example", "1", "--json"],
+    ],
+)
+def test_global_options_before_or_after_the_command(argv: list[str]) -> None:
+    """``--url`` and ``--json`` work on either side of the command; the later one wins."""
+    args = build_parser().parse_args(argv)
+    assert (args.url, args.json, args.project_id) == ("http://a.example", True, 1)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import IO, Any, Final, Generic, Literal, TypeVar
+from typing import IO, Any, Final, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from resentry_client._models import (
@@ -130,6 +130,30 @@ def _list(
     query = {**(params or {}), "limit": limit}
     first = Call(method="GET", path=path, params=query, parse=lambda body: parse_page(model, body))
     return ListCall(first=first, max_items=max_items)
+
+
+def _project_path(project_id: int) -> str:
+    return f"/api/v1/projects/{_seg(project_id)}"
+
+
+class ProjectList(Protocol[T]):
+    """The builder of a plain list of a project's objects."""
+
+    def __call__(
+        self, project_id: int, *, limit: int | None = None, max_items: int | None = None
+    ) -> ListCall[T]: ...
+
+
+def _project_list(model: type[T], segment: str, doc: str) -> ProjectList[T]:
+    def build(
+        project_id: int, *, limit: int | None = None, max_items: int | None = None
+    ) -> ListCall[T]:
+        path = f"{_project_path(project_id)}/{segment}"
+        return _list(model, path, limit=limit, max_items=max_items)
+
+    build.__doc__ = doc
+    build.__name__ = build.__qualname__ = "list_" + segment.strip("/").replace("-", "_")
+    return build
 
 
 def _get(model: type[T], path: str, **params: Any) -> Call[T]:
@@ -272,7 +296,7 @@ def list_projects(*, limit: int | None = None, max_items: int | None = None) -> 
 
 def get_project(project_id: int) -> Call[Project]:
     """A project with its keys and DSNs."""
-    return _get(Project, f"/api/v1/projects/{_seg(project_id)}")
+    return _get(Project, _project_path(project_id))
 
 
 def create_project(
@@ -309,40 +333,30 @@ def update_project(
         "rate_limit_per_minute": rate_limit_per_minute,
         "retention_days": retention_days,
     }
-    return _send("PATCH", Project, f"/api/v1/projects/{_seg(project_id)}", body)
+    return _send("PATCH", Project, _project_path(project_id), body)
 
 
 def delete_project(project_id: int) -> Call[None]:
     """Delete a project with all its data (admins only)."""
-    return _no_content(f"/api/v1/projects/{_seg(project_id)}")
+    return _no_content(_project_path(project_id))
 
 
-def list_keys(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[ProjectKey]:
-    """A project's keys, active and revoked."""
-    path = f"/api/v1/projects/{_seg(project_id)}/keys/"
-    return _list(ProjectKey, path, limit=limit, max_items=max_items)
+list_keys = _project_list(ProjectKey, "keys/", "A project's keys, active and revoked.")
 
 
 def create_key(project_id: int, *, label: str = "") -> Call[ProjectKey]:
     """Add an active key to a project (admins only)."""
-    path = f"/api/v1/projects/{_seg(project_id)}/keys/"
+    path = _project_path(project_id) + "/keys/"
     return _send("POST", ProjectKey, path, {"label": label})
 
 
 def revoke_key(project_id: int, key_id: int) -> Call[ProjectKey]:
     """Revoke a key (admins only); it stays listed, inactive."""
-    path = f"/api/v1/projects/{_seg(project_id)}/keys/{_seg(key_id)}"
+    path = _project_path(project_id) + f"/keys/{_seg(key_id)}"
     return Call(method="DELETE", path=path, parse=lambda b: parse(ProjectKey, b))
 
 
-def list_members(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[Member]:
-    """A project's members."""
-    path = f"/api/v1/projects/{_seg(project_id)}/members/"
-    return _list(Member, path, limit=limit, max_items=max_items)
+list_members = _project_list(Member, "members/", "A project's members.")
 
 
 def add_member(
@@ -362,12 +376,12 @@ def add_member(
         "notify_new_issues": notify_new_issues,
         "notify_regressions": notify_regressions,
     }
-    return _send("POST", Member, f"/api/v1/projects/{_seg(project_id)}/members/", body)
+    return _send("POST", Member, _project_path(project_id) + "/members/", body)
 
 
 def remove_member(project_id: int, user_id: int) -> Call[None]:
     """Remove a member (admins only)."""
-    return _no_content(f"/api/v1/projects/{_seg(project_id)}/members/{_seg(user_id)}")
+    return _no_content(_project_path(project_id) + f"/members/{_seg(user_id)}")
 
 
 # --- events, downloads --------------------------------------------------------------------------
@@ -409,7 +423,7 @@ def list_events(
     """A project's events, newest received first; ``since``/``until`` bound ``received_at``
     (naive datetimes are read as UTC)."""
     filters = _event_filters(level, issue_id, release, environment, type, since, until)
-    path = f"/api/v1/projects/{_seg(project_id)}/events/"
+    path = _project_path(project_id) + "/events/"
     return _list(Event, path, limit=limit, max_items=max_items, params=filters)
 
 
@@ -433,14 +447,14 @@ def list_all_events(
 
 def get_event(project_id: int, event_id: str) -> Call[EventDetail]:
     """An event with its payload, attachments and envelope URL."""
-    return _get(EventDetail, f"/api/v1/projects/{_seg(project_id)}/events/{_seg(event_id)}")
+    return _get(EventDetail, _project_path(project_id) + f"/events/{_seg(event_id)}")
 
 
 def download_attachment(
     project_id: int, attachment_id: int, destination: Destination
 ) -> Call[Download]:
     """Stream an attachment's exact bytes to ``destination``."""
-    path = f"/api/v1/projects/{_seg(project_id)}/attachments/{_seg(attachment_id)}"
+    path = _project_path(project_id) + f"/attachments/{_seg(attachment_id)}"
     return _download(path, destination)
 
 
@@ -449,7 +463,7 @@ def download_envelope(
 ) -> Call[Download]:
     """Stream an event's envelope to ``destination``; ``raw=True`` keeps the bytes as the SDK
     sent them (still compressed if it compressed them)."""
-    path = f"/api/v1/projects/{_seg(project_id)}/envelopes/{_seg(envelope_id)}"
+    path = _project_path(project_id) + f"/envelopes/{_seg(envelope_id)}"
     return _download(path, destination, raw=raw)
 
 
@@ -465,19 +479,19 @@ def list_issues(
     max_items: int | None = None,
 ) -> ListCall[Issue]:
     """A project's issues, optionally of one status; sorted by ``sort``, descending."""
-    path = f"/api/v1/projects/{_seg(project_id)}/issues/"
+    path = _project_path(project_id) + "/issues/"
     params = {"status": status, "sort": sort}
     return _list(Issue, path, limit=limit, max_items=max_items, params=params)
 
 
 def get_issue(project_id: int, issue_id: int) -> Call[Issue]:
     """One issue."""
-    return _get(Issue, f"/api/v1/projects/{_seg(project_id)}/issues/{_seg(issue_id)}")
+    return _get(Issue, _project_path(project_id) + f"/issues/{_seg(issue_id)}")
 
 
 def set_issue_status(project_id: int, issue_id: int, status: IssueStatus) -> Call[Issue]:
     """Set an issue's status: ``resolved``, ``ignored`` or ``unresolved``."""
-    path = f"/api/v1/projects/{_seg(project_id)}/issues/{_seg(issue_id)}"
+    path = _project_path(project_id) + f"/issues/{_seg(issue_id)}"
     return _send("PUT", Issue, path, {"status": status})  # PUT: safe to retry
 
 
@@ -500,27 +514,19 @@ def list_issue_events(
     project_id: int, issue_id: int, *, limit: int | None = None, max_items: int | None = None
 ) -> ListCall[Event]:
     """An issue's events, newest first."""
-    path = f"/api/v1/projects/{_seg(project_id)}/issues/{_seg(issue_id)}/events/"
+    path = _project_path(project_id) + f"/issues/{_seg(issue_id)}/events/"
     return _list(Event, path, limit=limit, max_items=max_items)
 
 
 # --- other data ---------------------------------------------------------------------------------
 
 
-def list_release_health(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[ReleaseHealth]:
-    """Release health: session counts per release and environment."""
-    path = f"/api/v1/projects/{_seg(project_id)}/sessions/"
-    return _list(ReleaseHealth, path, limit=limit, max_items=max_items)
+list_release_health = _project_list(
+    ReleaseHealth, "sessions/", "Release health: session counts per release and environment."
+)
 
 
-def list_monitors(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[Monitor]:
-    """A project's cron monitors, by slug."""
-    path = f"/api/v1/projects/{_seg(project_id)}/monitors/"
-    return _list(Monitor, path, limit=limit, max_items=max_items)
+list_monitors = _project_list(Monitor, "monitors/", "A project's cron monitors, by slug.")
 
 
 def list_check_ins(
@@ -531,7 +537,7 @@ def list_check_ins(
     max_items: int | None = None,
 ) -> ListCall[CheckIn]:
     """A monitor's check-ins, newest first."""
-    path = f"/api/v1/projects/{_seg(project_id)}/monitors/{_seg(monitor_slug)}/check-ins/"
+    path = _project_path(project_id) + f"/monitors/{_seg(monitor_slug)}/check-ins/"
     return _list(CheckIn, path, limit=limit, max_items=max_items)
 
 
@@ -544,25 +550,17 @@ def list_logs(
     max_items: int | None = None,
 ) -> ListCall[LogRecord]:
     """A project's log records, newest first, optionally of one level or trace."""
-    path = f"/api/v1/projects/{_seg(project_id)}/logs/"
+    path = _project_path(project_id) + "/logs/"
     params = {"level": level, "trace_id": trace_id}
     return _list(LogRecord, path, limit=limit, max_items=max_items, params=params)
 
 
-def list_feedback(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[Feedback]:
-    """User feedback, newest first."""
-    path = f"/api/v1/projects/{_seg(project_id)}/feedback/"
-    return _list(Feedback, path, limit=limit, max_items=max_items)
+list_feedback = _project_list(Feedback, "feedback/", "User feedback, newest first.")
 
 
-def list_client_reports(
-    project_id: int, *, limit: int | None = None, max_items: int | None = None
-) -> ListCall[DiscardCounter]:
-    """What SDKs reported discarding, per reason and category."""
-    path = f"/api/v1/projects/{_seg(project_id)}/client-reports/"
-    return _list(DiscardCounter, path, limit=limit, max_items=max_items)
+list_client_reports = _project_list(
+    DiscardCounter, "client-reports/", "What SDKs reported discarding, per reason and category."
+)
 
 
 def list_items(
@@ -573,11 +571,11 @@ def list_items(
     max_items: int | None = None,
 ) -> ListCall[StoredItem]:
     """Every stored envelope item (optionally of one type), newest first."""
-    path = f"/api/v1/projects/{_seg(project_id)}/items/"
+    path = _project_path(project_id) + "/items/"
     return _list(StoredItem, path, limit=limit, max_items=max_items, params={"type": type})
 
 
 def download_item(project_id: int, item_id: int, destination: Destination) -> Call[Download]:
     """Stream an item's payload bytes to ``destination``."""
-    path = f"/api/v1/projects/{_seg(project_id)}/items/{_seg(item_id)}/payload"
+    path = _project_path(project_id) + f"/items/{_seg(item_id)}/payload"
     return _download(path, destination)

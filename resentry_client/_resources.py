@@ -125,16 +125,24 @@ class AsyncListMethod(_Method[P, T]):
         return AsyncPager(self._runner, self._build(*args, **kwargs))
 
 
-def _is_async(resource: Resource[Any]) -> bool:
-    return getattr(resource._runner, "is_async", False) is True
+class _Operation(Generic[P, T]):
+    # A namespace attribute: binds its builder to the runner of the namespace it is read from.
+    def __init__(self, build: Callable[P, Any]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    def _bind(
+        self, resource: Resource[Any], sync: type[_Method[P, T]], async_: type[_Method[P, T]]
+    ) -> _Method[P, T]:
+        method = async_ if getattr(resource._runner, "is_async", False) else sync
+        return method(self._build, resource._runner)
 
 
-class op(Generic[P, T]):  # noqa: N801 - used like a decorator-style descriptor
+class op(_Operation[P, T]):  # noqa: N801 - a descriptor, named like a decorator
     """An operation of a namespace, from a builder that returns a ``Call[T]``."""
 
     def __init__(self, build: Callable[P, Call[T]]) -> None:
-        self._build = build
-        self.__doc__ = build.__doc__
+        super().__init__(build)
 
     @overload
     def __get__(self, resource: None, owner: type) -> Self: ...
@@ -142,21 +150,15 @@ class op(Generic[P, T]):  # noqa: N801 - used like a decorator-style descriptor
     def __get__(self, resource: Resource[SyncRunner], owner: type) -> SyncMethod[P, T]: ...
     @overload
     def __get__(self, resource: Resource[AsyncRunner], owner: type) -> AsyncMethod[P, T]: ...
-    def __get__(
-        self, resource: Resource[Any] | None, owner: type
-    ) -> "Self | SyncMethod[P, T] | AsyncMethod[P, T]":
-        if resource is None:
-            return self
-        method = AsyncMethod if _is_async(resource) else SyncMethod
-        return method(self._build, resource._runner)
+    def __get__(self, resource: Resource[Any] | None, owner: type) -> object:
+        return self if resource is None else self._bind(resource, SyncMethod, AsyncMethod)
 
 
-class list_op(Generic[P, T]):  # noqa: N801 - used like a decorator-style descriptor
+class list_op(_Operation[P, T]):  # noqa: N801 - a descriptor, named like a decorator
     """A list operation of a namespace, from a builder that returns a ``ListCall[T]``."""
 
     def __init__(self, build: Callable[P, ListCall[T]]) -> None:
-        self._build = build
-        self.__doc__ = build.__doc__
+        super().__init__(build)
 
     @overload
     def __get__(self, resource: None, owner: type) -> Self: ...
@@ -164,13 +166,8 @@ class list_op(Generic[P, T]):  # noqa: N801 - used like a decorator-style descri
     def __get__(self, resource: Resource[SyncRunner], owner: type) -> SyncListMethod[P, T]: ...
     @overload
     def __get__(self, resource: Resource[AsyncRunner], owner: type) -> AsyncListMethod[P, T]: ...
-    def __get__(
-        self, resource: Resource[Any] | None, owner: type
-    ) -> "Self | SyncListMethod[P, T] | AsyncListMethod[P, T]":
-        if resource is None:
-            return self
-        method = AsyncListMethod if _is_async(resource) else SyncListMethod
-        return method(self._build, resource._runner)
+    def __get__(self, resource: Resource[Any] | None, owner: type) -> object:
+        return self if resource is None else self._bind(resource, SyncListMethod, AsyncListMethod)
 
 
 class Users(Resource[R]):

@@ -9,15 +9,20 @@ import httpx
 
 from resentry_client._calls import Call, ListCall
 from resentry_client._config import make_session
+from resentry_client._errors import APIStatusError
 from resentry_client._flow import (
     DEFAULT_TIMEOUT,
+    REFRESH,
+    Outcome,
     PageWalk,
+    Refresh,
     RetryPolicy,
     Send,
     Session,
     Sink,
     exchange,
     finish,
+    needs_refresh,
 )
 from resentry_client._models import Page
 from resentry_client._resources import Api, AsyncRunner
@@ -31,16 +36,19 @@ class _AsyncRunner:
     def __init__(self, session: Session, http: httpx.AsyncClient) -> None:
         self.session = session
         self.http = http
+        self._refresh_lock = anyio.Lock()
 
     async def run(self, call: Call[T]) -> T:
         flow = exchange(call, self.session, self.http.build_request)
         step = next(flow)
         while True:
+            outcome: Outcome = None
             if isinstance(step, Send):
-                outcome: httpx.Response | httpx.TransportError | None = await self._send(step)
+                outcome = await self._send(step)
+            elif isinstance(step, Refresh):
+                outcome = await self._refresh(step)
             else:
                 await anyio.sleep(step.seconds)
-                outcome = None
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
@@ -64,6 +72,16 @@ class _AsyncRunner:
             await response.aclose()
             download = await anyio.to_thread.run_sync(lambda: sink.close(ok=ok))
         return cast(T, download)
+
+    async def _refresh(self, step: Refresh) -> bool:
+        async with self._refresh_lock:
+            if not needs_refresh(step, self.session):
+                return self.session.access_token is not None
+            try:
+                await self.run(REFRESH)
+            except APIStatusError:
+                return False
+            return True
 
     async def _send(self, step: Send) -> httpx.Response | httpx.TransportError:
         try:

@@ -1,5 +1,6 @@
 """``Client``: the blocking client. It only drives ``_flow.exchange`` with httpx's sync I/O."""
 
+import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
@@ -9,15 +10,20 @@ import httpx
 
 from resentry_client._calls import Call, ListCall
 from resentry_client._config import make_session
+from resentry_client._errors import APIStatusError
 from resentry_client._flow import (
     DEFAULT_TIMEOUT,
+    REFRESH,
+    Outcome,
     PageWalk,
+    Refresh,
     RetryPolicy,
     Send,
     Session,
     Sink,
     exchange,
     finish,
+    needs_refresh,
 )
 from resentry_client._models import Page
 from resentry_client._resources import Api, SyncRunner
@@ -31,16 +37,19 @@ class _Runner:
     def __init__(self, session: Session, http: httpx.Client) -> None:
         self.session = session
         self.http = http
+        self._refresh_lock = threading.Lock()
 
     def run(self, call: Call[T]) -> T:
         flow = exchange(call, self.session, self.http.build_request)
         step = next(flow)
         while True:
+            outcome: Outcome = None
             if isinstance(step, Send):
-                outcome: httpx.Response | httpx.TransportError | None = self._send(step)
+                outcome = self._send(step)
+            elif isinstance(step, Refresh):
+                outcome = self._refresh(step)
             else:
                 time.sleep(step.seconds)
-                outcome = None
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
@@ -60,6 +69,16 @@ class _Runner:
             response.close()
             download = sink.close(ok=ok)
         return cast(T, download)
+
+    def _refresh(self, step: Refresh) -> bool:
+        with self._refresh_lock:
+            if not needs_refresh(step, self.session):
+                return self.session.access_token is not None
+            try:
+                self.run(REFRESH)
+            except APIStatusError:
+                return False
+            return True
 
     def _send(self, step: Send) -> httpx.Response | httpx.TransportError:
         try:

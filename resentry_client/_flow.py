@@ -143,8 +143,20 @@ class Sleep:
     seconds: float
 
 
-Outcome = httpx.Response | httpx.TransportError | None
-Flow = Generator[Send | Sleep, Outcome, httpx.Response]
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Renew the tokens, unless another request already did since ``stale_token`` was sent.
+
+    Drivers do this under a lock, so concurrent 401s spend the (single-use) refresh token
+    once; they answer True when the session has a fresh access token.
+    """
+
+    stale_token: str | None
+
+
+Outcome = httpx.Response | httpx.TransportError | bool | None
+Step = Send | Sleep | Refresh
+Flow = Generator[Step, Outcome, httpx.Response]
 BuildRequest = Callable[..., httpx.Request]
 
 
@@ -199,6 +211,7 @@ def exchange(call: Call[Any], session: Session, build: BuildRequest) -> Flow:
     attempt = 0
     refreshed = False
     while True:
+        token = session.access_token
         request = build_request(build, call, session)
         outcome = yield Send(request, stream=call.destination is not None)
         if isinstance(outcome, httpx.TransportError):
@@ -206,15 +219,11 @@ def exchange(call: Call[Any], session: Session, build: BuildRequest) -> Flow:
             if wait is None:
                 raise error_for_transport(outcome, request) from outcome
         else:
-            assert outcome is not None  # noqa: S101 - the drivers answer a Send with one
-            if (
-                outcome.status_code == 401
-                and call.authenticated
-                and not refreshed
-                and session.refresh_token is not None
-            ):
+            if not isinstance(outcome, httpx.Response):
+                raise TypeError(f"a Send is answered with a response, not {outcome!r}")
+            if outcome.status_code == 401 and call.authenticated and not refreshed:
                 refreshed = True
-                if (yield from _refresh(session, build)):
+                if session.refresh_token is not None and (yield Refresh(token)):
                     continue
             wait = session.retry.after_response(call, outcome, attempt)
             if wait is None:
@@ -225,17 +234,14 @@ def exchange(call: Call[Any], session: Session, build: BuildRequest) -> Flow:
         yield Sleep(wait)
 
 
-def _refresh(session: Session, build: BuildRequest) -> Generator[Send | Sleep, Outcome, bool]:
-    # Exchange the refresh token once; False (and the original 401 raised) when refused.
-    call = refresh_call()
-    request = build_request(build, call, session)
-    outcome = yield Send(request, stream=False)
-    if isinstance(outcome, httpx.TransportError):
-        raise error_for_transport(outcome, request) from outcome
-    if outcome is None or outcome.is_error:
-        return False
-    session.store(finish(call, outcome, session))
-    return True
+def needs_refresh(step: Refresh, session: Session) -> bool:
+    """Whether the tokens are still the ones that were refused (else another request has
+    already renewed them)."""
+    return session.access_token == step.stale_token and session.refresh_token is not None
+
+
+REFRESH = refresh_call()
+"""The call that renews the tokens with the session's refresh token."""
 
 
 def finish(call: Call[T], response: httpx.Response, session: Session) -> T:

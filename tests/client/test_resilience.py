@@ -309,3 +309,24 @@ async def test_lists_are_lazy_and_consistent_while_events_arrive(
     assert pages[-1].next_cursor is None
     assert await api.collect(lambda c: c.events.list(pid, max_items=0)) == []
     await close(api.client)
+
+
+async def test_concurrent_401s_refresh_once(app: FastAPI, core: Resentry, admin: object) -> None:
+    """Requests refused together spend the refresh token once (a second use would end every
+    token of the user, with single-use refresh tokens); the others reuse the new pair."""
+    tokens = await core.accounts.login("admin", ADMIN_PASSWORD)
+    api, transport = await scripted_api(
+        "async", app, token="not-a-token", refresh_token=tokens.refresh_token
+    )
+    assert isinstance(api.client, AsyncClient)
+    names: list[str] = []
+
+    async def whoami(client: AsyncClient) -> None:
+        names.append((await client.me()).username)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(whoami, api.client)
+    assert names == ["admin"] * 5
+    assert transport.paths.count("POST /api/v1/auth/refresh_token") == 1
+    await close(api.client)

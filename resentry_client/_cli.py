@@ -162,18 +162,14 @@ def _password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
 
 
 def cmd_health(args: argparse.Namespace, out: Output) -> None:
-    with _client_without_login(args) as client:
+    with _client(args) as client:
         out.show(client.health())
-
-
-def _client_without_login(args: argparse.Namespace) -> Client:
-    return Client(args.url, token="", timeout=args.timeout)
 
 
 def cmd_login(args: argparse.Namespace, out: Output) -> None:
     username = args.username or input("Username: ")
     password = _password(args)
-    with _client_without_login(args) as client:
+    with _client(args) as client:
         tokens = client.login(username, password)
         path = save_login(
             StoredLogin(

@@ -9,7 +9,6 @@ drive it, each with its own I/O.
 import os
 import random
 import re
-import shutil
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -354,7 +353,7 @@ class Sink:
         if self._part is not None:
             self.stream.close()
             if ok and self.path is not None:
-                shutil.move(self._part, self.path)
+                os.replace(self._part, self.path)
             else:
                 self._part.unlink(missing_ok=True)
         return Download(

@@ -8,6 +8,7 @@ from typing import Any
 
 MIN_COLUMN = 6
 GAP = "  "
+_UNITS = (("days", 86400), ("h", 3600), ("min", 60), ("s", 1))
 
 
 def relative_time(when: datetime, now: datetime | None = None) -> str:
@@ -21,12 +22,10 @@ def relative_time(when: datetime, now: datetime | None = None) -> str:
         return "just now"
     if seconds >= 30 * 86400:
         return when.astimezone(UTC).date().isoformat()
-    for unit, size in (("days", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size:
-            count = int(seconds // size)
-            text = f"{count} {'day' if unit == 'days' and count == 1 else unit}"
-            return f"in {text}" if ahead else f"{text} ago"
-    raise AssertionError("unreachable")  # pragma: no cover - seconds >= 10 here
+    unit, size = next((u, n) for u, n in _UNITS if seconds >= n)
+    count = int(seconds // size)
+    text = f"{count} {'day' if unit == 'days' and count == 1 else unit}"
+    return f"in {text}" if ahead else f"{text} ago"
 
 
 def cell(value: object, now: datetime | None = None) -> str:

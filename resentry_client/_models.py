@@ -275,93 +275,152 @@ def parse(model: type[T], data: object) -> T:
     Raises:
         ValueError: a field is missing or of the wrong type (the message names it).
     """
-    return typing.cast(T, _value(model, data, "body"))
+    return typing.cast(T, _converter(typing.cast(Any, model))(data, "body"))
 
 
 def parse_page(model: type[T], data: object) -> Page[T]:
     """Build a :class:`Page` of ``model`` from decoded JSON, checking every field."""
     if not isinstance(data, dict):
         raise ValueError(f"body: expected a page object, got {_kind(data)}")
-    next_cursor = _value(str | None, data.get("next_cursor", _MISSING), "body.next_cursor")
-    items = _value(list[model], data.get("items", _MISSING), "body.items")  # type: ignore[valid-type]
+    next_cursor = _converter(str | None)(_field(data, "next_cursor"), ("body", "next_cursor"))
+    items_of = _converter(list[model])  # type: ignore[valid-type]
+    items = items_of(_field(data, "items"), ("body", "items"))
     return Page(items=items, next_cursor=next_cursor)
 
 
-_MISSING: Any = object()
+# A converter checks a decoded JSON value and converts it. One is built per type, once, from
+# the annotations, so parsing does no introspection. ``where`` is the value's place, as nested
+# (parent, key) pairs that are only turned into text ("body.items[0].id") for a message.
+Where = Any
+Converter = typing.Callable[[Any, Where], Any]
+
+
+def _path(where: Where) -> str:
+    if not isinstance(where, tuple):
+        return str(where)
+    parent, key = where
+    return f"{_path(parent)}[{key}]" if isinstance(key, int) else f"{_path(parent)}.{key}"
+
+
+def _field(data: dict[str, Any], name: str) -> Any:
+    if name not in data:
+        raise ValueError(f"body.{name}: missing")
+    return data[name]
 
 
 @cache
-def _fields(model: type) -> tuple[tuple[str, Any, bool], ...]:
+def _converter(kind: Any) -> Converter:
+    origin = typing.get_origin(kind)
+    if kind is Any:
+        return lambda value, where: value
+    if origin in (Union, types.UnionType):
+        return _union(kind)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        item = _converter(item_kind)
+
+        def convert_list(value: Any, where: Where) -> Any:
+            if not isinstance(value, list):
+                raise ValueError(f"{_path(where)}: expected a list, got {_kind(value)}")
+            return [item(entry, (where, i)) for i, entry in enumerate(value)]
+
+        return convert_list
+    if origin is dict:
+        value_kind = typing.get_args(kind)[1]
+        entry = _converter(value_kind)
+
+        def convert_dict(value: Any, where: Where) -> Any:
+            if not isinstance(value, dict):
+                raise ValueError(f"{_path(where)}: expected an object, got {_kind(value)}")
+            if value_kind is Any:  # JSON objects have string keys: nothing more to check
+                return value
+            return {k: entry(v, (where, k)) for k, v in value.items()}
+
+        return convert_dict
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return _dataclass(kind)
+    if kind is datetime:
+        return _datetime
+    return _scalar(kind)
+
+
+def _union(kind: Any) -> Converter:
+    options = typing.get_args(kind)
+    nullable = type(None) in options
+    converters = [_converter(option) for option in options if option is not type(None)]
+    if nullable and len(converters) == 1:
+        (only,) = converters
+
+        def convert_optional(value: Any, where: Where) -> Any:
+            return None if value is None else only(value, where)
+
+        return convert_optional
+
+    def convert(value: Any, where: Where) -> Any:
+        if value is None and nullable:
+            return None
+        errors = []
+        for option in converters:
+            try:
+                return option(value, where)
+            except ValueError as exc:
+                errors.append(str(exc))
+        if len(errors) == 1:
+            raise ValueError(errors[0])
+        raise ValueError(f"{_path(where)}: unexpected {_kind(value)}")
+
+    return convert
+
+
+def _dataclass(model: type) -> Converter:
     hints = typing.get_type_hints(model)
-    return tuple(
+    fields = [
         (
             field.name,
-            hints[field.name],
+            _converter(hints[field.name]),
             field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
         )
         for field in dataclasses.fields(model)
+    ]
+
+    def convert(value: Any, where: Where) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(f"{_path(where)}: expected an object, got {_kind(value)}")
+        values = {}
+        for name, convert_field, required in fields:
+            if name in value:
+                values[name] = convert_field(value[name], (where, name))
+            elif required:
+                raise ValueError(f"{_path((where, name))}: missing")
+        return model(**values)
+
+    return convert
+
+
+def _datetime(value: Any, where: Where) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    raise ValueError(
+        f"{_path(where)}: expected an ISO 8601 timestamp with an offset, got {value!r}"
     )
 
 
-def _value(kind: Any, value: Any, where: str) -> Any:
-    if value is _MISSING:
-        raise ValueError(f"{where}: missing")
-    origin = typing.get_origin(kind)
-    if kind is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        options = typing.get_args(kind)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _value(option, value, where)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0] if len(errors) == 1 else f"{where}: unexpected {_kind(value)}")
-    if origin is list:
-        if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list, got {_kind(value)}")
-        (item_kind,) = typing.get_args(kind)
-        return [_value(item_kind, item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {_kind(value)}")
-        _, item_kind = typing.get_args(kind)
-        return {k: _value(item_kind, v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {_kind(value)}")
-        fields = {
-            name: _value(hint, value.get(name, _MISSING), f"{where}.{name}")
-            for name, hint, required in _fields(kind)
-            if required or name in value
-        }
-        return kind(**fields)
-    return _scalar(kind, value, where)
+def _scalar(kind: type) -> Converter:
+    # JSON decodes to exact types: a bool is never accepted as an int, an int is a float.
+    accepted = (int, float) if kind is float else (kind,)
 
+    def convert(value: Any, where: Where) -> Any:
+        if type(value) in accepted:
+            return float(value) if kind is float else value
+        raise ValueError(f"{_path(where)}: expected {kind.__name__}, got {_kind(value)}")
 
-def _scalar(kind: Any, value: Any, where: str) -> Any:
-    if kind is datetime:
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
-                if parsed.tzinfo is not None:
-                    return parsed
-        raise ValueError(f"{where}: expected an ISO 8601 timestamp with an offset, got {value!r}")
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, bool):
-        raise ValueError(f"{where}: expected an integer, got a boolean")
-    if kind in (str, int, bool) and isinstance(value, kind):
-        return value
-    raise ValueError(f"{where}: expected {kind.__name__}, got {_kind(value)}")
+    return convert
 
 
 def _kind(value: object) -> str:

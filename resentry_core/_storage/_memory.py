@@ -66,6 +66,8 @@ class MemoryStorage:
         self._state = State()
         self._lock = anyio.Lock()
         self._closed = False
+        self._used_refresh_tokens: dict[str, datetime] = {}
+        self._login_failures: dict[str, tuple[int, datetime]] = {}
 
     async def _read(self, fn: Callable[Concatenate[State, P], T], *a: P.args, **k: P.kwargs) -> T:
         async with self._lock:
@@ -249,6 +251,7 @@ class MemoryStorage:
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        end_sessions: bool = False,
     ) -> User:
         """Change the given fields."""
         return await self._write(
@@ -259,11 +262,51 @@ class MemoryStorage:
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            end_sessions=end_sessions,
         )
 
     async def delete_user(self, user_id: int) -> None:
         """Delete a user and their memberships."""
         await self._write(admin.delete_user, user_id)
+
+    # SessionStore (kept per process: MemoryStorage serves one process only)
+
+    async def end_sessions(self, user_id: int) -> None:
+        """Raise the user's token generation."""
+        await self.update_user(user_id, end_sessions=True)
+
+    async def use_refresh_token(
+        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+    ) -> bool:
+        """Record a refresh token as used; False when it was used before."""
+        used = self._used_refresh_tokens
+        for expired in [token for token, until in used.items() if until <= now]:
+            del used[expired]
+        if token_id in used:
+            return False
+        used[token_id] = expires_at
+        return True
+
+    async def login_failures(
+        self, keys: Sequence[str], *, since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """Failed logins and window start per key, for current windows."""
+        found = {key: self._login_failures.get(key) for key in keys}
+        return {key: value for key, value in found.items() if value and value[1] > since}
+
+    async def record_login_failure(
+        self, keys: Sequence[str], *, now: datetime, since: datetime
+    ) -> None:
+        """Count a failed login for each key (expired windows begin again)."""
+        current = await self.login_failures(list(self._login_failures), since=since)
+        for key in keys:
+            failures, start = current.get(key, (0, now))
+            current[key] = (failures + 1, start)
+        self._login_failures = current
+
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget a key's failed logins."""
+        self._login_failures.pop(key, None)
 
     # EventStore
 

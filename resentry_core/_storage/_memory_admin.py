@@ -17,6 +17,7 @@ from resentry_core._storage._values import (
     require_positive,
     require_text,
 )
+from resentry_core._usernames import skeleton, username_key
 
 
 def with_keys(state: State, project: Project) -> Project:
@@ -223,8 +224,9 @@ def list_members(state: State, project_id: int) -> list[Member]:
 
 def _check_username(state: State, username: str, user_id: int | None) -> None:
     require_text(username, "a username")
+    shape = skeleton(username_key(username))
     for row in state.users.values():
-        if row.user.username == username and row.user.id != user_id:
+        if skeleton(username_key(row.user.username)) == shape and row.user.id != user_id:
             raise ConflictError(f"the username {username!r} is taken")
 
 
@@ -253,8 +255,9 @@ def create_user(
 
 def get_credentials(state: State, username: str) -> tuple[User, str] | None:
     """A user and their password hash, by username."""
+    key = username_key(username)
     for row in state.users.values():
-        if row.user.username == username:
+        if username_key(row.user.username) == key:
             return row.user, row.password_hash
     return None
 
@@ -283,6 +286,7 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    end_sessions: bool,
 ) -> User:
     """Change the given fields of a user."""
     row = get_user_row(state, user_id)
@@ -298,6 +302,8 @@ def update_user(
         user = replace(user, is_active=is_active)
     if telegram_chat_id is not UNSET:
         user = replace(user, telegram_chat_id=telegram_chat_id or None)
+    if end_sessions:
+        user = replace(user, token_generation=user.token_generation + 1)
     if password_hash is not UNSET:
         row = replace(row, password_hash=password_hash)
     row = replace(row, user=user)

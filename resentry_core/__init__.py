@@ -27,9 +27,9 @@ from resentry_core._errors import (
 )
 from resentry_core._grouping import fingerprint
 from resentry_core._ingest import Ingestor, IngestRequest, IngestResult, utc_now
-from resentry_core._json import JsonDecodeError
+from resentry_core._json import JsonDecodeError, within_depth
 from resentry_core._json import loads as parse_json
-from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._limits import DEFAULT_LIMITS, MAX_JSON_DEPTH, Limits
 from resentry_core._models import (
     ISSUE_STATUSES,
     LEVELS,
@@ -94,6 +94,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "ISSUE_STATUSES",
     "LEVELS",
+    "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
     "MEMORY_URL",
     "UNSET",
@@ -181,4 +182,5 @@ __all__ = [
     "parse_sentry_auth",
     "prepare_envelope",
     "utc_now",
+    "within_depth",
 ]

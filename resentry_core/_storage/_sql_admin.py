@@ -352,13 +352,15 @@ def create_user(
 def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
     """A user and their password hash, by username compared case-insensitively after NFKC.
 
-    A user the 0002 migration left without a key (a collision) is found by exact username.
+    A user the 0002 migration left without a key (a collision) is found by exact username,
+    before the user whose key it collided with.
     """
     found = or_(
         users.c.username_key == username_key(username),
         and_(users.c.username_key.is_(None), users.c.username == username),
     )
-    row = tx.conn.execute(select(users).where(found).order_by(users.c.id)).first()
+    exact_first = (users.c.username != username, users.c.id)
+    row = tx.conn.execute(select(users).where(found).order_by(*exact_first)).first()
     return None if row is None else (user_from_row(row), row.password_hash)
 
 

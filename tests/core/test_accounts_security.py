@@ -2,7 +2,7 @@
 bounded by expiry; refresh tokens used once; token generations."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,20 +14,9 @@ from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._tables import login_failures
 from resentry_core._tokens import TokenCodec
 from tests.core.conftest import open_sql_storage
+from tests.core.test_tokens import ACCESS_TTL, REFRESH_TTL, SECRET, Clock
 
-SECRET = "s" * 48
-START = datetime(2026, 1, 1, tzinfo=UTC)
 LOCKOUT = timedelta(minutes=5)
-
-
-class Clock:
-    """A settable clock."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -44,9 +33,7 @@ async def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 def accounts(storage: SqlStorage, clock: Clock) -> Accounts:
     """A fresh Accounts on ``storage``: what another process, or a restart, would build."""
-    tokens = TokenCodec(
-        SECRET, access_ttl=timedelta(minutes=5), refresh_ttl=timedelta(days=1), clock=clock
-    )
+    tokens = TokenCodec(SECRET, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, clock=clock)
     return Accounts(
         storage,
         PasswordHasher(rounds=4),

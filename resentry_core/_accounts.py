@@ -219,8 +219,9 @@ class Accounts:
         for key, (failures, first) in counts.items():
             scope = key.partition(":")[0]
             if failures >= self._limits[scope]:
+                what = "username" if scope == "user" else "client address"
                 raise RateLimitedError(
-                    f"too many failed logins for this {scope}; try again later",
+                    f"too many failed logins for this {what}; try again later",
                     retry_after=(first + self._lockout - now).total_seconds(),
                 )
 

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resentry_core import MAX_JSON_DEPTH, parse_envelope, prepare_envelope
+from resentry_core import MAX_JSON_DEPTH, parse_envelope
 from resentry_core._models import Project
+from resentry_core._prepare import prepare_envelope
 from resentry_core._resentry import Resentry
 from tests.core.strategies import envelopes, json_payloads
 from tests.factories import error_event

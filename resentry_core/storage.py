@@ -4,11 +4,11 @@ An application embedding Resentry needs nothing from here: :meth:`Resentry.open
 <resentry_core.Resentry.open>` opens the storage that ``CoreConfig.database_url`` names, and
 ``resentry_core`` exports the values storage returns. A new backend implements :class:`Storage`
 (the protocols it combines: :class:`IngestStore`, :class:`ProjectStore`, :class:`UserStore`,
-:class:`EventStore`; their docstrings are the contract) and is passed to ``Resentry.open(config,
-storage=...)``. Its ``record`` method receives batches of :class:`PreparedEnvelope`, built from
-the records below, and answers one :class:`Recorded` per envelope; the ``update_*`` methods
-take :data:`UNSET` for fields to leave as they are. :class:`OutboxEntry` is a notice of the
-built-in ``SqlStorage``'s notification outbox.
+:class:`SessionStore`, :class:`EventStore`; their docstrings are the contract) and is passed
+to ``Resentry.open(config, storage=...)``. Its ``record`` method receives batches of
+:class:`PreparedEnvelope`, built from the records below, and answers one :class:`Recorded` per
+envelope; the ``update_*`` methods take :data:`UNSET` for fields to leave as they are.
+:class:`OutboxEntry` is a notice of the built-in ``SqlStorage``'s notification outbox.
 """
 
 from resentry_core._records import (
@@ -32,6 +32,7 @@ from resentry_core._storage._protocol import (
     EventStore,
     IngestStore,
     ProjectStore,
+    SessionStore,
     Storage,
     UserStore,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ProjectStore",
     "Recorded",
     "SessionAggregate",
+    "SessionStore",
     "SessionUpdate",
     "Storage",
     "Unset",

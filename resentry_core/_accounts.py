@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final, Protocol
 
 from resentry_core._errors import (
@@ -12,7 +13,8 @@ from resentry_core._errors import (
 )
 from resentry_core._models import User
 from resentry_core._passwords import PasswordHasher
-from resentry_core._storage._protocol import SessionStore, UserStore
+from resentry_core._rules import keep_an_active_admin
+from resentry_core._storage._protocol import AdminCheck, SessionStore, UserStore
 from resentry_core._storage._values import UNSET, Unset
 from resentry_core._tokens import Claims, TokenCodec, TokenPair
 from resentry_core._usernames import check_username, username_key
@@ -176,6 +178,7 @@ class Accounts:
         """
         if password is not UNSET and changed_by is not None and changed_by.id == user_id:
             await self._check_current_password(changed_by.username, current_password)
+        losing_an_admin = is_admin is False or is_active is False
         return await self._store.update_user(
             user_id,
             username=username if username is UNSET else check_username(username).display,
@@ -184,7 +187,17 @@ class Accounts:
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
             end_sessions=password is not UNSET or is_active is False,
+            check=_admin_check(user_id, "demoted or deactivated") if losing_an_admin else None,
         )
+
+    async def delete_user(self, user_id: int) -> None:
+        """Delete a user and their memberships.
+
+        Raises:
+            NotFoundError: no such user.
+            ConflictError: the user is the last active admin.
+        """
+        await self._store.delete_user(user_id, check=_admin_check(user_id, "deleted"))
 
     async def _check_current_password(self, username: str, password: str | None) -> None:
         if password is None:
@@ -241,3 +254,7 @@ def _throttle_keys(username: str, client_address: str | None) -> list[str]:
     if client_address:
         keys.append(f"address:{client_address}")
     return keys
+
+
+def _admin_check(user_id: int, change: str) -> AdminCheck:
+    return partial(keep_an_active_admin, user_id, change=change)

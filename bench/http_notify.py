@@ -34,7 +34,7 @@ import anyio
 
 from bench.bench_ingest import make_bodies
 from bench.http_ingest import ROOT, _free_port, _median, _report, _serve, saturate
-from resentry_core import SqlStorage
+from resentry_core import Projects, SqlStorage
 
 
 @contextmanager
@@ -72,7 +72,7 @@ async def _prepare(database_url: str, hook: str | None) -> tuple[int, str]:
     storage = SqlStorage.from_url(database_url)
     try:
         await storage.migrate()
-        project = await storage.create_project("bench")
+        project = await Projects(storage).create_project("bench")
         if hook is not None:
             channel = await storage.create_channel(
                 project.id, name="slow", kind="webhook", target=hook

@@ -43,7 +43,7 @@ async def main(database_url: str) -> None:
     notifier = PrintNotifier()
     config = CoreConfig(database_url=database_url, secret_key=secrets.token_urlsafe(48))
     async with Resentry.open(config, notifiers=[notifier]) as core:
-        project = await core.storage.create_project("shop")
+        project = await core.projects.create_project("shop")
         body = error_envelope(project.keys[0].public_key, project.id)
         await core.ingestor.ingest(IngestRequest(project_id=project.id, body=body))
         with anyio.fail_after(10):

@@ -33,8 +33,10 @@ from resentry_core._errors import (
 )
 from resentry_core._ingest import Ingestor
 from resentry_core._ingest_values import IngestRequest, IngestResult
+from resentry_core._issues import Issues
 from resentry_core._json import loads as parse_json
-from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._json import within_depth
+from resentry_core._limits import DEFAULT_LIMITS, MAX_JSON_DEPTH, Limits
 from resentry_core._models import (
     ISSUE_STATUSES,
     LEVELS,
@@ -89,9 +91,9 @@ from resentry_core._notify._webhook import (
 )
 from resentry_core._notify._worker import Worker
 from resentry_core._parser import parse_envelope
+from resentry_core._projects import Projects
 from resentry_core._ratelimit import RateLimit, format_rate_limits
 from resentry_core._resentry import Resentry, open_worker
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
@@ -102,6 +104,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "ISSUE_STATUSES",
     "LEVELS",
+    "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
     "TRIGGERS",
     "WEBHOOK_FLAVORS",
@@ -134,13 +137,13 @@ __all__ = [
     "InvalidInputError",
     "Issue",
     "IssueStatus",
+    "Issues",
     "Item",
     "JsonDecodeError",
     "Level",
     "Limits",
     "LogEntry",
     "Member",
-    "MemoryStorage",
     "Monitor",
     "NotFoundError",
     "Notification",
@@ -155,6 +158,7 @@ __all__ = [
     "PermissionDeniedError",
     "Project",
     "ProjectKey",
+    "Projects",
     "RateLimit",
     "RateLimitedError",
     "ReleaseHealth",
@@ -186,4 +190,5 @@ __all__ = [
     "parse_sentry_auth",
     "sign_webhook",
     "verify_webhook",
+    "within_depth",
 ]

@@ -13,7 +13,7 @@ class CoreConfig:
 
     Attributes:
         database_url: a database URL (``sqlite:///…``, ``postgresql+asyncpg://…``)
-            or ``memory://`` for the in-memory storage.
+            or ``memory://`` for a private in-memory SQLite database.
         secret_key: signs access and refresh tokens; at least 32 bytes, never a default.
         access_token_ttl: lifetime of an access token.
         refresh_token_ttl: lifetime of a refresh token.
@@ -22,7 +22,10 @@ class CoreConfig:
         default_rate_limit_per_minute: events per minute per key when a project sets none;
             ``None`` for no limit.
         login_max_failures: failed logins for one username before it is throttled.
-        login_lockout: how long a throttled username must wait.
+        login_max_address_failures: failed logins from one client address before it is
+            throttled.
+        login_lockout: how long a throttled username or address must wait.
+        max_concurrent_password_checks: bcrypt hashes and checks that may run at once.
         batch_max_envelopes: most envelopes written in one storage transaction (group commit).
         retention_interval: how often the worker prunes projects with ``retention_days``
             (first at once); ``None`` never prunes.
@@ -51,7 +54,9 @@ class CoreConfig:
     bcrypt_rounds: int = 12
     default_rate_limit_per_minute: int | None = None
     login_max_failures: int = 5
+    login_max_address_failures: int = 20
     login_lockout: timedelta = timedelta(minutes=5)
+    max_concurrent_password_checks: int = 2
     batch_max_envelopes: int = 256
     retention_interval: timedelta | None = timedelta(hours=1)
     worker: bool = True

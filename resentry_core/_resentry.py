@@ -15,23 +15,21 @@ from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
 from resentry_core._errors import InvalidInputError
 from resentry_core._ingest import Ingestor
+from resentry_core._issues import Issues
 from resentry_core._notify._destinations import Destinations
 from resentry_core._notify._notifier import Notifier
 from resentry_core._notify._worker import Worker
 from resentry_core._passwords import PasswordHasher
+from resentry_core._projects import Projects
 from resentry_core._retention import enforce_retention, sweep
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenCodec
 
-MEMORY_URL = "memory://"
-
 
 async def open_storage(database_url: str) -> Storage:
-    """Open (and migrate) the storage a URL names: ``memory://`` or a SQLAlchemy async URL."""
-    if database_url == MEMORY_URL:
-        return MemoryStorage()
+    """Open (and migrate) the storage a URL names: ``memory://`` (a private in-memory SQLite
+    database) or a SQLite or PostgreSQL URL."""
     storage = SqlStorage.from_url(database_url)
     try:
         await storage.migrate()
@@ -47,15 +45,19 @@ class Resentry:
 
     Attributes:
         config: the configuration it was opened with.
-        storage: the storage backend.
+        storage: the storage backend (reads, and writes that follow no rule of their own).
         ingestor: accepts envelopes (group commit runs while the bundle is open).
-        accounts: logins and tokens for the management API.
+        accounts: users (their rules), logins and tokens for the management API.
+        projects: creates and changes projects, checking their settings.
+        issues: issue status changes.
     """
 
     config: CoreConfig
     storage: Storage
     ingestor: Ingestor
     accounts: Accounts
+    projects: Projects
+    issues: Issues
 
     @classmethod
     @asynccontextmanager
@@ -73,7 +75,7 @@ class Resentry:
         deadlines and prunes projects that set ``retention_days`` every
         ``config.retention_interval``. ``notifiers`` are the application's own: each receives
         the new issues and regressions (at ``error`` or above) and the monitor notices of
-        every project. On the in-memory storage the worker only prunes.
+        every project. On a storage other than :class:`SqlStorage` the worker only prunes.
 
         A ``storage`` passed in is used as it is and left open on exit; otherwise one is opened
         from ``config.database_url`` and closed on exit.
@@ -88,7 +90,10 @@ class Resentry:
             )
             accounts = Accounts(
                 store,
-                PasswordHasher(rounds=config.bcrypt_rounds),
+                PasswordHasher(
+                    rounds=config.bcrypt_rounds,
+                    max_concurrent=config.max_concurrent_password_checks,
+                ),
                 TokenCodec(
                     config.secret_key,
                     access_ttl=config.access_token_ttl,
@@ -97,6 +102,7 @@ class Resentry:
                 ),
                 clock=utc_now,
                 max_failures=config.login_max_failures,
+                max_address_failures=config.login_max_address_failures,
                 lockout=config.login_lockout,
             )
             async with (
@@ -112,7 +118,14 @@ class Resentry:
                         config.retention_interval,
                     )
                 try:
-                    yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+                    yield cls(
+                        config=config,
+                        storage=store,
+                        ingestor=ingestor,
+                        accounts=accounts,
+                        projects=Projects(store),
+                        issues=Issues(store),
+                    )
                 finally:
                     background.cancel_scope.cancel()
         finally:
@@ -147,7 +160,7 @@ async def open_worker(
     migrated) from ``config.database_url`` and closed on exit.
 
     Raises:
-        InvalidInputError: the storage keeps no notifications (the in-memory storage).
+        InvalidInputError: the storage keeps no notifications (it is not a SqlStorage).
     """
     store = storage if storage is not None else await open_storage(config.database_url)
     try:

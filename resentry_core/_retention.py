@@ -1,8 +1,9 @@
 """Retention: projects with ``retention_days`` lose their older envelopes, now and then.
 
 The notification worker (``_notify/_worker.py``) calls :func:`sweep` every
-``CoreConfig.retention_interval``; on the in-memory storage, which keeps no notifications,
-:meth:`Resentry.open <resentry_core.Resentry.open>` runs :func:`enforce_retention` instead. Each
+``CoreConfig.retention_interval``; on a storage other than ``SqlStorage``, which keeps no
+notifications, :meth:`Resentry.open <resentry_core.Resentry.open>` runs
+:func:`enforce_retention` instead. Each
 sweep prunes every project that sets ``retention_days`` (``Storage.prune``:
 its envelopes received before the cutoff, with all their data; issue counters stay exact).
 Several processes on one database may sweep at once: pruning is idempotent.

@@ -48,10 +48,11 @@ from resentry_core._storage import (
     _sql_notify,
     _sql_notify_work,
     _sql_read,
+    _sql_security,
     _sql_telemetry,
 )
 from resentry_core._storage._key_cache import KeyCache
-from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
 from resentry_core._storage._sql_prune import prune_step
@@ -185,12 +186,12 @@ class SqlStorage:
         self,
         name: str,
         *,
-        slug: str | None = None,
+        slug: str,
         allowed_origins: Sequence[str] = (),
         rate_limit_per_minute: int | None = None,
         retention_days: int | None = None,
     ) -> Project:
-        """Create a project with one active key (see ``ProjectStore.create_project``)."""
+        """Create a project with one active key. Raises ConflictError."""
         try:
             return await self._write_keys(
                 _sql_admin.create_project,
@@ -220,7 +221,7 @@ class SqlStorage:
         rate_limit_per_minute: int | Unset | None = UNSET,
         retention_days: int | Unset | None = UNSET,
     ) -> Project:
-        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        """Change the given fields. Raises NotFoundError."""
         return await self._write_keys(
             _sql_admin.update_project,
             project_id,
@@ -288,7 +289,7 @@ class SqlStorage:
         telegram_chat_id: str | None = None,
         email: str | None = None,
     ) -> User:
-        """Create an active user. Raises ConflictError, InvalidInputError."""
+        """Create an active user. Raises ConflictError."""
         try:
             return await self._write(
                 _sql_admin.create_user,
@@ -323,22 +324,59 @@ class SqlStorage:
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
         email: str | Unset | None = UNSET,
+        end_sessions: bool = False,
+        check: AdminCheck | None = None,
     ) -> User:
-        """Change the given fields. Raises NotFoundError, ConflictError, InvalidInputError."""
+        """Change the given fields once ``check`` passes (see ``UserStore.update_user``)."""
+        try:
+            return await self._write(
+                _sql_admin.update_user,
+                user_id,
+                username=username,
+                password_hash=password_hash,
+                is_admin=is_admin,
+                is_active=is_active,
+                telegram_chat_id=telegram_chat_id,
+                email=email,
+                end_sessions=end_sessions,
+                check=check,
+            )
+        except IntegrityConflictError as exc:  # a concurrent writer took the username first
+            raise IntegrityConflictError(f"the username {username!r} is taken") from exc
+
+    async def delete_user(self, user_id: int, *, check: AdminCheck | None = None) -> None:
+        """Delete a user and their memberships once ``check`` passes. Raises NotFoundError."""
+        await self._write(_sql_admin.delete_user, user_id, check)
+
+    # SessionStore
+
+    async def end_sessions(self, user_id: int) -> None:
+        """Raise the user's token generation. Raises NotFoundError."""
+        await self._write(_sql_security.end_sessions, user_id)
+
+    async def use_refresh_token(
+        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+    ) -> bool:
+        """Record a refresh token as used; False when it was used before."""
         return await self._write(
-            _sql_admin.update_user,
-            user_id,
-            username=username,
-            password_hash=password_hash,
-            is_admin=is_admin,
-            is_active=is_active,
-            telegram_chat_id=telegram_chat_id,
-            email=email,
+            _sql_security.use_refresh_token, token_id, user_id, expires_at, now
         )
 
-    async def delete_user(self, user_id: int) -> None:
-        """Delete a user and their memberships. Raises NotFoundError, ConflictError."""
-        await self._write(_sql_admin.delete_user, user_id)
+    async def login_failures(
+        self, keys: Sequence[str], *, since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """Failed logins and window start per key, for current windows."""
+        return await self._read(_sql_security.login_failure_counts, keys, since)
+
+    async def record_login_failure(
+        self, keys: Sequence[str], *, now: datetime, since: datetime
+    ) -> None:
+        """Count a failed login for each key (expired windows begin again)."""
+        await self._write(_sql_security.record_login_failure, keys, now, since)
+
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget a key's failed logins."""
+        await self._write(_sql_security.clear_login_failures, key)
 
     # EventStore
 
@@ -392,7 +430,7 @@ class SqlStorage:
         return await self._read(_sql_read.get_issue, project_id, issue_id)
 
     async def set_issue_status(self, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
-        """Resolve, ignore or reopen an issue. Raises NotFoundError, InvalidInputError."""
+        """Set an issue's status. Raises NotFoundError."""
         return await self._write(_sql_read.set_issue_status, project_id, issue_id, status)
 
     async def release_health(self, project_id: int) -> list[ReleaseHealth]:

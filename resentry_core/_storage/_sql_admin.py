@@ -5,21 +5,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 
 from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
+from resentry_core._storage._protocol import AdminCheck
 from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
-from resentry_core._storage._values import (
-    DEFAULT_KEY_LABEL,
-    UNSET,
-    Unset,
-    check_email,
-    new_project_slug,
-    require_positive,
-    require_text,
-)
+from resentry_core._storage._values import DEFAULT_KEY_LABEL, UNSET, Unset
+from resentry_core._usernames import skeleton, username_key
 
 
 def _key(row: Any) -> ProjectKey:
@@ -116,18 +110,12 @@ def create_project(
     tx: Tx,
     name: str,
     *,
-    slug: str | None,
+    slug: str,
     allowed_origins: Sequence[str],
     rate_limit_per_minute: int | None,
     retention_days: int | None,
 ) -> Project:
-    """Create a project with one active key. Raises ConflictError, InvalidInputError."""
-    slug = new_project_slug(
-        name,
-        slug,
-        rate_limit_per_minute=rate_limit_per_minute,
-        retention_days=retention_days,
-    )
+    """Create a project with one active key. Raises ConflictError."""
     if tx.conn.execute(select(exists().where(projects.c.slug == slug))).scalar():
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
@@ -161,19 +149,16 @@ def update_project(
     rate_limit_per_minute: int | Unset | None,
     retention_days: int | Unset | None,
 ) -> Project:
-    """Change the given fields of a project. Raises NotFoundError, InvalidInputError."""
+    """Change the given fields of a project. Raises NotFoundError."""
     get_project(tx, project_id)
     values: Row = {}
     if name is not UNSET:
-        require_text(name, "a project name")
         values["name"] = name
     if allowed_origins is not UNSET:
         values["allowed_origins"] = list(allowed_origins)
     if rate_limit_per_minute is not UNSET:
-        require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         values["rate_limit_per_minute"] = rate_limit_per_minute
     if retention_days is not UNSET:
-        require_positive(retention_days, "retention_days")
         values["retention_days"] = retention_days
     if values:
         tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
@@ -229,6 +214,7 @@ def user_from_row(row: Any) -> User:
         is_active=row.is_active,
         telegram_chat_id=row.telegram_chat_id,
         created_at=row.created_at,
+        token_generation=row.token_generation,
         email=row.email,
     )
 
@@ -303,12 +289,26 @@ def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
     return bool(tx.conn.execute(select(condition)).scalar())
 
 
-def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
-    require_text(username, "a username")
-    query = select(users.c.id).where(users.c.username == username)
-    found = tx.conn.execute(query).scalar()
-    if found is not None and found != user_id:
-        raise ConflictError(f"the username {username!r} is taken")
+def _username_columns(tx: Tx, username: str, user_id: int | None) -> Row:
+    # The key and skeleton columns are unique: a name equal to another user's after case
+    # folding, or confusable with it (Unicode TR 39), is taken (resentry_core._usernames).
+    key = username_key(username)
+    shape = skeleton(key)
+    query = select(users.c.id, users.c.username).where(
+        or_(
+            users.c.username == username,
+            users.c.username_key == key,
+            users.c.username_skeleton == shape,
+        )
+    )
+    for found, name in tx.conn.execute(query).all():
+        if found != user_id:
+            raise ConflictError(
+                f"the username {username!r} is taken: it is or looks like {name!r}"
+                if name != username
+                else f"the username {username!r} is taken"
+            )
+    return {"username": username, "username_key": key, "username_skeleton": shape}
 
 
 def create_user(
@@ -320,15 +320,14 @@ def create_user(
     telegram_chat_id: str | None,
     email: str | None,
 ) -> User:
-    """Create an active user. Raises ConflictError, InvalidInputError."""
-    _check_username(tx, username, None)
+    """Create an active user. Raises ConflictError."""
     row: Row = {
-        "username": username,
+        **_username_columns(tx, username, None),
         "password_hash": password_hash,
         "is_admin": is_admin,
         "is_active": True,
         "telegram_chat_id": telegram_chat_id or None,
-        "email": check_email(email),
+        "email": email or None,
         "created_at": datetime.now(UTC),
     }
     [user_id] = tx.insert_ids(users, [row])
@@ -344,8 +343,17 @@ def create_user(
 
 
 def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
-    """A user and their password hash, by exact username."""
-    row = tx.conn.execute(select(users).where(users.c.username == username)).first()
+    """A user and their password hash, by username compared case-insensitively after NFKC.
+
+    A user the 0002 migration left without a key (a collision) is found by exact username,
+    before the user whose key it collided with.
+    """
+    found = or_(
+        users.c.username_key == username_key(username),
+        and_(users.c.username_key.is_(None), users.c.username == username),
+    )
+    exact_first = (users.c.username != username, users.c.id)
+    row = tx.conn.execute(select(users).where(found).order_by(*exact_first)).first()
     return None if row is None else (user_from_row(row), row.password_hash)
 
 
@@ -355,11 +363,13 @@ def list_users(tx: Tx) -> list[User]:
     return [user_from_row(row) for row in rows]
 
 
-def _is_last_active_admin(tx: Tx, user_id: int) -> bool:
-    # Locks every active admin (PostgreSQL), so that two concurrent demotions of the last two
-    # admins cannot both succeed.
-    query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
-    return list(tx.conn.execute(tx.locking(query)).scalars()) == [user_id]
+def _check_admins(tx: Tx, check: AdminCheck | None) -> None:
+    """Call ``check`` with the ids of every active admin, locked (PostgreSQL) until the
+    transaction ends, so that two concurrent demotions of the last two admins cannot both
+    pass it."""
+    if check is not None:
+        query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
+        check(list(tx.conn.execute(tx.locking(query)).scalars()))
 
 
 def update_user(
@@ -372,15 +382,16 @@ def update_user(
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
     email: str | Unset | None,
+    end_sessions: bool,
+    check: AdminCheck | None,
 ) -> User:
-    """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
+    """Change the given fields of a user once ``check`` passes. Raises NotFoundError,
+    ConflictError, and what ``check`` raises."""
     get_user_row(tx, user_id)
-    if (is_admin is False or is_active is False) and _is_last_active_admin(tx, user_id):
-        raise ConflictError("the last active admin cannot be demoted or deactivated")
+    _check_admins(tx, check)
     values: Row = {}
     if username is not UNSET:
-        _check_username(tx, username, user_id)
-        values["username"] = username
+        values.update(_username_columns(tx, username, user_id))
     if password_hash is not UNSET:
         values["password_hash"] = password_hash
     if is_admin is not UNSET:
@@ -390,15 +401,17 @@ def update_user(
     if telegram_chat_id is not UNSET:
         values["telegram_chat_id"] = telegram_chat_id or None
     if email is not UNSET:
-        values["email"] = check_email(email)
+        values["email"] = email or None
+    if end_sessions:
+        values["token_generation"] = users.c.token_generation + 1
     if values:
         tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
     return user_from_row(get_user_row(tx, user_id))
 
 
-def delete_user(tx: Tx, user_id: int) -> None:
-    """Delete a user (memberships cascade). Raises NotFoundError, ConflictError."""
+def delete_user(tx: Tx, user_id: int, check: AdminCheck | None) -> None:
+    """Delete a user (memberships cascade) once ``check`` passes. Raises NotFoundError and
+    what ``check`` raises."""
     get_user_row(tx, user_id)
-    if _is_last_active_admin(tx, user_id):
-        raise ConflictError("the last active admin cannot be deleted")
+    _check_admins(tx, check)
     tx.conn.execute(delete(users).where(users.c.id == user_id))

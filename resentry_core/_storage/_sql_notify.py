@@ -21,6 +21,7 @@ from resentry_core._notify._models import (
     Trigger,
 )
 from resentry_core._notify._webhook import WebhookFlavor
+from resentry_core._rules import check_email, check_text
 from resentry_core._storage._sql_admin import get_project
 from resentry_core._storage._sql_read import keyset_page
 from resentry_core._storage._sql_tx import Row, Tx
@@ -29,7 +30,7 @@ from resentry_core._storage._tables import (
     notification_deliveries,
     notification_rules,
 )
-from resentry_core._storage._values import UNSET, Unset, check_email, require_text
+from resentry_core._storage._values import UNSET, Unset
 
 SECRET_BYTES = 32
 
@@ -87,7 +88,7 @@ def delivery_from_row(row: Any) -> Delivery:
 def check_target(kind: ChannelKind, target: str) -> str:
     """A channel's target, checked for its kind (webhook URLs are checked by the caller)."""
     target = target.strip()
-    require_text(target, "a channel target")
+    check_text(target, "a channel target")
     if kind == "email":
         addresses = [check_email(part) for part in target.split(",")]
         return ",".join(address for address in addresses if address)
@@ -106,7 +107,7 @@ def create_channel(
 ) -> Channel:
     """Create a channel; a webhook gets a new secret. Raises NotFoundError, InvalidInputError."""
     get_project(tx, project_id)
-    require_text(name, "a channel name")
+    check_text(name, "a channel name")
     if kind not in CHANNEL_KINDS:
         raise InvalidInputError(f"unknown channel kind {kind!r}; use one of {CHANNEL_KINDS}")
     if kind == "webhook":
@@ -164,7 +165,7 @@ def update_channel(
     channel = get_channel(tx, project_id, channel_id)
     values: Row = {}
     if name is not UNSET:
-        require_text(name, "a channel name")
+        check_text(name, "a channel name")
         values["name"] = name.strip()
     if target is not UNSET:
         values["target"] = check_target(channel.kind, target)

@@ -2,7 +2,8 @@
 
 ``docs/models.md`` describes every table, column and index. The schema is created only by the
 Alembic migrations in ``resentry_core/_migrations``; a test checks that they build exactly this
-metadata on SQLite and PostgreSQL.
+metadata on SQLite and PostgreSQL (``memory://`` databases copy a template built from it, which
+a test checks against the migrated schema).
 
 Conventions:
 
@@ -10,7 +11,7 @@ Conventions:
   ``AUTOINCREMENT`` keeps ids from being reused after deletions (download URLs stay unambiguous).
 - Timestamps are ``timestamptz`` on PostgreSQL and fixed-width UTC text on SQLite, so ordering
   and range filters work on both; they always come back UTC-aware.
-- Strings are unbounded ``TEXT`` (as in ``MemoryStorage``): a value longer than expected never
+- Strings are unbounded ``TEXT``: a value longer than expected never
   fails a batch on PostgreSQL. Only ``public_key``, which Resentry generates, has a length.
 - Denormalized copies (``project_id``, ``envelope_id`` or ``received_at`` next to an owning
   foreign key) carry no foreign key of their own: the owner's ``ON DELETE CASCADE`` removes
@@ -138,9 +139,42 @@ users = Table(
     _flag("is_active"),
     _text("telegram_chat_id", null=True),
     _when("created_at"),
+    # Set by Accounts (resentry_core._usernames); NULL only for a user the 0002 migration
+    # found colliding with an older one, who logs in by exact username until renamed.
+    _text("username_key", null=True),
+    _text("username_skeleton", null=True),
+    # Every token carries the generation it was issued under; raising it ends them all.
+    Column("token_generation", Integer, nullable=False, server_default=text("0")),
     _text("email", null=True),
     UniqueConstraint("username"),
+    # Unique indexes, not constraints: SQLite can add these without rebuilding the table.
+    Index(None, "username_key", unique=True),
+    Index(None, "username_skeleton", unique=True),
     sqlite_autoincrement=True,
+)
+
+# A refresh token is used once: its id is kept here until it expires.
+used_refresh_tokens = Table(
+    "used_refresh_tokens",
+    metadata,
+    _text("token_id", null=False),
+    _ref("user_id", "users.id"),
+    _when("expires_at"),
+    PrimaryKeyConstraint("token_id"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+# Failed logins per throttled key (``user:<username key>``, ``addr:<client address>``),
+# counted from the window's first failure; rows past their window are deleted.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    _text("key"),
+    Column("failures", Integer, nullable=False),
+    _when("window_start"),
+    PrimaryKeyConstraint("key"),
+    Index(None, "window_start"),
 )
 
 projects = Table(
@@ -431,7 +465,6 @@ notification_outbox = Table(
     _id(),
     _copy("project_id"),
     _ref("issue_id", "issues.id", null=True),
-    _ref("monitor_id", "monitors.id", null=True),
     _text("event_id", null=True),
     _text("kind"),
     _when("created_at"),
@@ -439,6 +472,8 @@ notification_outbox = Table(
     Column("attempts", Integer, nullable=False),
     _when("next_attempt_at"),
     _text("last_error", null=True),
+    # Last, where migration 0003 added it (memory:// databases are built from this metadata).
+    _ref("monitor_id", "monitors.id", null=True),
     Index(None, "issue_id"),
     Index(None, "monitor_id"),
     Index(None, "delivered_at", "next_attempt_at"),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from resentry_core import DeliveryError, SqlStorage
+from resentry_core import DeliveryError, Projects, SqlStorage
 from tests.core.records import error_envelope
 from tests.notify.fakes import FakeTelegram, Reply, WebhookReceiver
 from tests.notify.worker_helpers import TOKEN, Clock, Recorder, config, drain, worker_on
@@ -28,7 +28,7 @@ def telegram() -> Iterator[FakeTelegram]:
 
 async def _project_with_member(sql: SqlStorage) -> int:
     """A project with one member (Telegram chat) and an admin who is not a member."""
-    project = await sql.create_project("Shop")
+    project = await Projects(sql).create_project("Shop")
     member = await sql.create_user("ann", "x", telegram_chat_id=MEMBER_CHAT)
     await sql.create_user("root", "x", is_admin=True, telegram_chat_id=ADMIN_CHAT)
     await sql.add_member(project.id, member.id)
@@ -118,7 +118,7 @@ async def test_below_the_threshold_nobody_is_told(
 async def test_a_burst_is_one_message_and_one_digest(sql: SqlStorage, sql_url: str) -> None:
     """1,000 events of one issue within the window: one message, then one digest of the rest
     when the window ends, and nothing more once the issue is quiet."""
-    project = await sql.create_project("Shop")
+    project = await Projects(sql).create_project("Shop")
     app = Recorder()
     clock = Clock()
     async with worker_on(sql, config(sql_url), clock, [app]) as worker:
@@ -182,7 +182,7 @@ async def test_a_blocked_bot_fails_once_and_is_not_retried(
 
 async def test_a_receiver_that_is_down_gets_it_when_back(sql: SqlStorage, sql_url: str) -> None:
     """Connection refused, then a 500: retried with backoff, delivered once it answers."""
-    project = await sql.create_project("Shop")
+    project = await Projects(sql).create_project("Shop")
     receiver = WebhookReceiver("unused")
     receiver.start()
     channel = await sql.create_channel(project.id, name="ops", kind="webhook", target=receiver.url)
@@ -215,7 +215,7 @@ async def test_a_receiver_that_is_down_gets_it_when_back(sql: SqlStorage, sql_ur
 
 async def test_too_many_failures_end_as_failed(sql: SqlStorage, sql_url: str) -> None:
     """After ``notify_max_attempts`` failed attempts a delivery is failed, with its last error."""
-    project = await sql.create_project("Shop")
+    project = await Projects(sql).create_project("Shop")
     app = Recorder(failures=[DeliveryError(f"down {n}") for n in range(3)])
     clock = Clock()
     core = config(sql_url, notify_max_attempts=3)
@@ -232,7 +232,7 @@ async def test_too_many_failures_end_as_failed(sql: SqlStorage, sql_url: str) ->
 async def test_level_rule_with_environment_filter(sql: SqlStorage, sql_url: str) -> None:
     """A ``level`` rule tells its channel about events at or above its level in its
     environment only, once per window; a rule-less default would not take warnings."""
-    project = await sql.create_project("Shop")
+    project = await Projects(sql).create_project("Shop")
     with WebhookReceiver("unused") as receiver:
         channel = await sql.create_channel(
             project.id, name="ops", kind="webhook", target=receiver.url

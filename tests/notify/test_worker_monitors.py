@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from resentry_core import Monitor, SqlStorage
+from resentry_core import Monitor, Projects, SqlStorage
 from resentry_core._notify._schedule import monitor_notice, next_expected
 from tests.core.records import check_in, check_in_envelope, new_id
 from tests.notify.worker_helpers import Clock, Recorder, config, drain, worker_on
@@ -20,7 +20,7 @@ async def test_a_monitor_that_stops_checking_in_is_one_missed_notification(
 ) -> None:
     """An interval monitor that stops checking in: one ``monitor_missed`` after the interval
     plus the margin, not one per later round; a new check-in re-arms it."""
-    project = await sql.create_project("Jobs")
+    project = await Projects(sql).create_project("Jobs")
     app = Recorder()
     clock = Clock()
     async with worker_on(sql, config(sql_url), clock, [app]) as worker:
@@ -51,7 +51,7 @@ async def test_a_monitor_that_stops_checking_in_is_one_missed_notification(
 async def test_failed_and_timed_out_check_ins(sql: SqlStorage, sql_url: str) -> None:
     """An ``error`` check-in is one ``monitor_failed``; an ``in_progress`` one without a
     closing check-in within ``max_runtime`` is one ``monitor_timeout``."""
-    project = await sql.create_project("Jobs")
+    project = await Projects(sql).create_project("Jobs")
     app = Recorder()
     clock = Clock()
     async with worker_on(sql, config(sql_url), clock, [app]) as worker:

@@ -4,7 +4,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from resentry_core import SqlStorage, Worker
+from resentry_core import Projects, SqlStorage, Worker
 from tests.core.conftest import open_sql_storage
 from tests.core.records import error_envelope
 from tests.notify.worker_helpers import Clock, Recorder, config, worker_on
@@ -29,7 +29,7 @@ async def test_two_workers_deliver_each_notification_exactly_once(
     first, second = Recorder(delay=0.05), Recorder(delay=0.05)
     stores: list[SqlStorage] = [await open_sql_storage(migrated_postgres_url) for _ in range(2)]
     try:
-        project = await stores[0].create_project("Shop")
+        project = await Projects(stores[0]).create_project("Shop")
         await stores[0].record(
             [error_envelope(project.id, fingerprint=f"fp{n}") for n in range(ISSUES)]
         )

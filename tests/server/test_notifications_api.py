@@ -106,7 +106,7 @@ async def test_rules_and_test_messages_land_in_the_delivery_log(
         url(project, "rules/"), json={**rule_body, "trigger": "sometimes"}, headers=auth_headers
     )
     assert bad.status_code == 422
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     foreign = await client.post(url(other, "rules/"), json=rule_body, headers=auth_headers)
     assert foreign.status_code == 404
     rules = (await client.get(url(project, "rules/"), headers=auth_headers)).json()["items"]

@@ -72,6 +72,13 @@ from resentry_core._records import (
     SessionUpdate,
 )
 from resentry_core._resentry import MEMORY_URL, Resentry, open_storage
+from resentry_core._storage._insights import (
+    TAG_SAMPLE_EVENTS,
+    HistogramUnit,
+    InsightStore,
+    IssueFilter,
+    TagDistribution,
+)
 from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
@@ -96,6 +103,7 @@ __all__ = [
     "LEVELS",
     "MAX_PAGE_SIZE",
     "MEMORY_URL",
+    "TAG_SAMPLE_EVENTS",
     "UNSET",
     "Accounts",
     "Attachment",
@@ -120,13 +128,16 @@ __all__ = [
     "EventStore",
     "Feedback",
     "FeedbackRecord",
+    "HistogramUnit",
     "IngestRequest",
     "IngestResult",
     "IngestStore",
     "Ingestor",
+    "InsightStore",
     "InvalidAuthError",
     "InvalidInputError",
     "Issue",
+    "IssueFilter",
     "IssueStatus",
     "Item",
     "ItemRecord",
@@ -162,6 +173,7 @@ __all__ = [
     "StorageError",
     "StoredEnvelope",
     "StoredItem",
+    "TagDistribution",
     "TokenCodec",
     "TokenPair",
     "Unset",

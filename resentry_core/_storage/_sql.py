@@ -39,6 +39,7 @@ from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
+from resentry_core._storage._sql_insights import SqlInsights
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
@@ -48,7 +49,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class SqlStorage:
+class SqlStorage(SqlInsights):
     """A :class:`~resentry_core._storage._protocol.Storage` on SQLite or PostgreSQL.
 
     Build it with :meth:`from_url`, bring the schema up to date with :meth:`migrate`, and

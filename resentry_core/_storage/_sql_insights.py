@@ -1,0 +1,245 @@
+"""``InsightStore`` on SQL: issue search, event histograms, tag counts, event neighbours.
+
+Each read is an index range: issues by ``(project_id, sort, id)``, events by
+``(project_id, received_at, id)`` or ``(issue_id, received_at, id)``. Histogram buckets are
+computed by the database (the hour or day prefix of SQLite's UTC text, ``date_trunc`` on
+PostgreSQL) and placed in Python.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
+
+from resentry_core._errors import NotFoundError
+from resentry_core._models import Issue, Page
+from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
+from resentry_core._storage._sql_db import Database
+from resentry_core._storage._sql_read import check_status, issue_from_row, issue_sort, keyset_page
+from resentry_core._storage._sql_tx import Tx, chunks
+from resentry_core._storage._tables import events, issues
+from resentry_core._storage._values import aware
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_UNIT = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+_SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" / "YYYY-MM-DD"
+# Tags taken from an event's own columns when the event has no tag of that name.
+_COLUMN_TAGS = ("environment", "release")
+
+
+class SqlInsights:
+    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``."""
+
+    _db: Database
+
+    async def _insight(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
+        return await self._db.read(lambda conn: fn(Tx(conn), *a, **k))
+
+    async def search_issues(
+        self,
+        project_id: int,
+        where: IssueFilter,
+        *,
+        sort: str = "last_seen",
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Issue]:
+        """See ``InsightStore.search_issues``."""
+        return await self._insight(search_issues, project_id, where, sort, cursor, limit)
+
+    async def unresolved_counts(self, project_ids: Sequence[int]) -> dict[int, int]:
+        """See ``InsightStore.unresolved_counts``."""
+        return await self._insight(unresolved_counts, project_ids)
+
+    async def project_histograms(
+        self, project_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
+    ) -> dict[int, tuple[int, ...]]:
+        """See ``InsightStore.project_histograms``."""
+        return await self._insight(
+            histograms, events.c.project_id, project_ids, aware(until, "until"), unit, buckets
+        )
+
+    async def issue_histograms(
+        self, issue_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
+    ) -> dict[int, tuple[int, ...]]:
+        """See ``InsightStore.issue_histograms``."""
+        return await self._insight(
+            histograms, events.c.issue_id, issue_ids, aware(until, "until"), unit, buckets
+        )
+
+    async def tag_distribution(
+        self, project_id: int, issue_id: int, *, sample: int = 1000
+    ) -> TagDistribution:
+        """See ``InsightStore.tag_distribution``."""
+        return await self._insight(tag_distribution, project_id, issue_id, sample)
+
+    async def event_neighbors(
+        self, project_id: int, issue_id: int, event_id: str
+    ) -> tuple[str | None, str | None]:
+        """See ``InsightStore.event_neighbors``."""
+        return await self._insight(event_neighbors, project_id, issue_id, event_id)
+
+
+def _issue_conditions(where: IssueFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.status is not None:
+        conditions.append(issues.c.status == check_status(where.status))
+    if where.level is not None:
+        conditions.append(issues.c.level == where.level)
+    for column, value in (
+        (events.c.environment, where.environment),
+        (events.c.release, where.release),
+    ):
+        if value is not None:
+            conditions.append(exists().where(events.c.issue_id == issues.c.id, column == value))
+    if where.text:
+        conditions.append(
+            or_(
+                issues.c.title.icontains(where.text, autoescape=True),
+                issues.c.culprit.icontains(where.text, autoescape=True),
+            )
+        )
+    return conditions
+
+
+def search_issues(
+    tx: Tx, project_id: int, where: IssueFilter, sort: str, cursor: str | None, limit: int
+) -> Page[Issue]:
+    """The project's issues matching ``where``, in ``sort`` order (descending, ties by id)."""
+    column = issue_sort(sort)
+    query = select(issues).where(issues.c.project_id == project_id, *_issue_conditions(where))
+    return keyset_page(
+        tx,
+        query,
+        kind=f"issues:{sort}",
+        sort=column,
+        row_id=issues.c.id,
+        cursor=cursor,
+        limit=limit,
+        present=issue_from_row,
+        timed=sort != "times_seen",
+    )
+
+
+def unresolved_counts(tx: Tx, project_ids: Sequence[int]) -> dict[int, int]:
+    """Unresolved issues per project."""
+    counts = dict.fromkeys(project_ids, 0)
+    for chunk in chunks(sorted(set(project_ids))):
+        query = (
+            select(issues.c.project_id, func.count())
+            .where(issues.c.project_id.in_(chunk), issues.c.status == "unresolved")
+            .group_by(issues.c.project_id)
+        )
+        for owner_id, count in tx.conn.execute(query).all():
+            counts[owner_id] = count
+    return counts
+
+
+def _floor(moment: datetime, unit: HistogramUnit) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if unit == "day" else moment
+
+
+def _bucket_start(tx: Tx, unit: HistogramUnit) -> ColumnElement[Any]:
+    if tx.sqlite:
+        return func.substr(events.c.received_at, 1, _SQLITE_PREFIX[unit])
+    return func.date_trunc(unit, events.c.received_at, "UTC")
+
+
+def _as_time(value: object, unit: HistogramUnit) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    text = str(value)
+    return datetime.fromisoformat(text + (":00" if unit == "hour" else "")).replace(tzinfo=UTC)
+
+
+def histograms(
+    tx: Tx,
+    owner: ColumnElement[int | None],
+    owner_ids: Sequence[int],
+    until: datetime,
+    unit: HistogramUnit,
+    buckets: int,
+) -> dict[int, tuple[int, ...]]:
+    """Events per bucket for each of ``owner_ids`` (a project or issue id column)."""
+    step = _UNIT[unit]
+    first = _floor(until, unit) - step * (buckets - 1)
+    counts = {owner_id: [0] * buckets for owner_id in owner_ids}
+    bucket = _bucket_start(tx, unit).label("bucket")
+    for chunk in chunks(sorted(counts)):
+        query = (
+            select(owner, bucket, func.count())
+            .where(
+                owner.in_(chunk),
+                events.c.received_at >= first,
+                events.c.received_at < first + step * buckets,
+            )
+            .group_by(owner, bucket)
+        )
+        for owner_id, start, count in tx.conn.execute(query).all():
+            index = (_as_time(start, unit) - first) // step
+            if 0 <= index < buckets:
+                counts[owner_id][index] += count
+    return {owner_id: tuple(values) for owner_id, values in counts.items()}
+
+
+def tag_distribution(tx: Tx, project_id: int, issue_id: int, sample: int) -> TagDistribution:
+    """Tag value counts over the issue's latest ``sample`` events."""
+    query = (
+        select(events.c.tags, events.c.environment, events.c.release)
+        .where(events.c.issue_id == issue_id, events.c.project_id == project_id)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(max(1, sample))
+    )
+    counters: dict[str, Counter[str]] = {}
+    rows = tx.conn.execute(query).all()
+    for tags, *columns in rows:
+        values = dict(tags or {})
+        for name, value in zip(_COLUMN_TAGS, columns, strict=True):
+            if value is not None:
+                values.setdefault(name, value)
+        for name, value in values.items():
+            counters.setdefault(name, Counter())[value] += 1
+    return TagDistribution(
+        sampled=len(rows),
+        tags={
+            name: sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
+            for name, counter in sorted(counters.items())
+        },
+    )
+
+
+def event_neighbors(
+    tx: Tx, project_id: int, issue_id: int, event_id: str
+) -> tuple[str | None, str | None]:
+    """The issue's events received just before and after ``event_id``."""
+    current = tx.conn.execute(
+        select(events.c.received_at, events.c.id).where(
+            events.c.project_id == project_id,
+            events.c.event_id == event_id,
+            events.c.issue_id == issue_id,
+        )
+    ).first()
+    if current is None:
+        raise NotFoundError(f"event {event_id} not found in issue {issue_id}")
+    position = tuple_(events.c.received_at, events.c.id)
+    mark = tuple_(*current)
+    same_issue = events.c.issue_id == issue_id
+    older = tx.conn.execute(
+        select(events.c.event_id)
+        .where(same_issue, events.c.received_at <= current.received_at, position < mark)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    newer = tx.conn.execute(
+        select(events.c.event_id)
+        .where(same_issue, events.c.received_at >= current.received_at, position > mark)
+        .order_by(events.c.received_at, events.c.id)
+        .limit(1)
+    ).scalar()
+    return older, newer

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
-from resentry_core._models import Issue, IssueStatus, Page
+from resentry_core._models import Issue, IssueStatus, LogEntry, Page
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 
 HistogramUnit = Literal["hour", "day"]
@@ -66,6 +66,19 @@ class InsightStore(Protocol):
 
         Raises InvalidInputError for a bad sort, status or cursor.
         """
+        ...
+
+    async def search_logs(
+        self,
+        project_id: int,
+        *,
+        level: str | None = None,
+        text: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[LogEntry]:
+        """The project's logs of ``level`` whose body contains ``text`` (ignoring case),
+        newest first, as ``EventStore.list_logs``."""
         ...
 
     async def unresolved_counts(self, project_ids: Sequence[int]) -> dict[int, int]:

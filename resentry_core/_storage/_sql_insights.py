@@ -14,11 +14,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
 
 from resentry_core._errors import NotFoundError
-from resentry_core._models import Issue, Page
+from resentry_core._models import Issue, LogEntry, Page
 from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 from resentry_core._storage._sql_db import Database
 from resentry_core._storage._sql_read import check_status, issue_from_row, issue_sort, keyset_page
+from resentry_core._storage._sql_telemetry import list_logs
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import events, issues
 from resentry_core._storage._values import aware
@@ -51,6 +52,18 @@ class SqlInsights:
     ) -> Page[Issue]:
         """See ``InsightStore.search_issues``."""
         return await self._insight(search_issues, project_id, where, sort, cursor, limit)
+
+    async def search_logs(
+        self,
+        project_id: int,
+        *,
+        level: str | None = None,
+        text: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[LogEntry]:
+        """See ``InsightStore.search_logs``."""
+        return await self._insight(list_logs, project_id, level, None, cursor, limit, text)
 
     async def unresolved_counts(self, project_ids: Sequence[int]) -> dict[int, int]:
         """See ``InsightStore.unresolved_counts``."""

@@ -8,7 +8,7 @@ import pytest
 
 from resentry_core import InsightStore, InvalidInputError, IssueFilter, NotFoundError, SqlStorage
 from tests.core.conftest import open_sql_storage
-from tests.core.records import T0, at, error_envelope, new_id
+from tests.core.records import T0, at, error_envelope, log_envelope, log_record, new_id
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -169,3 +169,28 @@ async def test_event_neighbors(store: SqlStorage) -> None:
     assert await store.event_neighbors(project.id, issue.id, ids[2]) == (ids[1], None)
     with pytest.raises(NotFoundError):
         await store.event_neighbors(project.id, issue.id, new_id())
+
+
+async def test_search_logs_by_level_and_text(store: SqlStorage) -> None:
+    """Logs filter by level and by text in the body, ignoring case, ``%`` taken literally."""
+    project = await store.create_project("shop")
+    await store.record(
+        [
+            log_envelope(
+                project.id,
+                log_record(body="Payment FAILED for 5%", level="error"),
+                log_record(body="payment ok", level="info"),
+                log_record(body="cache warm", level="info"),
+            )
+        ]
+    )
+
+    async def bodies(level: str | None = None, text: str | None = None) -> list[str]:
+        page = await store.search_logs(project.id, level=level, text=text)
+        return sorted(entry.body for entry in page.items)
+
+    assert len(await bodies()) == 3
+    assert await bodies(text="payment") == ["Payment FAILED for 5%", "payment ok"]
+    assert await bodies(text="payment", level="info") == ["payment ok"]
+    assert await bodies(text="5%") == ["Payment FAILED for 5%"]
+    assert await bodies(text="%") == ["Payment FAILED for 5%"]

@@ -4,6 +4,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from resentry_core import UNSET, Dsn, InvalidInputError, NotFoundError, Unset
 from resentry_server._deps import PublicUrlDep, ResentryDep
@@ -20,6 +21,12 @@ _CLEAR: Final = ""
 
 def _back(request: Request, name: str, **params: object) -> Response:
     return RedirectResponse(page_url(request, name, None, **params), status_code=303)
+
+
+def _field(form: FormData, name: str) -> str | None:
+    """A text field as sent (``""`` when blank), or ``None`` when the form has no such field."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
 
 
 def _optional_int(value: str | None, what: str) -> int | Unset | None:
@@ -68,9 +75,9 @@ async def update_user(
     is_active: Annotated[bool | None, Form()] = None,
     password: OptionalText = None,
     current_password: OptionalText = None,
-    telegram_chat_id: OptionalText = None,
 ) -> Response:
-    """Change the fields the form sent: active flag, password, Telegram chat id."""
+    """Change the fields the form sent: active flag, password, Telegram chat id (blank clears)."""
+    telegram_chat_id = _field(form, "telegram_chat_id")
     await core.accounts.update_user(
         user_id,
         is_active=UNSET if is_active is None else is_active,
@@ -125,20 +132,20 @@ async def update_project(
     viewer: AdminViewer,
     project: VisibleProject,
     core: ResentryDep,
-    name: OptionalText = None,
-    rate_limit_per_minute: OptionalText = None,
-    retention_days: OptionalText = None,
-    allowed_origins: OptionalText = None,
 ) -> Response:
-    """Change the project's name, rate limit, retention and allowed origins."""
+    """Change the fields sent: name, rate limit, retention (blank clears) and allowed origins."""
+    origins = _field(form, "allowed_origins")
+    name = _field(form, "name")
     await core.storage.update_project(
         project.id,
         name=UNSET if name is None else name,
-        rate_limit_per_minute=_optional_int(rate_limit_per_minute, "the rate limit"),
-        retention_days=_optional_int(retention_days, "the retention"),
+        rate_limit_per_minute=_optional_int(
+            _field(form, "rate_limit_per_minute"), "the rate limit"
+        ),
+        retention_days=_optional_int(_field(form, "retention_days"), "the retention"),
         allowed_origins=UNSET
-        if allowed_origins is None
-        else [line.strip() for line in allowed_origins.splitlines() if line.strip()],
+        if origins is None
+        else [line.strip() for line in origins.splitlines() if line.strip()],
     )
     return _back(request, "ui_project_settings", project_id=project.id)
 

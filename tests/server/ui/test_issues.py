@@ -3,25 +3,16 @@ with its event; downloads; security headers; hostile event data."""
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from resentry_core._models import Project, User
 from resentry_core._resentry import Resentry
 from tests import factories as f
 from tests.server.api_helpers import ingest, send_error
 from tests.server.conftest import ADMIN_PASSWORD
-from tests.server.ui_helpers import post_form, sign_in
-
-
-@pytest.fixture
-async def browser(client: httpx.AsyncClient, admin: User) -> AsyncIterator[httpx.AsyncClient]:
-    """``client`` signed in as the admin."""
-    assert (await sign_in(client, "admin", ADMIN_PASSWORD)).status_code == 303
-    yield client
+from tests.server.ui.helpers import post_form, sign_in
 
 
 async def _issue_id(core: Resentry, project: Project, title_part: str) -> int:

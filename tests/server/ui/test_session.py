@@ -12,7 +12,7 @@ from resentry_core._models import Project, User
 from resentry_core._resentry import Resentry
 from tests.server.api_helpers import PASSWORD
 from tests.server.conftest import ADMIN_PASSWORD
-from tests.server.ui_helpers import csrf_of, post_form, sign_in
+from tests.server.ui.helpers import csrf_of, post_form, sign_in
 
 TOKEN_EXPIRY_WAIT_SECONDS = 2.1  # token expiry has one-second resolution
 

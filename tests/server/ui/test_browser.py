@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "browser test password"
-HOSTILE_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(\'svg\')"><script>alert(1)</script></svg>'
+HOSTILE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+)
 
 
 def launch_chromium() -> Iterator[Browser]:

@@ -1,8 +1,26 @@
-"""Helpers for the web UI tests: CSRF tokens from pages, and signing in through the form."""
+"""Helpers for the web UI tests: CSRF tokens from pages, signing in through the form, and
+Debian's Chromium for browser tests (``.ci/run`` installs it; Playwright's own browser download
+is not used)."""
 
 import re
+import shutil
+from collections.abc import Iterator
 
 import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -33,3 +51,15 @@ async def post_form(
     page = await client.get(page_url)
     assert page.status_code == 200, page.text
     return await client.post(action, data={**data, "csrf_token": csrf_of(page.text)})
+
+
+def launch_chromium() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright; fails with a clear message when it is missing."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash .ci/run does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -18,7 +18,7 @@ from resentry_core._models import Issue, LogEntry, Page
 from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 from resentry_core._storage._sql_db import Database
-from resentry_core._storage._sql_read import check_status, issue_from_row, issue_sort, keyset_page
+from resentry_core._storage._sql_read import check_status, issue_page
 from resentry_core._storage._sql_telemetry import list_logs
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import events, issues
@@ -124,19 +124,7 @@ def search_issues(
     tx: Tx, project_id: int, where: IssueFilter, sort: str, cursor: str | None, limit: int
 ) -> Page[Issue]:
     """The project's issues matching ``where``, in ``sort`` order (descending, ties by id)."""
-    column = issue_sort(sort)
-    query = select(issues).where(issues.c.project_id == project_id, *_issue_conditions(where))
-    return keyset_page(
-        tx,
-        query,
-        kind=f"issues:{sort}",
-        sort=column,
-        row_id=issues.c.id,
-        cursor=cursor,
-        limit=limit,
-        present=issue_from_row,
-        timed=sort != "times_seen",
-    )
+    return issue_page(tx, project_id, _issue_conditions(where), sort, cursor, limit)
 
 
 def unresolved_counts(tx: Tx, project_ids: Sequence[int]) -> dict[int, int]:

@@ -367,10 +367,21 @@ def list_issues(
     tx: Tx, project_id: int, status: IssueStatus | None, sort: str, cursor: str | None, limit: int
 ) -> Page[Issue]:
     """The project's issues in ``sort`` order (descending, ties by id)."""
+    conditions = [] if status is None else [issues.c.status == check_status(status)]
+    return issue_page(tx, project_id, conditions, sort, cursor, limit)
+
+
+def issue_page(
+    tx: Tx,
+    project_id: int,
+    conditions: Sequence[ColumnElement[bool]],
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> Page[Issue]:
+    """The project's issues matching ``conditions``, in ``sort`` order (descending, ties by id)."""
     column = issue_sort(sort)
-    query = select(issues).where(issues.c.project_id == project_id)
-    if status is not None:
-        query = query.where(issues.c.status == check_status(status))
+    query = select(issues).where(issues.c.project_id == project_id, *conditions)
     return keyset_page(
         tx,
         query,

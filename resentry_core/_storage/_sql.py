@@ -35,6 +35,7 @@ from resentry_core._models import (
 )
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import _outbox, _sql_admin, _sql_read, _sql_telemetry
+from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
@@ -60,6 +61,7 @@ class SqlStorage(SqlInsights):
     def __init__(self, database: Database) -> None:
         self._db = database
         self._keys = KeyCache()
+        self._histogram_cache = HistogramCache(lambda: datetime.now(UTC))
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Self:
@@ -162,6 +164,8 @@ class SqlStorage(SqlInsights):
             deleted, done = await self._write(prune_step, project_id, older_than)
             total += deleted
             if done:
+                if total:
+                    self._histogram_cache.clear()  # settled buckets lost events
                 return total
 
     # ProjectStore

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
 
 from resentry_core._errors import NotFoundError
 from resentry_core._models import Issue, LogEntry, Page
+from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 from resentry_core._storage._sql_db import Database
@@ -29,14 +30,22 @@ T = TypeVar("T")
 
 _UNIT = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 _SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" / "YYYY-MM-DD"
+_OWNERS: dict[str, ColumnElement[int | None]] = {
+    "project": events.c.project_id,
+    "issue": events.c.issue_id,
+}
 # Tags taken from an event's own columns when the event has no tag of that name.
 _COLUMN_TAGS = ("environment", "release")
 
 
 class SqlInsights:
-    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``."""
+    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``.
+
+    Histograms keep the counts of settled buckets in memory (``_histogram_cache``).
+    """
 
     _db: Database
+    _histogram_cache: HistogramCache
 
     async def _insight(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
         return await self._db.read(lambda conn: fn(Tx(conn), *a, **k))
@@ -73,17 +82,52 @@ class SqlInsights:
         self, project_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
     ) -> dict[int, tuple[int, ...]]:
         """See ``InsightStore.project_histograms``."""
-        return await self._insight(
-            histograms, events.c.project_id, project_ids, aware(until, "until"), unit, buckets
-        )
+        return await self._histograms("project", project_ids, until, unit, buckets)
 
     async def issue_histograms(
         self, issue_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
     ) -> dict[int, tuple[int, ...]]:
         """See ``InsightStore.issue_histograms``."""
-        return await self._insight(
-            histograms, events.c.issue_id, issue_ids, aware(until, "until"), unit, buckets
-        )
+        return await self._histograms("issue", issue_ids, until, unit, buckets)
+
+    async def _histograms(
+        self,
+        kind: str,
+        owner_ids: Sequence[int],
+        until: datetime,
+        unit: HistogramUnit,
+        buckets: int,
+    ) -> dict[int, tuple[int, ...]]:
+        # Settled buckets come from the cache when every one of an owner's is there; the
+        # database counts the rest: whole windows for the others, the open tail for all.
+        cache = self._histogram_cache
+        step = _UNIT[unit]
+        first = _floor(aware(until, "until"), unit) - step * (buckets - 1)
+        starts = [first + step * index for index in range(buckets)]
+        settled_before = cache.settled_before()
+        settled = [start for start in starts if start + step <= settled_before]
+        known = {
+            owner_id: counts
+            for owner_id in set(owner_ids)
+            if (counts := cache.lookup([(kind, owner_id, unit, start) for start in settled]))
+            is not None
+        }
+        unknown = sorted(set(owner_ids) - known.keys())
+        tail = first + step * len(settled)
+        end = first + step * buckets
+        owner = _OWNERS[kind]
+        whole = await self._insight(bucket_counts, owner, unknown, first, end, unit)
+        open_tail = await self._insight(bucket_counts, owner, sorted(known), tail, end, unit)
+        result: dict[int, tuple[int, ...]] = {}
+        for owner_id in unknown:
+            counts = [whole.get((owner_id, start), 0) for start in starts]
+            for start, count in zip(settled, counts, strict=False):
+                cache.store((kind, owner_id, unit, start), count)
+            result[owner_id] = tuple(counts)
+        for owner_id, counts in known.items():
+            rest = [open_tail.get((owner_id, start), 0) for start in starts[len(settled) :]]
+            result[owner_id] = (*counts, *rest)
+        return result
 
     async def tag_distribution(
         self, project_id: int, issue_id: int, *, sample: int = 1000
@@ -159,34 +203,29 @@ def _as_time(value: object, unit: HistogramUnit) -> datetime:
     return datetime.fromisoformat(text + (":00" if unit == "hour" else "")).replace(tzinfo=UTC)
 
 
-def histograms(
+def bucket_counts(
     tx: Tx,
     owner: ColumnElement[int | None],
     owner_ids: Sequence[int],
-    until: datetime,
+    since: datetime,
+    end: datetime,
     unit: HistogramUnit,
-    buckets: int,
-) -> dict[int, tuple[int, ...]]:
-    """Events per bucket for each of ``owner_ids`` (a project or issue id column)."""
-    step = _UNIT[unit]
-    first = _floor(until, unit) - step * (buckets - 1)
-    counts = {owner_id: [0] * buckets for owner_id in owner_ids}
+) -> dict[tuple[int, datetime], int]:
+    """Events received in ``[since, end)`` per owner (a project or issue id column) and bucket."""
+    counts: dict[tuple[int, datetime], int] = {}
+    if since >= end:
+        return counts
     bucket = _bucket_start(tx, unit).label("bucket")
-    for chunk in chunks(sorted(counts)):
+    for chunk in chunks(owner_ids):
         query = (
             select(owner, bucket, func.count())
-            .where(
-                owner.in_(chunk),
-                events.c.received_at >= first,
-                events.c.received_at < first + step * buckets,
-            )
+            .where(owner.in_(chunk), events.c.received_at >= since, events.c.received_at < end)
             .group_by(owner, bucket)
         )
         for owner_id, start, count in tx.conn.execute(query).all():
-            index = (_as_time(start, unit) - first) // step
-            if 0 <= index < buckets:
-                counts[owner_id][index] += count
-    return {owner_id: tuple(values) for owner_id, values in counts.items()}
+            key = (owner_id, _as_time(start, unit))
+            counts[key] = counts.get(key, 0) + count
+    return counts
 
 
 def tag_distribution(tx: Tx, project_id: int, issue_id: int, sample: int) -> TagDistribution:

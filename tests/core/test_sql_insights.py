@@ -1,7 +1,7 @@
 """InsightStore on SQLite and PostgreSQL: issue search, histograms, tag counts, neighbours."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,3 +194,26 @@ async def test_search_logs_by_level_and_text(store: SqlStorage) -> None:
     assert await bodies(text="payment", level="info") == ["payment ok"]
     assert await bodies(text="5%") == ["Payment FAILED for 5%"]
     assert await bodies(text="%") == ["Payment FAILED for 5%"]
+
+
+async def test_histograms_stay_exact_with_settled_buckets_cached(store: SqlStorage) -> None:
+    """Settled buckets are cached, the open one is always counted afresh, and pruning
+    forgets the cache: the counts are the database's at every step."""
+    project = await store.create_project("shop")
+    now = datetime.now(UTC)
+    two_days_ago = now - timedelta(days=2)
+    await store.record(
+        [error_envelope(project.id, received_at=two_days_ago) for _ in range(2)]
+        + [error_envelope(project.id, received_at=now)]
+    )
+    issue = (await store.list_issues(project.id)).items[0]
+
+    async def daily() -> tuple[int, ...]:
+        counts = await store.issue_histograms([issue.id], until=now, unit="day", buckets=3)
+        return counts[issue.id]
+
+    assert await daily() == (2, 0, 1)
+    await store.record([error_envelope(project.id, received_at=now)])
+    assert await daily() == (2, 0, 2)  # the open bucket grows; the settled ones come cached
+    assert await store.prune(project.id, now - timedelta(days=1)) == 2
+    assert await daily() == (0, 0, 2)

@@ -117,7 +117,23 @@ class SqlInsights:
         end = first + step * buckets
         owner = _OWNERS[kind]
         whole = await self._insight(bucket_counts, owner, unknown, first, end, unit)
-        open_tail = await self._insight(bucket_counts, owner, sorted(known), tail, end, unit)
+        live_since, settled_hours = tail, dict.fromkeys(known, 0)
+        hours_end = _floor(settled_before, "hour")
+        if unit == "day" and known and hours_end > tail:
+            # The open day is its settled hours (cached like any bucket) plus the live rest.
+            hours = (hours_end - tail) // _UNIT["hour"]
+            by_hour = await self._histograms(
+                kind, sorted(known), hours_end - _UNIT["hour"], "hour", hours
+            )
+            settled_hours = {owner_id: sum(by_hour[owner_id]) for owner_id in known}
+            live_since = hours_end
+        live = await self._insight(bucket_counts, owner, sorted(known), live_since, end, unit)
+        open_tail = {
+            (owner_id, start): live.get((owner_id, start), 0)
+            + (settled_hours[owner_id] if start == tail else 0)
+            for owner_id in known
+            for start in starts[len(settled) :]
+        }
         result: dict[int, tuple[int, ...]] = {}
         for owner_id in unknown:
             counts = [whole.get((owner_id, start), 0) for start in starts]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from resentry_core import InsightStore, InvalidInputError, IssueFilter, NotFoundError, SqlStorage
+from resentry_core._storage._histogram_cache import HistogramCache
 from tests.core.conftest import open_sql_storage
 from tests.core.records import T0, at, error_envelope, log_envelope, log_record, new_id
 
@@ -217,3 +218,28 @@ async def test_histograms_stay_exact_with_settled_buckets_cached(store: SqlStora
     assert await daily() == (2, 0, 2)  # the open bucket grows; the settled ones come cached
     assert await store.prune(project.id, now - timedelta(days=1)) == 2
     assert await daily() == (0, 0, 2)
+
+
+async def test_open_day_is_its_settled_hours_plus_the_live_hour(store: SqlStorage) -> None:
+    """With the clock inside a day, that day's count adds its cached settled hours and the
+    live hour's events, and stays exact as events arrive."""
+    store._histogram_cache = HistogramCache(lambda: T0 + timedelta(hours=10))  # 22:00
+    project = await store.create_project("shop")
+    await store.record(
+        [
+            error_envelope(project.id, received_at=T0 - timedelta(days=1)),
+            error_envelope(project.id, received_at=T0 + timedelta(hours=1)),
+            error_envelope(project.id, received_at=T0 + timedelta(hours=9, minutes=30)),
+        ]
+    )
+    issue = (await store.list_issues(project.id)).items[0]
+
+    async def daily() -> tuple[int, ...]:
+        until = T0 + timedelta(hours=10)
+        counts = await store.issue_histograms([issue.id], until=until, unit="day", buckets=2)
+        return counts[issue.id]
+
+    assert await daily() == (1, 2)  # cold: the whole window from the database
+    assert await daily() == (1, 2)  # warm: the settled hours cached, the live hour counted
+    await store.record([error_envelope(project.id, received_at=T0 + timedelta(hours=9.7))])
+    assert await daily() == (1, 3)

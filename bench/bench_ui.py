@@ -9,12 +9,14 @@ request, contexts); older events carry an empty object, since pages only render 
 Pages are requested in-process through the ASGI app (``httpx.ASGITransport``), signed in
 as an admin, so the time is the server's: routing, session check, queries and rendering.
 Rounds alternate over the pages; the report gives each page's first view (nothing cached)
-and, after it, the median and p95 over the rounds.
+and, after it, the median and p95 over the rounds, and the median CPU time the process spent
+(all threads): on a shared machine the wall-clock figures include waiting for a CPU.
 
     uv run python -m bench.bench_ui [--data /tmp/resentry-bench-ui] [--rounds 30]
 """
 
 import argparse
+import os
 import random
 import secrets
 import sqlite3
@@ -187,9 +189,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(path: Path, rounds: int) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """Server time of each page's first view, and over ``rounds`` alternated rounds after it,
-    in milliseconds."""
+async def measure(
+    path: Path, rounds: int
+) -> tuple[dict[str, float], dict[str, list[float]], dict[str, list[float]]]:
+    """Server time of each page's first view; then over ``rounds`` alternated rounds, the
+    server time and the CPU time of the process (all threads), in milliseconds."""
     config = CoreConfig(
         database_url=f"sqlite:///{path}",
         secret_key=secrets.token_urlsafe(48),
@@ -217,6 +221,7 @@ async def measure(path: Path, rounds: int) -> tuple[dict[str, float], dict[str, 
         }
         times: dict[str, list[float]] = {name: [] for name in pages}
         cold: dict[str, float] = {}
+        cpu_times: dict[str, list[float]] = {name: [] for name in pages}
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
@@ -229,11 +234,12 @@ async def measure(path: Path, rounds: int) -> tuple[dict[str, float], dict[str, 
                 cold[name] = (time.perf_counter() - began) * 1000
             for _ in range(rounds):
                 for name, url in pages.items():
-                    began = time.perf_counter()
+                    began, cpu = time.perf_counter(), time.process_time()
                     response = await client.get(url)
                     times[name].append((time.perf_counter() - began) * 1000)
+                    cpu_times[name].append((time.process_time() - cpu) * 1000)
                     _check(name, response)
-        return cold, times
+        return cold, times, cpu_times
 
 
 def main() -> None:
@@ -253,11 +259,13 @@ def main() -> None:
         build(partial)
         partial.rename(path)
         print(f"built {path} in {time.perf_counter() - began:.0f} s")
-    cold, times = anyio.run(measure, path, args.rounds)
-    print(f"{'page':40} {'first view ms':>14} {'median ms':>10} {'p95 ms':>10}")
+    cold, times, cpu_times = anyio.run(measure, path, args.rounds)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'page':40} {'first view':>10} {'median':>8} {'p95':>8} {'CPU median':>10}  (ms)")
     for name, values in times.items():
         median, p95 = statistics.median(values), percentile(values, 0.95)
-        print(f"{name:40} {cold[name]:14.1f} {median:10.1f} {p95:10.1f}")
+        cpu = statistics.median(cpu_times[name])
+        print(f"{name:40} {cold[name]:10.1f} {median:8.1f} {p95:8.1f} {cpu:10.1f}")
 
 
 if __name__ == "__main__":

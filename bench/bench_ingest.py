@@ -23,7 +23,7 @@ from contextlib import AsyncExitStack
 import anyio
 import psutil
 
-from resentry_core._ingest import Ingestor, IngestRequest
+from resentry_core import Ingestor, IngestRequest
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
 from tests.core.postgres_admin import scratch_database

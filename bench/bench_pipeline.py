@@ -32,9 +32,9 @@ import anyio
 import orjson
 
 from bench.bench_ingest import make_bodies
+from resentry_core import Ingestor, IngestRequest
 from resentry_core._compression import decompress
 from resentry_core._envelope import Envelope
-from resentry_core._ingest import Ingestor, IngestRequest
 from resentry_core._limits import DEFAULT_LIMITS
 from resentry_core._models import Project
 from resentry_core._parser import parse_envelope

@@ -1,6 +1,6 @@
 """Content-Encoding decoders with a hard cap on the decoded size.
 
-Accepted codings follow Relay (protocol.md §4.1, tower-http ``decompression-*`` features):
+Accepted codings follow Relay (``relay-server/Cargo.toml``: tower-http ``decompression-*``):
 ``gzip`` (alias ``x-gzip``), ``deflate``, ``br`` and ``zstd``. ``deflate`` is the zlib wrapper
 (RFC 1950) in HTTP, but some clients send raw deflate (Bugsink reads it that way), so a body
 without a zlib header, or one that fails as zlib, is read as raw deflate. An empty label,

@@ -1,4 +1,6 @@
-"""Sentry DSNs and Sentry request authentication (protocol.md §1 and §2).
+"""Sentry DSNs and Sentry request authentication.
+
+The protocol: https://develop.sentry.dev/sdk/foundations/transport/authentication/
 
 A DSN is ``{scheme}://{public_key}[:{secret_key}]@{host}[:{port}]{path}/{project_id}``; SDKs
 derive ``{scheme}://{host}[:{port}]{path}/api/{project_id}/envelope/`` from it. :class:`Dsn`
@@ -12,7 +14,8 @@ accepts only what every SDK accepts, so a DSN it prints works everywhere:
 
 Request auth follows Relay's ``auth_from_parts`` (``relay-server/src/extractors/request_meta.rs``)
 and sentry-types' ``Auth::from_str`` (getsentry/sentry-rust ``sentry-types/src/auth.rs``), with
-one Resentry rule from design.md §3: the same key from several sources is accepted.
+one Resentry rule (``docs/ingest_routes.md``, Authentication): the same key from several
+sources is accepted.
 """
 
 import functools
@@ -44,6 +47,7 @@ _MAX_PROJECT_ID: Final = 2**64 - 1  # Relay's ProjectId is a u64
 _VERSION: Final = re.compile(r"\+?[0-9]{1,5}")  # Rust's u16::from_str
 _PROJECT_KEY_LENGTH: Final = 32  # Relay's ProjectKey: exactly 32 ASCII characters
 _MAX_CACHED_CHARS: Final = 1024  # sources of one request; real ones are about 150 characters
+MISSING_AUTH: Final = "missing authorization information"  # Relay's message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,8 +245,8 @@ def parse_sentry_auth(
     Sources, in Relay's order: ``X-Sentry-Auth`` and ``Authorization`` when they start with
     ``Sentry `` (any case; other schemes such as ``Bearer`` count as absent); the query when
     it contains ``sentry_`` (``?sentry_key=…&sentry_version=7``); and, only when none of
-    those is present, the ``dsn`` of the envelope header. A request with both request auth
-    and an envelope ``dsn`` must also pass :func:`check_envelope_dsn`.
+    those is present, the ``dsn`` of the envelope header. To also check that an envelope's
+    ``dsn`` agrees with the request, use :func:`envelope_sentry_auth`.
 
     Args:
         x_sentry_auth: the ``X-Sentry-Auth`` header.
@@ -257,20 +261,49 @@ def parse_sentry_auth(
         InvalidAuthError: a key that is not 32 ASCII characters, or a ``sentry_version``
             newer than 7 (400).
     """
+    auth = request_sentry_auth(
+        x_sentry_auth=x_sentry_auth, authorization=authorization, query=query
+    )
+    if auth is not None:
+        return auth
+    if envelope_dsn is None:
+        raise AuthenticationError(MISSING_AUTH)
+    try:
+        dsn = Dsn.parse(envelope_dsn)
+    except InvalidInputError:
+        raise AuthenticationError(_BAD_ENVELOPE_AUTH) from None
+    return _dsn_auth(dsn)
+
+
+def request_sentry_auth(
+    *,
+    x_sentry_auth: str | None = None,
+    authorization: str | None = None,
+    query: Mapping[str, str] | str | None = None,
+) -> SentryAuth | None:
+    """The credentials of a request's headers and query, read and checked once.
+
+    Like :func:`parse_sentry_auth` without the envelope, except that a request none of whose
+    sources carries Sentry credentials gives ``None``: the envelope's ``dsn`` may still
+    authenticate it.
+
+    Raises:
+        AuthenticationError: as :func:`parse_sentry_auth`, except for missing credentials.
+        InvalidAuthError: as :func:`parse_sentry_auth`.
+    """
     if isinstance(query, Mapping):
-        return _parse_auth(x_sentry_auth, authorization, query, envelope_dsn)
-    sources = (x_sentry_auth, authorization, query, envelope_dsn)
+        return _parse_auth(x_sentry_auth, authorization, query)
+    sources = (x_sentry_auth, authorization, query)
     if sum(len(source) for source in sources if source) <= _MAX_CACHED_CHARS:
-        return _cached_auth(x_sentry_auth, authorization, query, envelope_dsn)
-    return _parse_auth(x_sentry_auth, authorization, query, envelope_dsn)
+        return _cached_auth(x_sentry_auth, authorization, query)
+    return _parse_auth(x_sentry_auth, authorization, query)
 
 
 def _parse_auth(
     x_sentry_auth: str | None,
     authorization: str | None,
     query: Mapping[str, str] | str | None,
-    envelope_dsn: str | None,
-) -> SentryAuth:
+) -> SentryAuth | None:
     found: list[SentryAuth] = []
     headers: tuple[tuple[AuthSource, str | None], ...] = (
         ("header", x_sentry_auth),
@@ -282,17 +315,12 @@ def _parse_auth(
     query_pairs = _query_pairs(query)
     if query_pairs is not None:
         found.append(_from_pairs(query_pairs, "query"))
-    if not found and envelope_dsn is not None:
-        found.append(_from_envelope_dsn(envelope_dsn))
     if not found:
-        raise AuthenticationError("missing authorization information")
+        return None
     if len({auth.public_key for auth in found}) > 1:
         raise AuthenticationError("multiple authorization payloads with different keys")
     for auth in found:
-        if len(auth.public_key) != _PROJECT_KEY_LENGTH or not auth.public_key.isascii():
-            raise InvalidAuthError("bad sentry DSN public key")
-        if auth.version > PROTOCOL_VERSION:
-            raise InvalidAuthError(f"unsupported protocol version ({auth.version})")
+        _check_key(auth)
     return found[0]
 
 
@@ -301,26 +329,48 @@ def _parse_auth(
 # Bounded twice: by entries, and by skipping requests whose sources are unusually long.
 _cached_auth = functools.lru_cache(maxsize=1024)(_parse_auth)
 
+_BAD_ENVELOPE_AUTH: Final = "bad envelope authentication header"
 
-def check_envelope_dsn(envelope_dsn: str, *, project_id: int, public_key: str) -> None:
-    """Check that an envelope's ``dsn`` header names the request's project and key.
 
-    Relay refuses an envelope whose ``dsn`` disagrees with the URL's project id or the
-    request's key (``Envelope::parse_request``, protocol.md §2.3). A different key is a second,
-    conflicting credential, which design.md §3 answers with 401 like any other.
+def envelope_sentry_auth(
+    envelope_dsn: str, *, project_id: int, request_auth: SentryAuth | None
+) -> SentryAuth:
+    """The credentials of an envelope request whose envelope header carries a ``dsn``.
+
+    Without request credentials (``request_auth`` is ``None``) the ``dsn`` is the credential.
+    Either way it must name the URL's project and the request's key, as Relay's
+    ``Envelope::parse_request`` requires; a different key is a second, conflicting
+    credential, which is answered with 401 like any other (``docs/ingest_routes.md``,
+    Authentication).
 
     Raises:
-        EnvelopeError: the ``dsn`` is not a DSN, or names another project.
-        AuthenticationError: the ``dsn`` carries another key than the request.
+        AuthenticationError: the ``dsn`` is the only credential and is not a DSN, or it names
+            another key than the request (401).
+        InvalidAuthError: the ``dsn`` is the only credential and its key is not 32 ASCII
+            characters (400).
+        EnvelopeError: the ``dsn`` is not a DSN besides request credentials, or it names
+            another project (400).
     """
     try:
         dsn = Dsn.parse(envelope_dsn)
     except InvalidInputError as exc:
+        if request_auth is None:
+            raise AuthenticationError(_BAD_ENVELOPE_AUTH) from None
         raise EnvelopeError(f"invalid envelope header: dsn: {exc}") from None
+    auth = _dsn_auth(dsn) if request_auth is None else request_auth
     if dsn.project_id != project_id:
         raise EnvelopeError("project id mismatch between envelope and request")
-    if dsn.public_key != public_key:
+    if dsn.public_key != auth.public_key:
         raise AuthenticationError("public key mismatch between envelope and request")
+    return auth
+
+
+def _check_key(auth: SentryAuth) -> SentryAuth:
+    if len(auth.public_key) != _PROJECT_KEY_LENGTH or not auth.public_key.isascii():
+        raise InvalidAuthError("bad sentry DSN public key")
+    if auth.version > PROTOCOL_VERSION:
+        raise InvalidAuthError(f"unsupported protocol version ({auth.version})")
+    return auth
 
 
 def _header_pairs(items: str) -> list[tuple[str, str]]:
@@ -360,9 +410,7 @@ def _from_pairs(pairs: Iterable[tuple[str, str]], source: AuthSource) -> SentryA
     )
 
 
-def _from_envelope_dsn(envelope_dsn: str) -> SentryAuth:
-    try:
-        dsn = Dsn.parse(envelope_dsn)
-    except InvalidInputError:
-        raise AuthenticationError("bad envelope authentication header") from None
-    return SentryAuth(public_key=dsn.public_key, secret=dsn.secret_key, source="envelope")
+def _dsn_auth(dsn: Dsn) -> SentryAuth:
+    return _check_key(
+        SentryAuth(public_key=dsn.public_key, secret=dsn.secret_key, source="envelope")
+    )

@@ -1,10 +1,22 @@
-"""Envelope values: frozen, lossless, and serializable back to Sentry's wire format."""
+"""Envelope values: frozen, lossless, and serializable back to Sentry's wire format.
+
+Their header mappings are read-only views (:class:`types.MappingProxyType`): a header cannot
+change after parsing, so two equal envelopes stay equal. The constructors copy the mapping they
+are given; the parser hands over the dict it decoded, uncopied. Values nested in a header (the
+``sdk`` object) are the decoded JSON, not frozen: freezing them would copy every nested value of
+every envelope; treat them as read-only.
+
+The views cost about 0.1 µs per mapping: measured in alternated rounds, 2 to 6% of parsing a
+5 KB error envelope alone, nothing outside noise for parse and prepare together, whose header
+copies :func:`headers_dict` makes cheaper than ``dict()`` of a dict.
+"""
 
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from resentry_core import _json
@@ -24,6 +36,9 @@ class EnvelopeHeaders:
     fields: Mapping[str, Any] = field(default_factory=dict)
     event_id: str | None = None  # 32 lowercase hex, normalized from dashed/uppercase input
     sent_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
 
     @property
     def dsn(self) -> str | None:
@@ -53,11 +68,14 @@ class Item:
     headers: Mapping[str, Any]
     payload: bytes | memoryview = b""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
+
     def __repr__(self) -> str:
         # A payload can be megabytes; show it only when it is short.
         size = len(self.payload)
         payload = repr(bytes(self.payload)) if size <= 64 else f"<{size} bytes>"
-        return f"Item(headers={self.headers!r}, payload={payload})"
+        return f"Item(headers={dict(self.headers)!r}, payload={payload})"
 
     @property
     def type(self) -> str:
@@ -116,13 +134,22 @@ class Envelope:
         payload has no newline. Other headers are written as they are, so parsing the output
         gives back an equal envelope.
         """
-        parts: list[bytes | memoryview] = [_json.dumps(dict(self.headers.fields)), b"\n"]
+        parts: list[bytes | memoryview] = [_json.dumps(headers_dict(self.headers.fields)), b"\n"]
         for item in self.items:
-            headers = dict(item.headers)
+            headers = headers_dict(item.headers)
             if headers.get("length") is not None or _NEWLINE.search(item.payload):
                 headers["length"] = len(item.payload)
             parts += [_json.dumps(headers), b"\n", item.payload, b"\n"]
         return b"".join(parts)
+
+
+def headers_dict(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict of a header mapping (for JSON encoders, which take dicts only).
+
+    ``copy()`` of a read-only view copies the dict behind it, in about a fifth of the time
+    ``dict(view)`` takes to walk the view key by key.
+    """
+    return headers.copy() if isinstance(headers, MappingProxyType) else dict(headers)
 
 
 # The parser builds these three values for every envelope. The generated __init__ of a frozen
@@ -142,20 +169,23 @@ _set_headers, _set_items = _slot_setters(Envelope)
 
 
 def new_envelope_headers(
-    fields: Mapping[str, Any], event_id: str | None, sent_at: datetime | None
+    fields: dict[str, Any], event_id: str | None, sent_at: datetime | None
 ) -> EnvelopeHeaders:
-    """``EnvelopeHeaders(fields, event_id, sent_at)``, built faster (for the parser)."""
+    """``EnvelopeHeaders(fields, event_id, sent_at)``, built faster (for the parser).
+
+    ``fields`` is not copied: the caller gives it up.
+    """
     value: EnvelopeHeaders = _new(EnvelopeHeaders)
-    _set_fields(value, fields)
+    _set_fields(value, MappingProxyType(fields))
     _set_event_id(value, event_id)
     _set_sent_at(value, sent_at)
     return value
 
 
-def new_item(headers: Mapping[str, Any], payload: bytes | memoryview) -> Item:
-    """``Item(headers, payload)``, built faster (for the parser)."""
+def new_item(headers: dict[str, Any], payload: bytes | memoryview) -> Item:
+    """``Item(headers, payload)``, built faster (for the parser); ``headers`` is not copied."""
     value: Item = _new(Item)
-    _set_item_headers(value, headers)
+    _set_item_headers(value, MappingProxyType(headers))
     _set_payload(value, payload)
     return value
 

@@ -6,7 +6,8 @@ each one to (the core itself knows nothing of HTTP)::
     ResentryError
      ├─ BadRequestError              malformed request input                         -> 400
      │   ├─ EnvelopeError            malformed envelope, header line, item or JSON     -> 400
-     │   │   └─ PayloadTooLargeError a size or count limit exceeded                    -> 413
+     │   │   ├─ PayloadTooLargeError a size or count limit exceeded                    -> 413
+     │   │   └─ JsonDecodeError      a payload that is not JSON (also a ValueError)    -> 400
      │   └─ InvalidAuthError         malformed Sentry key or unsupported sentry_version -> 400
      ├─ UnsupportedEncodingError     unknown Content-Encoding                          -> 415
      ├─ AuthenticationError          missing/multiple Sentry auth, bad password or JWT -> 401
@@ -71,6 +72,13 @@ class PayloadTooLargeError(EnvelopeError):
         self.limit_name = limit_name
         self.limit = limit
         self.item_type = item_type
+
+
+class JsonDecodeError(EnvelopeError, ValueError):
+    """The bytes are not a JSON document (``Item.json()``, ``parse_json``).
+
+    Also a :class:`ValueError`, as :class:`json.JSONDecodeError` is.
+    """
 
 
 class InvalidAuthError(BadRequestError):

@@ -2,7 +2,8 @@
 
 Every function here accepts any value (``object``): a field may be missing, ``null`` or of the
 wrong type, and the answer is then ``None`` (or the documented default), never an exception.
-Rules follow Relay's normalization (protocol.md §6) unless a docstring says otherwise.
+Rules follow Relay's normalization (``relay-event-normalization``) and its event schema
+(``relay-event-schema/src/protocol``) unless a docstring says otherwise.
 """
 
 import math

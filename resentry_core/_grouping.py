@@ -1,4 +1,7 @@
-"""Grouping: an event's fingerprint, the key that puts events into one issue (design.md §4).
+"""Grouping: an event's fingerprint, the key that puts events into one issue.
+
+Modelled on Sentry's default grouping
+(https://docs.sentry.io/concepts/data-management/event-grouping/):
 
 1. An explicit ``fingerprint`` (a list of strings; numbers and booleans are stringified as
    Relay does, ``null`` entries skipped) replaces the default key; an entry ``{{ default }}``

@@ -1,5 +1,6 @@
 """Records from the non-event items of an envelope: sessions, check-ins, logs, client reports
-and feedback (protocol.md §3.5 and §6 "Other item payloads").
+and feedback (https://develop.sentry.dev/sdk/telemetry/: sessions, check-ins, logs, client
+reports, feedbacks).
 
 Each function reads one decoded JSON object of any shape and never raises. A payload that
 lacks what its record requires gives no record (``None`` or an empty list); the item itself

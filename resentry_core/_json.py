@@ -3,7 +3,7 @@
 :func:`decode` is faithful: it returns what the document says. :func:`loads` also repairs
 text for storage. ``orjson`` is the fast path of both. SDKs send things it rejects but Relay
 accepts: a lone UTF-16 surrogate escape (``"\\ud83d"``, JavaScript cutting a string inside
-an emoji, protocol.md edge case 61) and Python's ``NaN``/``Infinity`` tokens. Those fall back
+an emoji) and Python's ``NaN``/``Infinity`` tokens. Those fall back
 to the standard library decoder. From :func:`loads`, non-finite numbers become ``None`` and
 every string is valid UTF-8 text: lone surrogates become U+FFFD and NUL characters are
 dropped, so values can go into any text column (PostgreSQL rejects both). Callers that need
@@ -17,12 +17,10 @@ from typing import Any
 
 import orjson
 
+from resentry_core._errors import JsonDecodeError
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL_ESCAPE = re.compile(rb"\\u0000")
-
-
-class JsonDecodeError(ValueError):
-    """The bytes are not a JSON document."""
 
 
 def decode(data: bytes | memoryview | str) -> Any:

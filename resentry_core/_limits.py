@@ -1,7 +1,7 @@
 """Size and count limits applied to incoming data.
 
-The defaults follow Relay's (``relay-config/src/config.rs``, see ``protocol.md`` §4.3), except
-where ``design.md`` §3 fixes a Resentry value (request body, envelope, attachments).
+The defaults follow Relay's (``relay-config/src/config.rs``), except where Resentry chooses its
+own value (request body, envelope, attachments; ``docs/ingest_routes.md``, Limits).
 """
 
 from dataclasses import dataclass
@@ -10,15 +10,15 @@ from typing import Final
 KiB: Final = 1024
 MiB: Final = 1024 * KiB
 
-# design.md §3: request body as received (compressed).
+# Resentry: request body as received (compressed).
 MAX_REQUEST_BYTES: Final = 40 * MiB
-# design.md §3: envelope after decompression (Relay: max_envelope_size, 200 MiB today).
+# Resentry: envelope after decompression (Relay: max_envelope_size, 200 MiB today).
 MAX_ENVELOPE_BYTES: Final = 100 * MiB
 # Relay max_event_size: one event, transaction, feedback, security, replay_event item; store body.
 MAX_EVENT_BYTES: Final = 1 * MiB
-# Relay max_attachment_size (100 MiB in 2020 Relay; design.md §3 keeps 100 MiB).
+# Relay max_attachment_size (100 MiB in 2020 Relay; Resentry keeps 100 MiB).
 MAX_ATTACHMENT_BYTES: Final = 100 * MiB
-# design.md §3: attachments per envelope, summed (Relay max_attachments_size).
+# Resentry: attachments per envelope, summed (Relay max_attachments_size).
 MAX_ATTACHMENTS_BYTES: Final = 100 * MiB
 # Relay max_attachment_count.
 MAX_ATTACHMENT_COUNT: Final = 30

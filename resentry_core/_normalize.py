@@ -1,7 +1,8 @@
 """Event normalization: from an event's JSON object to an :class:`EventRecord`.
 
 Pure and total: any JSON object normalizes (fields of the wrong type count as missing). The
-rules follow Relay's normalization and Sentry's title/culprit derivation (protocol.md §6):
+rules follow Relay's normalization and Sentry's title/culprit derivation (event payloads:
+https://develop.sentry.dev/sdk/foundations/transport/event-payloads/):
 
 - type: the item type for ``transaction`` and ``feedback`` items; for ``event`` items ``error``
   when there is an exception, a declared security report type (``csp``, ``nel``, ...), else

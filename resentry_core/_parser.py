@@ -1,8 +1,8 @@
 """``parse_envelope``: Sentry envelope bytes in, an Envelope or an EnvelopeError out.
 
 Pure and synchronous: no I/O, no logging, no globals. Framing follows Relay's parser
-(``relay-server/src/envelope/mod.rs`` @012283f9, ``parse_headers`` and ``parse_item``;
-protocol.md §3.2):
+(``relay-server/src/envelope/mod.rs`` @012283f9, ``parse_headers`` and ``parse_item``; the
+format: https://develop.sentry.dev/sdk/foundations/transport/envelopes/):
 
 - The envelope header is one JSON object, after optional JSON whitespace, followed by ``\\n``
   or the end of the body.
@@ -19,10 +19,10 @@ Deliberate differences from Relay:
 - A header is one line, as the envelope grammar says (develop.sentry.dev, "Envelopes"); Relay's
   streaming JSON reader would also take an object spread over several lines.
 - Whitespace after the last item (``...payload\\n\\n``) is tolerated; Relay answers "unexpected
-  end of file" (protocol.md §7, edge case 2, recommends tolerating it).
+  end of file".
 - :class:`Limits` are checked while framing, before a payload is sliced, so an oversized item
   is rejected (413) before a malformed one later in the body (400), as the ingest check order
-  in design.md §3 requires.
+  in ``docs/ingest_routes.md`` requires.
 """
 
 import json
@@ -305,7 +305,7 @@ _PROFILE: Final = _Rule(item_bytes="max_profile_bytes")
 _REPLAY: Final = _Rule(item_bytes="max_replay_bytes")
 _OTHER: Final = _Rule(item_bytes="max_other_item_bytes")
 
-# Item type -> rule (protocol.md §3.5 and §4.3). Types not listed fall under _OTHER.
+# Item type -> rule (Relay's ``ItemType`` and its ``config.rs`` limits). Others fall under _OTHER.
 _RULES: Final[Mapping[str, _Rule]] = {
     "event": _EVENT,
     "transaction": _EVENT,

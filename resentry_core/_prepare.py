@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Final, TypeVar
 
 from resentry_core import _items, _json
-from resentry_core._envelope import Envelope, Item
-from resentry_core._errors import EnvelopeError
+from resentry_core._envelope import Envelope, Item, headers_dict
+from resentry_core._errors import EnvelopeError, JsonDecodeError
 from resentry_core._fields import normalize_uuid
 from resentry_core._grouping import fingerprint
-from resentry_core._json import JsonDecodeError
 from resentry_core._normalize import normalize_event
 from resentry_core._records import (
     AttachmentRecord,
@@ -36,7 +35,7 @@ from resentry_core._records import (
     SessionUpdate,
 )
 
-# Items that create an event (protocol.md §3.5, "CE"); at most one per envelope.
+# Items that create an event (Relay's ``ItemType::creates_event``); at most one per envelope.
 EVENT_ITEM_TYPES: Final = frozenset({"event", "transaction", "feedback"})
 JSON_ITEM_TYPES: Final = EVENT_ITEM_TYPES | {
     "user_report",
@@ -62,7 +61,7 @@ def prepare_envelope(
     """Turn a parsed envelope into the records one accepted request writes.
 
     The event id is the envelope header's ``event_id`` when present (it wins over the
-    payload's, protocol.md §3.3); else, for an envelope with an ``event``, ``transaction`` or
+    payload's, as in Relay); else, for an envelope with an ``event``, ``transaction`` or
     ``feedback`` item, that payload's ``event_id``; else a new random id (as Relay generates
     one). Envelopes without such an item keep the header id (or none). Attachments belong to
     the event id.
@@ -135,7 +134,7 @@ def prepare_envelope(
         project_id=project_id,
         received_at=received_at,
         event_id=event_id,
-        headers=dict(envelope.headers.fields),
+        headers=headers_dict(envelope.headers.fields),
         raw=raw,
         raw_encoding=raw_encoding,
         items=tuple(_item_record(item, index) for index, item in enumerate(envelope.items)),
@@ -191,7 +190,7 @@ def _event_id(envelope: Envelope, payloads: Mapping[int, Mapping[str, object]]) 
 
 def _item_record(item: Item, index: int) -> ItemRecord:
     return ItemRecord(
-        position=index, type=item.type, headers=dict(item.headers), payload=item.payload
+        position=index, type=item.type, headers=headers_dict(item.headers), payload=item.payload
     )
 
 

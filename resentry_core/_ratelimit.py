@@ -14,7 +14,9 @@ class RateLimit:
 
 
 def format_rate_limits(limits: Sequence[RateLimit]) -> str:
-    """Render limits as the ``X-Sentry-Rate-Limits`` header value (protocol.md §5.3).
+    """Render limits as the ``X-Sentry-Rate-Limits`` header value.
+
+    The format: https://develop.sentry.dev/sdk/foundations/transport/rate-limiting/
 
     Each limit is ``retry_after:categories:scope``; the scope is always ``key`` here.
 

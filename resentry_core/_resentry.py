@@ -8,8 +8,9 @@ from functools import partial
 import anyio
 
 from resentry_core._accounts import Accounts
+from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
-from resentry_core._ingest import Ingestor, utc_now
+from resentry_core._ingest import Ingestor
 from resentry_core._passwords import PasswordHasher
 from resentry_core._retention import enforce_retention
 from resentry_core._storage._memory import MemoryStorage

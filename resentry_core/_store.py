@@ -1,7 +1,7 @@
 """The legacy store endpoint's body: one event as JSON, possibly base64(zlib(JSON)).
 
 Follows Relay's ``relay-server/src/endpoints/store.rs`` (``decode_bytes``, the minimal event
-parse) as summarized in protocol.md §4.2: an empty body or one starting with ``{`` is JSON;
+parse): an empty body or one starting with ``{`` is JSON;
 anything else is standard padded base64, whose result is JSON when it starts with ``{`` and
 otherwise a zlib stream (Raven-era clients sent ``base64(zlib(json))``).
 """
@@ -15,7 +15,7 @@ from uuid import uuid4
 from resentry_core import _json
 from resentry_core._compression import decompress
 from resentry_core._envelope import Envelope, EnvelopeHeaders, Item
-from resentry_core._errors import EnvelopeError, PayloadTooLargeError
+from resentry_core._errors import EnvelopeError, JsonDecodeError, PayloadTooLargeError
 from resentry_core._limits import DEFAULT_LIMITS, Limits
 
 _EVENT_ID: Final = re.compile(
@@ -83,7 +83,7 @@ def envelope_from_store(payload: bytes, *, limits: Limits = DEFAULT_LIMITS) -> E
         )
     try:
         event = _json.loads(payload)
-    except _json.JsonDecodeError as exc:
+    except JsonDecodeError as exc:
         raise EnvelopeError(f"invalid JSON data: {exc}") from None
     if not isinstance(event, dict):
         raise EnvelopeError(f"invalid JSON data: expected an object, got {type(event).__name__}")

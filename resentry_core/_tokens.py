@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import jwt
 
+from resentry_core._clock import utc_now
 from resentry_core._errors import AuthenticationError, InvalidInputError
 
 TokenKind = Literal["access", "refresh"]
@@ -17,10 +18,6 @@ _ALGORITHM: Final = "HS256"
 _MIN_SECRET_BYTES: Final = 32  # RFC 7518 §3.2: an HS256 key must be at least 256 bits
 _REQUIRED_CLAIMS: Final = ("sub", "kind", "iat", "exp", "jti")
 _USER_ID: Final = re.compile(r"0|[1-9][0-9]{0,18}")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +69,7 @@ class TokenCodec:
         *,
         access_ttl: timedelta,
         refresh_ttl: timedelta,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         key = secret_key.encode("utf-8")
         if len(key) < _MIN_SECRET_BYTES:

@@ -1,6 +1,6 @@
 """CORS: Relay's fixed policy on ingestion routes, a configured one on the management API.
 
-Ingestion follows Relay's ``middlewares/cors.rs`` (protocol.md §5.4): browser SDKs post from
+Ingestion follows Relay's ``relay-server/src/middlewares/cors.rs``: browser SDKs post from
 any origin (a project's allowed origins are enforced by the core with a 403, not by CORS), and
 they must be able to read the rate-limit headers. The ingestion routes add these headers
 themselves (``_routes/ingest.py``); the management API's policy is Starlette's middleware.

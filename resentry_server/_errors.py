@@ -52,7 +52,7 @@ _STATUS: Final[Mapping[type[ResentryError], int]] = {
     RateLimitedError: 429,
     StorageError: 503,
 }
-# protocol.md §4.1: a 415 lists the codings the server does decode.
+# A 415 lists the codings the server does decode (as tower-http's decompression does for Relay).
 SUPPORTED_ENCODINGS: Final = "gzip, deflate, br, zstd"
 BAD_PROJECT_PATH: Final = "bad project path parameter"
 

@@ -1,4 +1,4 @@
-"""Ingestion paths: recognizing them, and normalizing what SDKs send (protocol.md §1).
+"""Ingestion paths: recognizing them, and normalizing what SDKs send (docs/ingest_routes.md).
 
 SDKs derive ``/api/{id}/envelope/`` from the DSN; some send duplicate slashes or drop the
 trailing one. Relay folds duplicate slashes (``middlewares/normalize_path.rs``); Resentry also
@@ -11,7 +11,7 @@ from typing import Final, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# The ingestion routes of design.md §3: /api/{id}/envelope/, /api/{id}/store/ and the
+# The ingestion routes (docs/ingest_routes.md): /api/{id}/envelope/, /api/{id}/store/ and the
 # /api/v1/{id}/envelope/ alias (there is no /api/v1/{id}/store/).
 _INGEST_PATH: Final = re.compile(
     r"/api/(?:v1/(?P<alias>[^/]+)/envelope|(?P<project>[^/]+)/(?P<endpoint>envelope|store))/?"

@@ -1,4 +1,8 @@
-"""Each package has one curated surface, and the server uses only the core's public names."""
+"""Each package has one curated surface, and the server uses only the core's public names.
+
+``resentry_core.storage`` is the core's second public module: the extension point for storage
+backends.
+"""
 
 import ast
 import importlib
@@ -9,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["resentry_core", "resentry_server", "resentry_client"]
+PUBLIC_MODULES = [*PACKAGES, "resentry_core.storage"]
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -16,7 +21,7 @@ def _isort_key(name: str) -> tuple[int, str]:
     return kind, name
 
 
-@pytest.mark.parametrize("name", PACKAGES)
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
 def test_all_is_sorted_and_complete(name: str) -> None:
     """``__all__`` is sorted (constants, classes, functions: ruff's RUF022 order), names only
     what exists, and misses no public name."""
@@ -33,6 +38,20 @@ def test_all_is_sorted_and_complete(name: str) -> None:
     assert public == set(exported)
 
 
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_exported_classes_and_functions_are_documented(name: str) -> None:
+    """Every class and function a public module exports has a docstring of its own (not the
+    signature ``dataclass`` writes when there is none)."""
+    package = importlib.import_module(name)
+    undocumented = [
+        attribute
+        for attribute in package.__all__
+        if isinstance(value := getattr(package, attribute), type | types.FunctionType)
+        and (not value.__doc__ or value.__doc__.startswith(f"{value.__name__}("))
+    ]
+    assert undocumented == []
+
+
 def _imports_of(path: Path) -> list[str]:
     """Every imported module, and ``module.name`` for each name taken ``from`` a module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -47,7 +66,8 @@ def _imports_of(path: Path) -> list[str]:
 
 
 def test_server_uses_only_public_core_names() -> None:
-    """``resentry_server`` imports ``resentry_core``'s public names, never private modules."""
+    """``resentry_server`` imports the names of ``resentry_core`` and ``resentry_core.storage``,
+    never private modules or names."""
     offenders = [
         f"{path.relative_to(ROOT)}: {module}"
         for path in sorted((ROOT / "resentry_server").rglob("*.py"))

@@ -1,4 +1,4 @@
-"""Sentry ingestion routes (design.md §3): a thin ASGI shell around the core's ``Ingestor``.
+"""Sentry ingestion routes (docs/ingest_routes.md): a thin ASGI shell around ``Ingestor``.
 
 Every SDK request lands here, so these routes are served by :class:`IngestRoutes`, an ASGI
 middleware in front of FastAPI's routing: no dependency injection, request or response
@@ -30,7 +30,7 @@ from resentry_server._errors import (
 from resentry_server._paths import IngestRoute, ingest_route, route_path
 
 _MAX_PROJECT_ID: Final = 2**63 - 1
-# A transparent 1x1 GIF, what Relay answers to GET /store/ (protocol.md §4.2).
+# A transparent 1x1 GIF, what Relay answers to GET /store/ (relay-server/src/endpoints/store.rs).
 _PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _JSON: Final = (b"content-type", b"application/json")
 _GIF: Final = (b"content-type", b"image/gif")
@@ -87,7 +87,7 @@ async def _serve(
     resentry = await get_resentry(Request(scope))
     project_id = _project_id(route.project)
     ingestor = resentry.ingestor
-    if method == "GET":  # the event is in the query (protocol.md §4.2)
+    if method == "GET":  # the event is in the query (Relay's endpoints/store.rs)
         request = _ingest_request(scope, headers, project_id, _sentry_data(scope))
         await ingestor.ingest_store(request)
         return _Answer(200, [_GIF], _PIXEL)
@@ -105,7 +105,7 @@ async def _serve(
 
 
 def _preflight(headers: dict[bytes, bytes]) -> _Answer:
-    """A CORS preflight: POST with Sentry's headers, from any origin (protocol.md §5.4)."""
+    """A CORS preflight: POST with Sentry's headers, from any origin (Relay's cors.rs)."""
     method = headers.get(b"access-control-request-method")
     if method is not None and method.strip().upper() != b"POST":
         detail = f"CORS preflight: method {method.decode('latin-1')!r} is not allowed"
@@ -130,7 +130,7 @@ def _first_values(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
 
 
 def _project_id(segment: str) -> int:
-    # Refused with 400 like Relay; protocol.md §2.4 gives the text.
+    # Refused with 400 and Relay's detail text.
     if segment.isascii() and segment.isdigit() and int(segment) <= _MAX_PROJECT_ID:
         return int(segment)
     raise BadRequestError(BAD_PROJECT_PATH)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from resentry_core import UNSET, Dsn, InvalidInputError, NotFoundError, Unset
+from resentry_core import Dsn, InvalidInputError, NotFoundError
+from resentry_core.storage import UNSET, Unset
 from resentry_server._deps import PublicUrlDep, ResentryDep
 from resentry_server._schemas import RowId
 from resentry_server._ui._render import page_url, render

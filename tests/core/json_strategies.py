@@ -7,7 +7,8 @@ normalization, grouping and preparation meet wrong types in the places that matt
 
 from hypothesis import strategies as st
 
-# Text includes lone surrogates and NUL (protocol.md §7 #61), as Python dicts may hold them.
+# Text includes lone surrogates (JavaScript SDKs cut strings inside emoji) and NUL, as Python
+# dicts may hold them.
 _text = st.text(st.characters() | st.sampled_from(["\ud83d", "\udc00", "\x00", "\n"]), max_size=12)
 _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | _text
 

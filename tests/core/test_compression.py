@@ -62,7 +62,7 @@ def test_identity_labels_leave_the_body_alone(label: str | None) -> None:
 
 @pytest.mark.parametrize("label", ["GZIP", " gzip ", "X-Gzip", "Gzip\t"])
 def test_labels_are_case_insensitive_and_trimmed(label: str) -> None:
-    """Upper-case and padded labels select the same decoder (edge case 49)."""
+    """Upper-case and padded labels select the same decoder."""
     assert decompress(gzip.compress(SAMPLE), label, max_bytes=len(SAMPLE)) == SAMPLE
 
 

@@ -206,7 +206,7 @@ def test_leading_zeros_in_the_project_id_are_dropped() -> None:
     ],
 )
 def test_build_from_the_server_base_url(base_url: str, expected: str) -> None:
-    """A server's public URL, with any mount prefix, gives the DSN SDKs need (design.md §3)."""
+    """A server's public URL, with any mount prefix, gives the DSN SDKs need (ingest_routes.md)."""
     dsn = Dsn.build(base_url, KEY, 42)
     assert str(dsn) == expected
     assert dsn.envelope_url() == f"{base_url.rstrip('/').replace(':443', '')}/api/42/envelope/"

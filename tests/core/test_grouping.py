@@ -1,4 +1,4 @@
-"""Grouping: which events share a fingerprint (design.md §4), from synthetic and real SDK events."""
+"""Grouping: which events share a fingerprint (``_grouping.py``), from synthetic and real events."""
 
 import copy
 import hashlib

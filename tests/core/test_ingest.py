@@ -11,6 +11,7 @@ import anyio
 import orjson
 import pytest
 
+from resentry_core import Ingestor, IngestRequest
 from resentry_core._errors import (
     AuthenticationError,
     EnvelopeError,
@@ -22,7 +23,6 @@ from resentry_core._errors import (
     StorageError,
     UnsupportedEncodingError,
 )
-from resentry_core._ingest import Ingestor, IngestRequest
 from resentry_core._limits import Limits
 from resentry_core._models import Project
 from resentry_core._records import PreparedEnvelope, Recorded
@@ -134,7 +134,7 @@ async def test_resolved_issue_regresses(setup: Setup) -> None:
 
 
 async def test_envelope_dsn_authenticates(setup: Setup) -> None:
-    """With no header or query auth, the envelope header's dsn is the key (protocol §2.1)."""
+    """With no header or query auth, the envelope header's dsn is the key (as in Relay)."""
     dsn = f"http://{setup.key}@127.0.0.1:8000/{setup.project.id}"
     body = f.envelope([f.item("event", f.error_event())], event_id=uuid.uuid4().hex, dsn=dsn)
     result = await Ingestor(setup.storage).ingest(

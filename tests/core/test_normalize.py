@@ -1,5 +1,5 @@
-"""Event normalization: every payload shape of protocol.md §7 #60-61, Sentry's titles and
-culprits, and totality on arbitrary JSON objects."""
+"""Event normalization: the payload shapes SDKs send (Relay's ``Values``, tags, timestamps,
+levels, lone surrogates), Sentry's titles and culprits, and totality on arbitrary JSON objects."""
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -547,8 +547,8 @@ def test_user_sdk_and_identity_fields() -> None:
 
 
 def test_lone_surrogates_are_repaired() -> None:
-    """A payload with a lone UTF-16 surrogate escape (JavaScript cutting an emoji, protocol.md
-    §7 #61) normalizes to valid text with U+FFFD in its place."""
+    """A payload with a lone UTF-16 surrogate escape (JavaScript cutting an emoji)
+    normalizes to valid text with U+FFFD in its place."""
     payload = _json.loads(
         b'{"exception":{"type":"Error","value":"cut \\ud83d"},"tags":{"t":"x\\ud83d"}}'
     )

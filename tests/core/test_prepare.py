@@ -349,8 +349,8 @@ def test_user_report(
     ],
 )
 def test_event_id(header: dict[str, Any], payload: dict[str, object], expected: str) -> None:
-    """The envelope header's id wins over the payload's (protocol.md §7 #32); else the payload's,
-    normalized; else a new one (§7 #31), which attachments of the envelope share."""
+    """The envelope header's id wins over the payload's (as in Relay); else the payload's,
+    normalized; else a new one (as Relay generates), which attachments of the envelope share."""
     prepared = prepare(wire(header, ("event", payload), ("attachment", b"x")))
     (event,) = prepared.events
     assert prepared.event_id == event.event_id == prepared.attachments[0].event_id

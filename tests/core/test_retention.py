@@ -7,9 +7,9 @@ from functools import partial
 import anyio
 import pytest
 
+from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
 from resentry_core._errors import StorageError
-from resentry_core._ingest import utc_now
 from resentry_core._resentry import Resentry
 from resentry_core._retention import enforce_retention, sweep
 from resentry_core._storage._protocol import EventFilter, Storage

@@ -1,11 +1,16 @@
-"""Sentry request authentication: sources, header grammar, key and version checks (§2, §7)."""
+"""Sentry request authentication: sources, header grammar, key and version checks, as Relay."""
 
 import pytest
 import sentry_sdk.utils
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resentry_core._dsn import SentryAuth, check_envelope_dsn, parse_sentry_auth
+from resentry_core._dsn import (
+    SentryAuth,
+    envelope_sentry_auth,
+    parse_sentry_auth,
+    request_sentry_auth,
+)
 from resentry_core._errors import AuthenticationError, EnvelopeError, InvalidAuthError
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -62,13 +67,14 @@ def test_query_without_sentry_pairs_is_ignored() -> None:
 
 
 def test_envelope_dsn_only() -> None:
-    """An envelope whose header carries the DSN authenticates itself (edge case 36)."""
+    """An envelope whose header carries the DSN authenticates itself."""
     auth = parse_sentry_auth(envelope_dsn=f"https://{KEY}@example.com/42")
     assert auth == SentryAuth(public_key=KEY, source="envelope")
 
 
 def test_envelope_dsn_is_only_a_fallback() -> None:
-    """With request auth present the envelope dsn is not a source; check_envelope_dsn applies."""
+    """With request auth present the envelope dsn is not a source (envelope_sentry_auth checks
+    it agrees)."""
     auth = parse_sentry_auth(
         x_sentry_auth=_header(), envelope_dsn=f"https://{OTHER_KEY}@example.com/42"
     )
@@ -88,7 +94,7 @@ def test_missing_auth() -> None:
 
 
 def test_same_key_from_several_sources_is_accepted() -> None:
-    """design.md §3: the same key from header and query is fine; the header wins as source."""
+    """The same key from header and query is fine (ingest_routes.md); the header wins as source."""
     auth = parse_sentry_auth(
         x_sentry_auth=_header(), authorization=_header(), query=f"sentry_key={KEY}"
     )
@@ -111,14 +117,14 @@ def test_same_key_with_and_without_flags_is_the_same_key() -> None:
     ],
 )
 def test_different_keys_from_different_sources(sources: dict[str, object]) -> None:
-    """Several sources with different keys are 401 (edge case 41), before any format check."""
+    """Several sources with different keys are 401, before any format check."""
     with pytest.raises(AuthenticationError, match="different keys"):
         parse_sentry_auth(**sources)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("query", ["sentry_release=1", "x=sentry_y", "sentry_version=7"])
 def test_query_mentioning_sentry_without_a_key(query: str) -> None:
-    """A ``sentry_`` query without ``sentry_key`` is a bad auth payload (edge case 42)."""
+    """A ``sentry_`` query without ``sentry_key`` is a bad auth payload."""
     with pytest.raises(AuthenticationError, match="bad x-sentry-auth header"):
         parse_sentry_auth(query=query)
 
@@ -127,7 +133,7 @@ def test_query_mentioning_sentry_without_a_key(query: str) -> None:
     "header", ["Bearer abc", f"Basic {KEY}", "Sentryx sentry_key=k", "Sentry", "", "   "]
 )
 def test_non_sentry_prefix_is_ignored(header: str) -> None:
-    """Headers in another scheme are treated as absent (edge case 43)."""
+    """Headers in another scheme are treated as absent."""
     with pytest.raises(AuthenticationError, match="missing authorization information"):
         parse_sentry_auth(x_sentry_auth=header, authorization=header)
     assert parse_sentry_auth(x_sentry_auth=header, query=f"sentry_key={KEY}").source == "query"
@@ -141,7 +147,7 @@ def test_prefix_is_case_insensitive(prefix: str) -> None:
 
 @pytest.mark.parametrize(("version", "expected"), [("7", 7), ("7.0", 7), ("6", 6), ("+7", 7)])
 def test_accepted_versions(version: str, expected: int) -> None:
-    """The text before the first dot is the version (edge case 44)."""
+    """The text before the first dot is the version."""
     auth = parse_sentry_auth(x_sentry_auth=f"Sentry sentry_key={KEY}, sentry_version={version}")
     assert auth.version == expected
 
@@ -166,7 +172,7 @@ def test_non_numeric_version_is_bad_auth(version: str) -> None:
 
 
 def test_extra_spaces_reordering_secret_and_timestamp() -> None:
-    """Spacing, order and deprecated pairs do not matter (edge case 45)."""
+    """Spacing, order and deprecated pairs do not matter."""
     header = (
         f"Sentry   sentry_timestamp=1700000000.5 ,sentry_client = raven-js/3.27.0,"
         f"  sentry_secret=abc ,  sentry_key =  {KEY}  , sentry_version=7 "
@@ -177,7 +183,7 @@ def test_extra_spaces_reordering_secret_and_timestamp() -> None:
 
 
 def test_key_flags_are_stripped() -> None:
-    """Relay's ``key.flags`` suffix is not part of the key (edge case 46)."""
+    """Relay's ``key.flags`` suffix is not part of the key."""
     assert parse_sentry_auth(x_sentry_auth=_header(f"{KEY}.no-cache")).public_key == KEY
 
 
@@ -217,13 +223,19 @@ def test_version_of_every_source_is_checked() -> None:
         parse_sentry_auth(x_sentry_auth=_header(), query=f"sentry_key={KEY}&sentry_version=8")
 
 
-# --- Envelope header dsn consistency (protocol.md §2.3, edge case 37) -----------------------
+# --- Envelope header dsn consistency (Relay's test_parse_request_validate_*) -----------------
+
+
+HEADER_AUTH = SentryAuth(public_key=KEY, source="header")
 
 
 def test_parse_request_validate_project() -> None:
     """An envelope dsn naming another project is refused (Relay test_parse_request_validate_*)."""
-    with pytest.raises(EnvelopeError, match="project id mismatch between envelope and request"):
-        check_envelope_dsn(f"https://{KEY}@example.com/43", project_id=42, public_key=KEY)
+    for request_auth in (HEADER_AUTH, None):
+        with pytest.raises(EnvelopeError, match="project id mismatch between envelope and request"):
+            envelope_sentry_auth(
+                f"https://{KEY}@example.com/43", project_id=42, request_auth=request_auth
+            )
 
 
 def test_parse_request_validate_key() -> None:
@@ -231,18 +243,45 @@ def test_parse_request_validate_key() -> None:
     with pytest.raises(
         AuthenticationError, match="public key mismatch between envelope and request"
     ):
-        check_envelope_dsn(f"https://{OTHER_KEY}@example.com/42", project_id=42, public_key=KEY)
+        envelope_sentry_auth(
+            f"https://{OTHER_KEY}@example.com/42", project_id=42, request_auth=HEADER_AUTH
+        )
 
 
 def test_matching_envelope_dsn_passes() -> None:
     """An envelope dsn naming the request's project and key is fine, whatever its host."""
-    check_envelope_dsn(f"http://{KEY}@other-host:9000/prefix/42", project_id=42, public_key=KEY)
+    dsn = f"http://{KEY}@other-host:9000/prefix/42"
+    assert envelope_sentry_auth(dsn, project_id=42, request_auth=HEADER_AUTH) == HEADER_AUTH
 
 
 def test_invalid_envelope_dsn_is_an_envelope_error() -> None:
-    """An envelope dsn that is no DSN is a malformed envelope header (400)."""
+    """Besides request auth, an envelope dsn that is no DSN is a malformed envelope header (400)."""
     with pytest.raises(EnvelopeError, match="dsn"):
-        check_envelope_dsn("nonsense", project_id=42, public_key=KEY)
+        envelope_sentry_auth("nonsense", project_id=42, request_auth=HEADER_AUTH)
+
+
+def test_envelope_dsn_alone_is_the_credential() -> None:
+    """Without request auth the dsn authenticates: its key, checked like any other (400), and an
+    unparsable one is a bad envelope authentication header (401)."""
+    auth = envelope_sentry_auth(f"https://{KEY}@example.com/42", project_id=42, request_auth=None)
+    assert auth == SentryAuth(public_key=KEY, source="envelope")
+    with pytest.raises(InvalidAuthError, match="bad sentry DSN public key"):
+        envelope_sentry_auth("https://short@example.com/42", project_id=42, request_auth=None)
+    with pytest.raises(AuthenticationError, match="bad envelope authentication header"):
+        envelope_sentry_auth("nonsense", project_id=42, request_auth=None)
+
+
+def test_request_without_sentry_credentials_has_none() -> None:
+    """Missing request credentials are not an error yet (the envelope may carry a dsn), but
+    malformed or conflicting ones are."""
+    assert request_sentry_auth(authorization="Bearer abc", query="page=2") is None
+    assert request_sentry_auth(x_sentry_auth=_header()) == SentryAuth(
+        public_key=KEY, version=7, source="header"
+    )
+    with pytest.raises(AuthenticationError, match="bad x-sentry-auth header"):
+        request_sentry_auth(x_sentry_auth="Sentry sentry_version=7")
+    with pytest.raises(AuthenticationError, match="multiple authorization payloads"):
+        request_sentry_auth(x_sentry_auth=_header(), query=f"sentry_key={OTHER_KEY}")
 
 
 # --- Properties -------------------------------------------------------------------------------

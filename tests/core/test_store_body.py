@@ -1,4 +1,4 @@
-"""Legacy store endpoint bodies: JSON, base64(JSON), base64(zlib(JSON)) (protocol.md §4.2)."""
+"""Legacy store endpoint bodies: JSON, base64(JSON), base64(zlib(JSON)) (Relay's store.rs)."""
 
 import base64
 import contextlib
@@ -55,7 +55,7 @@ def test_store_base64_raw_deflate() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        b" " + EVENT,  # leading space: Relay answers 400 too (edge case 57)
+        b" " + EVENT,  # leading space: Relay answers 400 too
         b"\n" + EVENT,
         b"not base64!",
         base64.b64encode(EVENT)[:-1],  # bad padding

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resentry_core import Ingestor, IngestRequest
 from resentry_core._envelope import Envelope, Item
-from resentry_core._ingest import Ingestor, IngestRequest
-from resentry_core._json import JsonDecodeError
+from resentry_core._errors import JsonDecodeError
 from resentry_core._json import loads as parse_json
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope

@@ -1,4 +1,4 @@
-"""The Sentry ingestion routes over HTTP, in-process (design.md §3, protocol.md §7 cases 3, 41-59).
+"""The Sentry ingestion routes over HTTP, in-process, as ``docs/ingest_routes.md`` describes them.
 
 Every refusal is checked twice: the status and ``{"detail": ...}`` body, and that nothing at all
 was stored. Limits are small here (see ``core_config``) so that size cases stay fast.
@@ -22,9 +22,9 @@ import pytest
 import zstandard
 from fastapi import FastAPI
 
+from resentry_core import IngestRequest, IngestResult
 from resentry_core._config import CoreConfig
 from resentry_core._errors import NotFoundError, StorageError
-from resentry_core._ingest import IngestRequest, IngestResult
 from resentry_core._limits import KiB, Limits, MiB
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry

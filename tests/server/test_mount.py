@@ -70,7 +70,7 @@ async def _admin_headers(
 
 
 def _endpoint(dsn: str) -> str:
-    """The envelope URL an SDK derives from a DSN (sentry-python's rule, protocol.md §1)."""
+    """The envelope URL an SDK derives from a DSN (sentry-python's ``utils.Dsn``)."""
     scheme, rest = dsn.split("://", 1)
     host_and_path = rest.split("@", 1)[1]
     prefix, project_id = host_and_path.rsplit("/", 1)

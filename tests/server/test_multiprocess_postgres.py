@@ -1,7 +1,8 @@
 """Two server processes on one PostgreSQL database, ingesting into the same issues at once.
 
-design.md §5: stateless server processes share one PostgreSQL; counters stay exact under
-concurrent writers and a resent event is stored once, whichever process receives it.
+Stateless server processes share one PostgreSQL (``docs/models.md``, PostgreSQL specifics):
+counters stay exact under concurrent writers and a resent event is stored once, whichever
+process receives it.
 """
 
 import random

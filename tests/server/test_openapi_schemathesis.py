@@ -26,8 +26,8 @@ from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 from schemathesis.python.asgi import shutdown_lifespans
 
+from resentry_core import IngestRequest
 from resentry_core._config import CoreConfig
-from resentry_core._ingest import IngestRequest
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry
 from resentry_server._app import create_app

@@ -1,0 +1,63 @@
+"""The storage extension point: what a storage backend implements and receives.
+
+An application embedding Resentry needs nothing from here: :meth:`Resentry.open
+<resentry_core.Resentry.open>` opens the storage that ``CoreConfig.database_url`` names, and
+``resentry_core`` exports the values storage returns. A new backend implements :class:`Storage`
+(the protocols it combines: :class:`IngestStore`, :class:`ProjectStore`, :class:`UserStore`,
+:class:`EventStore`; their docstrings are the contract) and is passed to ``Resentry.open(config,
+storage=...)``. Its ``record`` method receives batches of :class:`PreparedEnvelope`, built from
+the records below, and answers one :class:`Recorded` per envelope; the ``update_*`` methods
+take :data:`UNSET` for fields to leave as they are. :class:`OutboxEntry` is a notice of the
+built-in ``SqlStorage``'s notification outbox.
+"""
+
+from resentry_core._records import (
+    AttachmentRecord,
+    CheckInRecord,
+    DiscardedCount,
+    EventRecord,
+    FeedbackRecord,
+    ItemRecord,
+    LogRecord,
+    PreparedEnvelope,
+    Recorded,
+    SessionAggregate,
+    SessionUpdate,
+)
+from resentry_core._storage._outbox import OutboxEntry
+from resentry_core._storage._protocol import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    EventFilter,
+    EventStore,
+    IngestStore,
+    ProjectStore,
+    Storage,
+    UserStore,
+)
+from resentry_core._storage._values import UNSET, Unset
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "UNSET",
+    "AttachmentRecord",
+    "CheckInRecord",
+    "DiscardedCount",
+    "EventFilter",
+    "EventRecord",
+    "EventStore",
+    "FeedbackRecord",
+    "IngestStore",
+    "ItemRecord",
+    "LogRecord",
+    "OutboxEntry",
+    "PreparedEnvelope",
+    "ProjectStore",
+    "Recorded",
+    "SessionAggregate",
+    "SessionUpdate",
+    "Storage",
+    "Unset",
+    "UserStore",
+]

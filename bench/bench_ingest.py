@@ -23,7 +23,7 @@ from contextlib import AsyncExitStack
 import anyio
 import psutil
 
-from resentry_core import Ingestor, IngestRequest
+from resentry_core import Ingestor, IngestRequest, Projects
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
 from tests.core.postgres_admin import scratch_database
@@ -67,7 +67,7 @@ async def run(
     """Ingest every body once; return events/s, latency percentiles and peak RSS."""
     storage = SqlStorage.from_url(url)
     await storage.migrate()
-    project = await storage.create_project(f"bench-{uuid.uuid4().hex[:8]}")
+    project = await Projects(storage).create_project(f"bench-{uuid.uuid4().hex[:8]}")
     auth = f"Sentry sentry_key={project.keys[0].public_key}, sentry_version=7"
     ingestor = Ingestor(storage)
     latencies: list[float] = []

@@ -26,6 +26,7 @@ import psutil
 
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
@@ -86,7 +87,7 @@ async def measure(url: str, envelopes: int, batch_size: int) -> tuple[float, flo
     storage = SqlStorage.from_url(url)
     try:
         await storage.migrate()
-        project = await storage.create_project(f"bench-{secrets.token_hex(4)}")
+        project = await Projects(storage).create_project(f"bench-{secrets.token_hex(4)}")
         prepared = make_envelopes(project.id, envelopes)
         batches = [prepared[i : i + batch_size] for i in range(0, len(prepared), batch_size)]
         timings = []

@@ -117,7 +117,7 @@ def build(path: Path) -> None:
     async def schema() -> None:
         storage = SqlStorage.from_url(f"sqlite:///{path}")
         await storage.migrate()
-        await storage.create_project("Bench shop")
+        await storage.create_project("Bench shop", slug="bench-shop")
         await storage.aclose()
 
     anyio.run(schema)

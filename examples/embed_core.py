@@ -51,7 +51,7 @@ async def main(database_url: str) -> None:
     """Ingest three envelopes for one project and print the issues they grouped into."""
     config = CoreConfig(database_url=database_url, secret_key=secrets.token_urlsafe(48))
     async with Resentry.open(config) as core:
-        project = await core.storage.create_project(f"billing-{uuid.uuid4().hex[:6]}")
+        project = await core.projects.create_project(f"billing-{uuid.uuid4().hex[:6]}")
         key = project.keys[0].public_key
         for line in (10, 11, 12):  # the same bug seen from three builds
             body = sample_envelope(key, project.id, line=line)

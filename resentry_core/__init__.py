@@ -32,6 +32,7 @@ from resentry_core._errors import (
 )
 from resentry_core._ingest import Ingestor
 from resentry_core._ingest_values import IngestRequest, IngestResult
+from resentry_core._issues import Issues
 from resentry_core._json import loads as parse_json
 from resentry_core._limits import DEFAULT_LIMITS, Limits
 from resentry_core._models import (
@@ -58,6 +59,7 @@ from resentry_core._models import (
     User,
 )
 from resentry_core._parser import parse_envelope
+from resentry_core._projects import Projects
 from resentry_core._ratelimit import RateLimit, format_rate_limits
 from resentry_core._resentry import Resentry
 from resentry_core._storage._insights import (
@@ -66,7 +68,6 @@ from resentry_core._storage._insights import (
     IssueFilter,
     TagDistribution,
 )
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
@@ -103,13 +104,13 @@ __all__ = [
     "Issue",
     "IssueFilter",
     "IssueStatus",
+    "Issues",
     "Item",
     "JsonDecodeError",
     "Level",
     "Limits",
     "LogEntry",
     "Member",
-    "MemoryStorage",
     "Monitor",
     "NotFoundError",
     "Page",
@@ -117,6 +118,7 @@ __all__ = [
     "PermissionDeniedError",
     "Project",
     "ProjectKey",
+    "Projects",
     "RateLimit",
     "RateLimitedError",
     "ReleaseHealth",

@@ -2,21 +2,21 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from resentry_core._errors import (
     AuthenticationError,
-    InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
 )
 from resentry_core._models import User
 from resentry_core._passwords import PasswordHasher
-from resentry_core._storage._protocol import UserStore
+from resentry_core._rules import check_username, keep_an_active_admin
+from resentry_core._storage._protocol import AdminCheck, UserStore
 from resentry_core._storage._values import UNSET, Unset
 from resentry_core._tokens import TokenCodec, TokenPair
 
-MAX_USERNAME_LENGTH = 150
 _BAD_LOGIN = "incorrect username or password"
 
 
@@ -95,7 +95,7 @@ class Accounts:
         """
         hashed = await self._passwords.hash(password)
         return await self._store.create_user(
-            _check_username(username), hashed, is_admin=is_admin, telegram_chat_id=telegram_chat_id
+            check_username(username), hashed, is_admin=is_admin, telegram_chat_id=telegram_chat_id
         )
 
     async def update_user(
@@ -126,14 +126,25 @@ class Accounts:
         """
         if password is not UNSET and changed_by is not None and changed_by.id == user_id:
             await self._check_current_password(changed_by.username, current_password)
+        losing_an_admin = is_admin is False or is_active is False
         return await self._store.update_user(
             user_id,
-            username=username if username is UNSET else _check_username(username),
+            username=username if username is UNSET else check_username(username),
             password_hash=password if password is UNSET else await self._passwords.hash(password),
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            check=_admin_check(user_id, "demoted or deactivated") if losing_an_admin else None,
         )
+
+    async def delete_user(self, user_id: int) -> None:
+        """Delete a user and their memberships.
+
+        Raises:
+            NotFoundError: no such user.
+            ConflictError: the user is the last active admin.
+        """
+        await self._store.delete_user(user_id, check=_admin_check(user_id, "deleted"))
 
     async def _check_current_password(self, username: str, password: str | None) -> None:
         if password is None:
@@ -177,8 +188,5 @@ class Accounts:
         return self._dummy_hash
 
 
-def _check_username(username: str) -> str:
-    name = username.strip()
-    if not name or len(name) > MAX_USERNAME_LENGTH:
-        raise InvalidInputError(f"a username has 1 to {MAX_USERNAME_LENGTH} characters")
-    return name
+def _admin_check(user_id: int, change: str) -> AdminCheck:
+    return partial(keep_an_active_admin, user_id, change=change)

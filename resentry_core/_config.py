@@ -12,7 +12,7 @@ class CoreConfig:
 
     Attributes:
         database_url: a database URL (``sqlite:///…``, ``postgresql+asyncpg://…``)
-            or ``memory://`` for the in-memory storage.
+            or ``memory://`` for a private in-memory SQLite database.
         secret_key: signs access and refresh tokens; at least 32 bytes, never a default.
         access_token_ttl: lifetime of an access token.
         refresh_token_ttl: lifetime of a refresh token.

@@ -11,20 +11,18 @@ from resentry_core._accounts import Accounts
 from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
 from resentry_core._ingest import Ingestor
+from resentry_core._issues import Issues
 from resentry_core._passwords import PasswordHasher
+from resentry_core._projects import Projects
 from resentry_core._retention import enforce_retention
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenCodec
 
-MEMORY_URL = "memory://"
-
 
 async def open_storage(database_url: str) -> Storage:
-    """Open (and migrate) the storage a URL names: ``memory://`` or a SQLAlchemy async URL."""
-    if database_url == MEMORY_URL:
-        return MemoryStorage()
+    """Open (and migrate) the storage a URL names: ``memory://`` (a private in-memory SQLite
+    database) or a SQLite or PostgreSQL URL."""
     storage = SqlStorage.from_url(database_url)
     try:
         await storage.migrate()
@@ -40,15 +38,19 @@ class Resentry:
 
     Attributes:
         config: the configuration it was opened with.
-        storage: the storage backend.
+        storage: the storage backend (reads, and writes that follow no rule of their own).
         ingestor: accepts envelopes (group commit runs while the bundle is open).
-        accounts: logins and tokens for the management API.
+        accounts: users (their rules), logins and tokens for the management API.
+        projects: creates and changes projects, checking their settings.
+        issues: issue status changes.
     """
 
     config: CoreConfig
     storage: Storage
     ingestor: Ingestor
     accounts: Accounts
+    projects: Projects
+    issues: Issues
 
     @classmethod
     @asynccontextmanager
@@ -95,7 +97,14 @@ class Resentry:
                         config.retention_interval,
                     )
                 try:
-                    yield cls(config=config, storage=store, ingestor=ingestor, accounts=accounts)
+                    yield cls(
+                        config=config,
+                        storage=store,
+                        ingestor=ingestor,
+                        accounts=accounts,
+                        projects=Projects(store),
+                        issues=Issues(store),
+                    )
                 finally:
                     background.cancel_scope.cancel()
         finally:

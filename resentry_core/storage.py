@@ -7,8 +7,10 @@ An application embedding Resentry needs nothing from here: :meth:`Resentry.open
 :class:`EventStore`; their docstrings are the contract) and is passed to ``Resentry.open(config,
 storage=...)``. Its ``record`` method receives batches of :class:`PreparedEnvelope`, built from
 the records below, and answers one :class:`Recorded` per envelope; the ``update_*`` methods
-take :data:`UNSET` for fields to leave as they are. :class:`OutboxEntry` is a notice of the
-built-in ``SqlStorage``'s notification outbox.
+take :data:`UNSET` for fields to leave as they are, and ``update_user``/``delete_user`` an
+:data:`AdminCheck` to call inside their transaction. A backend stores and reads: the services
+(``Accounts``, ``Projects``, ``Issues``) apply the domain rules before they call it.
+:class:`OutboxEntry` is a notice of the built-in ``SqlStorage``'s notification outbox.
 """
 
 from resentry_core._records import (
@@ -28,6 +30,7 @@ from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    AdminCheck,
     EventFilter,
     EventStore,
     IngestStore,
@@ -41,6 +44,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "UNSET",
+    "AdminCheck",
     "AttachmentRecord",
     "CheckInRecord",
     "DiscardedCount",

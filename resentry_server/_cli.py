@@ -217,7 +217,7 @@ def _prompt_password() -> str:
 
 def _project_create(args: argparse.Namespace, settings: Settings) -> int:
     async def create(core: Resentry) -> Project:
-        return await core.storage.create_project(args.name)
+        return await core.projects.create_project(args.name)
 
     project = _with_core(settings, create)
     print(f"created project {project.id} ({project.slug})", file=sys.stderr)

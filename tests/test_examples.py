@@ -5,6 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.server import conftest as server
+
+# A real server on 127.0.0.1 for the client example.
+start_live_server = server.start_live_server
+live_server = server.live_server
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,3 +36,16 @@ def test_embed_core_groups_three_events_into_one_issue(tmp_path: Path) -> None:
     assert len(issue_lines) == 1
     assert "ZeroDivisionError: division by zero" in issue_lines[0]
     assert issue_lines[0].endswith("seen 3x")
+
+
+def test_client_usage_logs_in_sends_reads_and_resolves(live_server: server.LiveServer) -> None:
+    """``client_usage.py`` creates a project, reads back the event it sent, resolves the issue
+    and reads the same events with the async client; a second run reuses the project."""
+    live_server.create_user("admin", "example password", admin=True)
+    for run in range(2):
+        out = _run("client_usage.py", live_server.base_url, "admin", "example password")
+        lines = out.splitlines()
+        assert lines[0].startswith("project 1 (client-example): http://")
+        assert lines[1].endswith(": ResentryTestError: checkout failed")
+        assert lines[2] == "issue 1 is resolved: seen " + ("1x" if run == 0 else "2x")
+    assert lines[3] == "admin sees 2 error event(s) in project 1"

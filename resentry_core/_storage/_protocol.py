@@ -1,9 +1,15 @@
-"""The storage interface: small Protocols at use-case granularity.
+"""The storage interface, and the extension point for other backends: small Protocols at
+use-case granularity (:class:`IngestStore`, :class:`ProjectStore`, :class:`UserStore`,
+:class:`EventStore`; :class:`Storage` is all four).
+
+:class:`~resentry_core._storage._sql.SqlStorage` implements it on SQLite (a file, or
+``memory://``) and PostgreSQL. Another backend implements these methods with the semantics
+documented here, and proves it by joining the ``storage`` fixture of ``tests/core/conftest.py``:
+``tests/core/test_storage_contract_*.py`` run one suite against every backend. A backend stores
+and reads; the domain rules that decide whether a change is allowed live in the core services
+that call it.
 
 Every method is atomic: it either does all of its work or, raising, none of it.
-:class:`~resentry_core._storage._memory.MemoryStorage` defines the semantics;
-``SqlStorage`` must behave the same (``tests/core/test_storage_contract_*.py`` run one suite
-against every backend).
 
 Rules shared by every method:
 
@@ -18,7 +24,7 @@ Rules shared by every method:
   stored, and neither does mutating a mapping after it was passed in.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -49,6 +55,11 @@ from resentry_core._storage._values import UNSET, Unset
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
+
+AdminCheck = Callable[[Sequence[int]], None]
+"""A rule a user change must pass (``UserStore.update_user``/``delete_user``): called inside the
+change's transaction with the ids of every active admin, by id, which no concurrent change can
+alter before the transaction ends; what it raises aborts the change."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,8 +103,9 @@ class IngestStore(Protocol):
           fingerprint. A new issue takes the event's title, culprit and level. Every event adds
           1 to ``times_seen``; ``first_seen``/``last_seen`` are the earliest/latest
           ``received_at`` of its events; ``last_event_id`` and ``level`` follow the latest
-          received event (on a tie, the one recorded later). A resolved issue is reopened
-          (``unresolved``) and reported as a regression; an ignored one stays ignored.
+          received event (on a tie, the one recorded later). The status follows
+          ``_rules.status_after_event``: a resolved issue is reopened (``unresolved``) and
+          reported as a regression; an ignored one stays ignored.
           ``Recorded.issue_id``/``new_issue``/``regression`` describe the envelope's first
           grouped event.
         - Sessions upsert by ``(project, sid)``: an update whose ``seq`` is at least the stored
@@ -139,22 +151,17 @@ class ProjectStore(Protocol):
         self,
         name: str,
         *,
-        slug: str | None = None,
+        slug: str,
         allowed_origins: Sequence[str] = (),
         rate_limit_per_minute: int | None = None,
         retention_days: int | None = None,
     ) -> Project:
-        """Create a project with one active key labelled ``Default``.
+        """Create a project, as given, with one active key labelled ``Default``.
 
-        The slug defaults to the name, and a given slug is normalized the same way: accents
-        folded to ASCII, lower-cased, each run of other characters turned into one ``-``,
-        ``-`` trimmed at both ends (``"Café Web-App!"`` -> ``"cafe-web-app"``). A name with
-        nothing left gets the slug ``project``.
+        The values are stored as they are (``Projects`` checks them first).
 
         Raises:
             ConflictError: the slug is taken.
-            InvalidInputError: the name is blank, a given slug normalizes to nothing, or a rate
-                limit or retention is not positive.
         """
         ...
 
@@ -175,13 +182,9 @@ class ProjectStore(Protocol):
         rate_limit_per_minute: int | Unset | None = UNSET,
         retention_days: int | Unset | None = UNSET,
     ) -> Project:
-        """Change the fields given (:data:`UNSET`: unchanged); the slug never changes.
+        """Change the fields given (:data:`UNSET`: unchanged), as given; the slug never changes.
 
-        ``None`` clears a limit: no rate limit, or events kept forever.
-
-        Raises:
-            NotFoundError: no such project.
-            InvalidInputError: as for :meth:`create_project`.
+        ``None`` clears a limit: no rate limit, or events kept forever. Raises NotFoundError.
         """
         ...
 
@@ -240,11 +243,9 @@ class UserStore(Protocol):
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
     ) -> User:
-        """Create an active user; usernames are compared exactly (case-sensitive).
+        """Create an active user, as given; usernames are compared exactly (case-sensitive).
 
-        Raises:
-            ConflictError: the username is taken.
-            InvalidInputError: the username is blank.
+        Raises ConflictError when the username is taken.
         """
         ...
 
@@ -269,25 +270,25 @@ class UserStore(Protocol):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        check: AdminCheck | None = None,
     ) -> User:
-        """Change the fields given (:data:`UNSET`: unchanged).
+        """Change the fields given (:data:`UNSET`: unchanged), once ``check`` passes.
 
         ``telegram_chat_id=None`` (or ``""``) clears the chat id.
 
         Raises:
             NotFoundError: no such user.
-            InvalidInputError: the username is blank.
-            ConflictError: the username is taken, or this would demote or deactivate the last
-                active admin.
+            ConflictError: the username is taken.
+            Exception: whatever ``check`` raises; nothing changes.
         """
         ...
 
-    async def delete_user(self, user_id: int) -> None:
-        """Delete a user and their memberships.
+    async def delete_user(self, user_id: int, *, check: AdminCheck | None = None) -> None:
+        """Delete a user and their memberships, once ``check`` passes.
 
         Raises:
             NotFoundError: no such user.
-            ConflictError: the user is the last active admin.
+            Exception: whatever ``check`` raises; nothing changes.
         """
         ...
 
@@ -354,11 +355,7 @@ class EventStore(Protocol):
         ...
 
     async def set_issue_status(self, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
-        """Resolve, ignore or reopen an issue.
-
-        Raises NotFoundError (also for another project's issue); InvalidInputError for a bad
-        status.
-        """
+        """Set an issue's status. Raises NotFoundError (also for another project's issue)."""
         ...
 
     async def release_health(self, project_id: int) -> list[ReleaseHealth]:

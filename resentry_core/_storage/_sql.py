@@ -38,7 +38,7 @@ from resentry_core._storage import _outbox, _sql_admin, _sql_read, _sql_telemetr
 from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
-from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, EventFilter
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_insights import SqlInsights
 from resentry_core._storage._sql_prune import prune_step
@@ -174,12 +174,12 @@ class SqlStorage(SqlInsights):
         self,
         name: str,
         *,
-        slug: str | None = None,
+        slug: str,
         allowed_origins: Sequence[str] = (),
         rate_limit_per_minute: int | None = None,
         retention_days: int | None = None,
     ) -> Project:
-        """Create a project with one active key (see ``ProjectStore.create_project``)."""
+        """Create a project with one active key. Raises ConflictError."""
         try:
             return await self._write_keys(
                 _sql_admin.create_project,
@@ -209,7 +209,7 @@ class SqlStorage(SqlInsights):
         rate_limit_per_minute: int | Unset | None = UNSET,
         retention_days: int | Unset | None = UNSET,
     ) -> Project:
-        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        """Change the given fields. Raises NotFoundError."""
         return await self._write_keys(
             _sql_admin.update_project,
             project_id,
@@ -276,7 +276,7 @@ class SqlStorage(SqlInsights):
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
     ) -> User:
-        """Create an active user. Raises ConflictError, InvalidInputError."""
+        """Create an active user. Raises ConflictError."""
         try:
             return await self._write(
                 _sql_admin.create_user,
@@ -309,8 +309,9 @@ class SqlStorage(SqlInsights):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        check: AdminCheck | None = None,
     ) -> User:
-        """Change the given fields. Raises NotFoundError, ConflictError, InvalidInputError."""
+        """Change the given fields once ``check`` passes (see ``UserStore.update_user``)."""
         return await self._write(
             _sql_admin.update_user,
             user_id,
@@ -319,11 +320,12 @@ class SqlStorage(SqlInsights):
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            check=check,
         )
 
-    async def delete_user(self, user_id: int) -> None:
-        """Delete a user and their memberships. Raises NotFoundError, ConflictError."""
-        await self._write(_sql_admin.delete_user, user_id)
+    async def delete_user(self, user_id: int, *, check: AdminCheck | None = None) -> None:
+        """Delete a user and their memberships once ``check`` passes. Raises NotFoundError."""
+        await self._write(_sql_admin.delete_user, user_id, check)
 
     # EventStore
 
@@ -377,7 +379,7 @@ class SqlStorage(SqlInsights):
         return await self._read(_sql_read.get_issue, project_id, issue_id)
 
     async def set_issue_status(self, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
-        """Resolve, ignore or reopen an issue. Raises NotFoundError, InvalidInputError."""
+        """Set an issue's status. Raises NotFoundError."""
         return await self._write(_sql_read.set_issue_status, project_id, issue_id, status)
 
     async def release_health(self, project_id: int) -> list[ReleaseHealth]:

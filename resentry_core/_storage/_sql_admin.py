@@ -9,16 +9,10 @@ from sqlalchemy import delete, exists, select, update
 
 from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
+from resentry_core._storage._protocol import AdminCheck
 from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
-from resentry_core._storage._values import (
-    DEFAULT_KEY_LABEL,
-    UNSET,
-    Unset,
-    new_project_slug,
-    require_positive,
-    require_text,
-)
+from resentry_core._storage._values import DEFAULT_KEY_LABEL, UNSET, Unset
 
 
 def _key(row: Any) -> ProjectKey:
@@ -115,18 +109,12 @@ def create_project(
     tx: Tx,
     name: str,
     *,
-    slug: str | None,
+    slug: str,
     allowed_origins: Sequence[str],
     rate_limit_per_minute: int | None,
     retention_days: int | None,
 ) -> Project:
-    """Create a project with one active key. Raises ConflictError, InvalidInputError."""
-    slug = new_project_slug(
-        name,
-        slug,
-        rate_limit_per_minute=rate_limit_per_minute,
-        retention_days=retention_days,
-    )
+    """Create a project with one active key. Raises ConflictError."""
     if tx.conn.execute(select(exists().where(projects.c.slug == slug))).scalar():
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
@@ -160,19 +148,16 @@ def update_project(
     rate_limit_per_minute: int | Unset | None,
     retention_days: int | Unset | None,
 ) -> Project:
-    """Change the given fields of a project. Raises NotFoundError, InvalidInputError."""
+    """Change the given fields of a project. Raises NotFoundError."""
     get_project(tx, project_id)
     values: Row = {}
     if name is not UNSET:
-        require_text(name, "a project name")
         values["name"] = name
     if allowed_origins is not UNSET:
         values["allowed_origins"] = list(allowed_origins)
     if rate_limit_per_minute is not UNSET:
-        require_positive(rate_limit_per_minute, "rate_limit_per_minute")
         values["rate_limit_per_minute"] = rate_limit_per_minute
     if retention_days is not UNSET:
-        require_positive(retention_days, "retention_days")
         values["retention_days"] = retention_days
     if values:
         tx.conn.execute(update(projects).where(projects.c.id == project_id).values(values))
@@ -302,7 +287,6 @@ def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
 
 
 def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
-    require_text(username, "a username")
     query = select(users.c.id).where(users.c.username == username)
     found = tx.conn.execute(query).scalar()
     if found is not None and found != user_id:
@@ -312,7 +296,7 @@ def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
 def create_user(
     tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
 ) -> User:
-    """Create an active user. Raises ConflictError, InvalidInputError."""
+    """Create an active user. Raises ConflictError."""
     _check_username(tx, username, None)
     row: Row = {
         "username": username,
@@ -345,11 +329,13 @@ def list_users(tx: Tx) -> list[User]:
     return [user_from_row(row) for row in rows]
 
 
-def _is_last_active_admin(tx: Tx, user_id: int) -> bool:
-    # Locks every active admin (PostgreSQL), so that two concurrent demotions of the last two
-    # admins cannot both succeed.
-    query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
-    return list(tx.conn.execute(tx.locking(query)).scalars()) == [user_id]
+def _check_admins(tx: Tx, check: AdminCheck | None) -> None:
+    """Call ``check`` with the ids of every active admin, locked (PostgreSQL) until the
+    transaction ends, so that two concurrent demotions of the last two admins cannot both
+    pass it."""
+    if check is not None:
+        query = select(users.c.id).where(users.c.is_admin, users.c.is_active).order_by(users.c.id)
+        check(list(tx.conn.execute(tx.locking(query)).scalars()))
 
 
 def update_user(
@@ -361,11 +347,12 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    check: AdminCheck | None,
 ) -> User:
-    """Change the given fields of a user. Raises NotFoundError, ConflictError, InvalidInputError."""
+    """Change the given fields of a user once ``check`` passes. Raises NotFoundError,
+    ConflictError, and what ``check`` raises."""
     get_user_row(tx, user_id)
-    if (is_admin is False or is_active is False) and _is_last_active_admin(tx, user_id):
-        raise ConflictError("the last active admin cannot be demoted or deactivated")
+    _check_admins(tx, check)
     values: Row = {}
     if username is not UNSET:
         _check_username(tx, username, user_id)
@@ -383,9 +370,9 @@ def update_user(
     return user_from_row(get_user_row(tx, user_id))
 
 
-def delete_user(tx: Tx, user_id: int) -> None:
-    """Delete a user (memberships cascade). Raises NotFoundError, ConflictError."""
+def delete_user(tx: Tx, user_id: int, check: AdminCheck | None) -> None:
+    """Delete a user (memberships cascade) once ``check`` passes. Raises NotFoundError and
+    what ``check`` raises."""
     get_user_row(tx, user_id)
-    if _is_last_active_admin(tx, user_id):
-        raise ConflictError("the last active admin cannot be deleted")
+    _check_admins(tx, check)
     tx.conn.execute(delete(users).where(users.c.id == user_id))

@@ -19,7 +19,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -27,10 +28,11 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
+from resentry_core._storage._sqlite_memory import MEMORY_URL, new_memory_database
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -128,36 +130,33 @@ class Database:
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        parsed = parse_database_url(url)
+        parsed = parse_database_url("sqlite://" if url == MEMORY_URL else url)
         self.url: URL = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        # A private in-memory SQLite database lives in a single shared connection, so every
-        # transaction, not only writes, must take the lock.
-        self._single_connection = self.is_sqlite and parsed.database in (None, "", ":memory:")
-        options: dict[str, Any] = {
-            "echo": echo,
-            # Errors and logs must not carry payloads, password hashes or keys.
-            "hide_parameters": not echo,
-            "json_serializer": json_dumps,
-            "json_deserializer": orjson.loads,
-        }
+        # A private in-memory SQLite database (``memory://``) lives in one connection, held
+        # open from the first transaction to aclose(), so every transaction, not only writes,
+        # takes the lock. With no I/O to wait for, its transactions run on the calling thread.
+        self._in_memory = self.is_sqlite and parsed.database in (None, "", ":memory:")
+        self._connection: Connection | None = None
         self._engine: Engine | AsyncEngine
         self._checkpointer: WalCheckpointer | None = None
-        if self.is_sqlite:
+        if self._in_memory:
+            self._engine = _memory_engine(echo)
+        elif self.is_sqlite:
             # Every use ends its transaction explicitly, so the pool need not roll back on
             # check-in. One pooled connection per worker thread the limiter allows.
-            options.update(pool_reset_on_return=None)
-            if self._single_connection:
-                options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-            else:
-                options.update(pool_size=SQLITE_THREADS, max_overflow=0)
-            self._engine = create_engine(parsed, **options)
-            event.listen(self._engine, "connect", _sqlite_connect)
-            event.listen(self._engine, "begin", _sqlite_begin)
-            if not self._single_connection and parsed.database and "uri" not in parsed.query:
+            self._engine = _sqlite_engine(
+                parsed,
+                pool_reset_on_return=None,
+                pool_size=SQLITE_THREADS,
+                max_overflow=0,
+                **_options(echo),
+            )
+            if parsed.database and "uri" not in parsed.query:
                 self._checkpointer = WalCheckpointer(parsed.database)
         else:
             # LIFO: a lone writer keeps reusing one connection and its prepared statements.
+            options = _options(echo)
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_use_lifo=True)
             # Imported here: SQLite never needs the asyncio extension (and greenlet), ~8 MiB.
             from sqlalchemy.ext.asyncio import create_async_engine
@@ -187,11 +186,11 @@ class Database:
         if not self.is_sqlite:
             return await self._run(fn, write=True)
         async with self._write_lock:
-            if inline and isinstance(self._engine, Engine):
+            if inline and not self._in_memory:
                 pauses = iter(_INLINE_RETRY_SECONDS)
                 while not self._closed:
                     try:
-                        return _in_transaction(self._engine, fn, write=True, wait=False)
+                        return self._transaction(fn, write=True, wait=False)
                     except _WriteLockBusyError:  # a checkpoint or another process writes
                         pause = next(pauses, None)
                         if pause is None:
@@ -201,7 +200,7 @@ class Database:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read transaction (a snapshot on SQLite; read committed on PostgreSQL)."""
-        if self._single_connection:
+        if self._in_memory:
             async with self._write_lock:
                 return await self._run(fn, write=False)
         return await self._run(fn, write=False)
@@ -209,10 +208,12 @@ class Database:
     async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         if self._closed:
             raise StorageError("the storage is closed")
+        if self._in_memory:
+            return self._transaction(fn, write)
         if isinstance(self._engine, Engine):
             # Not abandoned on cancellation: the transaction always ends before we return.
             return await anyio.to_thread.run_sync(
-                _in_transaction, self._engine, fn, write, limiter=self._threads
+                self._transaction, fn, write, limiter=self._threads
             )
         with _translated_errors():
             async with self._engine.connect() as conn, conn.begin():
@@ -225,8 +226,11 @@ class Database:
     async def migrate(self, revision: str = "head", *, downgrade: bool = False) -> None:
         """Run Alembic ``upgrade`` (or ``downgrade``) to ``revision`` in one transaction.
 
-        Upgrading a database already at :data:`HEAD_REVISION` does nothing and loads no Alembic.
+        Upgrading a database already at :data:`HEAD_REVISION` does nothing and loads no Alembic;
+        nor does upgrading a ``memory://`` database, created at the head.
         """
+        if self._in_memory and revision == "head" and not downgrade:
+            return
         await self.write(lambda conn: _migrate(conn, revision, downgrade))
 
     async def aclose(self) -> None:
@@ -234,25 +238,62 @@ class Database:
         self._closed = True
         if self._checkpointer is not None:
             await anyio.to_thread.run_sync(self._checkpointer.stop)
-        if isinstance(self._engine, Engine):
+        if self._in_memory:  # the engine is shared; the database goes with its connection
+            async with self._write_lock:
+                if self._connection is not None:
+                    self._connection.close()
+        elif isinstance(self._engine, Engine):
             async with self._write_lock:
                 await anyio.to_thread.run_sync(self._engine.dispose, limiter=self._threads)
         else:
             await self._engine.dispose()
+
+    def _transaction(self, fn: Callable[[Connection], T], write: bool, wait: bool = True) -> T:
+        """Run ``fn`` in a transaction on a SQLite connection (the held one, in memory)."""
+        engine = cast(Engine, self._engine)  # only SQLite runs transactions here
+        with _translated_errors():
+            if not self._in_memory:
+                with engine.connect() as conn:
+                    return _in_transaction(conn, fn, write, wait)
+            if self._connection is None:
+                self._connection = engine.connect()
+            return _in_transaction(self._connection, fn, write, wait)
 
 
 class _WriteLockBusyError(Exception):
     """Another connection holds SQLite's write lock (raised only when asked not to wait)."""
 
 
-def _in_transaction(
-    engine: Engine, fn: Callable[[Connection], T], write: bool, *, wait: bool = True
-) -> T:
-    with _translated_errors(), engine.connect() as conn:
-        if write:
-            conn.execution_options(**{_WRITE_OPTION: "wait" if wait else "nowait"})
-        with conn.begin():
-            return fn(conn)
+def _in_transaction(conn: Connection, fn: Callable[[Connection], T], write: bool, wait: bool) -> T:
+    conn.execution_options(**{_WRITE_OPTION: ("wait" if wait else "nowait") if write else None})
+    with conn.begin():
+        return fn(conn)
+
+
+def _options(echo: bool) -> dict[str, Any]:
+    return {
+        "echo": echo,
+        # Errors and logs must not carry payloads, password hashes or keys.
+        "hide_parameters": not echo,
+        "json_serializer": json_dumps,
+        "json_deserializer": orjson.loads,
+    }
+
+
+def _sqlite_engine(url: URL | str, **options: Any) -> Engine:
+    engine = create_engine(url, **options)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+@cache
+def _memory_engine(echo: bool) -> Engine:
+    """The engine of every in-memory database: each connection it opens is a new database, a
+    copy of the schema template (``_sqlite_memory``). One engine per process, so that its
+    statements compile once, not once per database."""
+    creator = partial(new_memory_database, HEAD_REVISION)
+    return _sqlite_engine("sqlite://", poolclass=NullPool, creator=creator, **_options(echo))
 
 
 @contextmanager

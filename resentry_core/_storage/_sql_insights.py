@@ -15,11 +15,12 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
 
 from resentry_core._errors import NotFoundError
 from resentry_core._models import Issue, LogEntry, Page
+from resentry_core._rules import check_status
 from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 from resentry_core._storage._sql_db import Database
-from resentry_core._storage._sql_read import check_status, issue_page
+from resentry_core._storage._sql_read import issue_page
 from resentry_core._storage._sql_telemetry import list_logs
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import events, issues

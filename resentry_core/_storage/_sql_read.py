@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, Select, or_, select, union_all, update
 
 from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._models import (
-    ISSUE_STATUSES,
     Attachment,
     Event,
     EventDetail,
@@ -21,6 +20,7 @@ from resentry_core._models import (
     StoredEnvelope,
     StoredItem,
 )
+from resentry_core._rules import check_status
 from resentry_core._storage._cursor import (
     clamp_limit,
     decode_cursor,
@@ -323,14 +323,6 @@ def get_item_payload(tx: Tx, project_id: int, item_id: int) -> tuple[StoredItem,
     return _item(row), row.payload
 
 
-def check_status(status: str) -> IssueStatus:
-    """``status`` as an issue status. Raises InvalidInputError."""
-    for known in ISSUE_STATUSES:
-        if status == known:
-            return known
-    raise InvalidInputError(f"unknown issue status {status!r}; use one of {ISSUE_STATUSES}")
-
-
 def issue_from_row(row: Any) -> Issue:
     """The :class:`Issue` of an ``issues`` row."""
     return Issue(
@@ -405,10 +397,7 @@ def get_issue(tx: Tx, project_id: int, issue_id: int) -> Issue:
 
 
 def set_issue_status(tx: Tx, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
-    """Resolve, ignore or reopen an issue. Raises NotFoundError, InvalidInputError."""
-    if status not in ISSUE_STATUSES:
-        get_issue(tx, project_id, issue_id)  # a missing issue is reported first
-        check_status(status)
+    """Set an issue's status. Raises NotFoundError."""
     statement = (
         update(issues)
         .where(issues.c.id == issue_id, issues.c.project_id == project_id)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
+from resentry_core._rules import check_status, status_after_event
 from resentry_core._storage import _sql_record_extra
 from resentry_core._storage._sql_record_extra import Kept
-from resentry_core._storage._sql_tx import InLookup, Row, Tx, chunks
+from resentry_core._storage._sql_tx import DriverSql, InLookup, Row, Tx, chunks
 from resentry_core._storage._tables import (
-    TIMESTAMP,
     attachments,
     envelope_items,
     envelopes,
@@ -210,11 +210,16 @@ def _group(kept: list[Kept]) -> dict[tuple[int, str], _Group]:
     return groups
 
 
-# Built once: constructing a statement costs more than executing it.
+# Plain SQL run on the driver (``_sql_tx.DriverSql``): SQLAlchemy's execution of a statement
+# costs more than the driver's.
 _STORED_EVENT_IDS = InLookup(
-    lambda ids: select(events.c.event_id).where(
-        events.c.project_id == bindparam("project_id"), events.c.event_id.in_(ids)
-    )
+    DriverSql(
+        'SELECT "event_id" FROM "events" WHERE "project_id" = {project_id}'
+        ' AND "event_id" IN ({in_list})',
+        {"project_id": events.c.project_id.type},
+        [events.c.event_id.type],
+    ),
+    events.c.event_id.type,
 )
 
 
@@ -230,26 +235,30 @@ class _StoredIssue(NamedTuple):
     level: str
 
 
+_ISSUE_COLUMNS = ", ".join(f'"{name}"' for name in _StoredIssue._fields)
 _ISSUES = InLookup(
-    lambda fingerprints: (
-        select(*(issues.c[name] for name in _StoredIssue._fields))
-        .where(
-            issues.c.project_id == bindparam("project_id"), issues.c.fingerprint.in_(fingerprints)
-        )
-        .order_by(issues.c.fingerprint)
-    )
+    DriverSql(
+        f'SELECT {_ISSUE_COLUMNS} FROM "issues"'  # noqa: S608 (the NamedTuple's field names)
+        ' WHERE "project_id" = {project_id} AND "fingerprint" IN ({in_list})'
+        ' ORDER BY "fingerprint"',
+        {"project_id": issues.c.project_id.type},
+        [issues.c[name].type for name in _StoredIssue._fields],
+    ),
+    issues.c.fingerprint.type,
 )
-_UPDATE_ISSUE = (
-    update(issues)
-    .where(issues.c.id == bindparam("b_id"))
-    .values(
-        times_seen=issues.c.times_seen + bindparam("b_count"),
-        first_seen=bindparam("b_first_seen", type_=TIMESTAMP),
-        last_seen=bindparam("b_last_seen", type_=TIMESTAMP),
-        last_event_id=bindparam("b_last_event_id"),
-        level=bindparam("b_level"),
-        status=bindparam("b_status"),
-    )
+_UPDATE_ISSUE = DriverSql(
+    'UPDATE "issues" SET "times_seen" = "times_seen" + {b_count}, "first_seen" = {b_first_seen},'
+    ' "last_seen" = {b_last_seen}, "last_event_id" = {b_last_event_id}, "level" = {b_level},'
+    ' "status" = {b_status} WHERE "id" = {b_id}',
+    {
+        "b_id": issues.c.id.type,
+        "b_count": issues.c.times_seen.type,
+        "b_first_seen": issues.c.first_seen.type,
+        "b_last_seen": issues.c.last_seen.type,
+        "b_last_event_id": issues.c.last_event_id.type,
+        "b_level": issues.c.level.type,
+        "b_status": issues.c.status.type,
+    },
 )
 
 
@@ -312,7 +321,7 @@ def _insert_issues(tx: Tx, missing: list[_Group]) -> None:
 
 def _issue_update(group: _Group, row: _StoredIssue) -> Row:
     group.issue_id = row.id
-    group.reopened = row.status == "resolved"
+    status, group.reopened = status_after_event(check_status(row.status))
     latest = group.last_seen >= row.last_seen
     return {
         "b_id": row.id,
@@ -321,7 +330,7 @@ def _issue_update(group: _Group, row: _StoredIssue) -> Row:
         "b_last_seen": group.last_seen if latest else row.last_seen,
         "b_last_event_id": group.latest.event_id if latest else row.last_event_id,
         "b_level": group.latest.level if latest else row.level,
-        "b_status": "unresolved" if group.reopened else row.status,
+        "b_status": status,
     }
 
 

@@ -2,26 +2,16 @@
 
 import operator
 import sqlite3
+import string
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    BindParameter,
-    ClauseElement,
-    ColumnElement,
-    Connection,
-    Dialect,
-    Select,
-    Table,
-    bindparam,
-    insert,
-    text,
-)
+from sqlalchemy import ColumnElement, Connection, Dialect, Select, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
 
 Row = dict[str, Any]
 # Builds the SET clause of an upsert from the ``excluded`` pseudo-table's columns.
@@ -39,25 +29,63 @@ _POSTGRES_NEXT_IDS = text(
 Processors = list[tuple[int, Callable[[Any], Any]]]
 
 
+class DriverSql:
+    """A hot statement written as plain SQL, to run on the driver (:meth:`Tx.execute_many`).
+
+    ``sql`` names each parameter ``{name}`` (double-quoted identifiers, standard SQL that
+    SQLite and PostgreSQL both read); ``types`` gives each parameter's SQLAlchemy type and
+    ``results`` each selected column's, whose processors convert values exactly as
+    SQLAlchemy's own execution would.
+    """
+
+    __slots__ = ("results", "sql", "types")
+
+    def __init__(
+        self,
+        sql: str,
+        types: Mapping[str, TypeEngine[Any]],
+        results: Sequence[TypeEngine[Any]] = (),
+    ) -> None:
+        self.sql = sql
+        self.types = types
+        self.results = results
+
+
+def insert_sql(table: Table, columns: Sequence[str]) -> DriverSql:
+    """``INSERT INTO table (columns) VALUES (…)``, one parameter per column, named after it.
+
+    Raises KeyError for a column the table does not have: only the table's own names reach
+    the SQL text.
+    """
+    types = {column: table.c[column].type for column in columns}
+    names = ", ".join(f'"{column}"' for column in columns)
+    slots = ", ".join(f"{{{column}}}" for column in columns)
+    return DriverSql(f'INSERT INTO "{table.name}" ({names}) VALUES ({slots})', types)  # noqa: S608
+
+
 class _Plan:
-    """A statement compiled once for a dialect, for the driver to run (:meth:`Tx._run`).
+    """A :class:`DriverSql` made ready for one dialect's driver (:meth:`Tx._run`).
 
     SQLAlchemy's own execution costs 25-85 µs per statement (compiled-cache lookup, an
     expanding ``IN`` rendered anew every time, parameter dicts, result set-up), against a few
     µs for SQLite's driver: most of an ingest batch's time when batches are small. A plan
-    keeps the SQL text, the order of its positional parameters with each one's bind
-    processor, and, for a ``SELECT``, each column's result processor, so values are converted
-    exactly as SQLAlchemy would.
+    keeps the SQL with the driver's placeholders (``?`` for sqlite3, ``$1`` for asyncpg), the
+    order of its parameters, and the bind and result processors of their types, taken from
+    SQLAlchemy's public type API (``TypeEngine.dialect_impl``, ``bind_processor``,
+    ``result_processor``).
     """
 
     __slots__ = ("_processed", "_results", "_values", "sql")
 
-    def __init__(
-        self, dialect: Dialect, statement: ClauseElement, columns: Sequence[str] | None = None
-    ) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=columns))
-        order = list(compiled.positiontup or ())
-        self.sql = str(compiled)
+    def __init__(self, dialect: Dialect, statement: DriverSql) -> None:
+        order: list[str] = []
+        parts: list[str] = []
+        for literal, name, _, _ in string.Formatter().parse(statement.sql):
+            parts.append(literal)
+            if name is not None:
+                order.append(name)
+                parts.append("?" if dialect.name == "sqlite" else f"${len(order)}")
+        self.sql = "".join(parts)
         get = operator.itemgetter(*order)  # a tuple in one C call, for two keys or more
         self._values: Callable[[Mapping[str, Any]], Any] = (
             get if len(order) > 1 else lambda row: (get(row),)
@@ -65,13 +93,12 @@ class _Plan:
         self._processed: Processors = [
             (index, process)
             for index, name in enumerate(order)
-            if (process := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            if (process := statement.types[name].dialect_impl(dialect).bind_processor(dialect))
         ]
-        selected = statement.selected_columns if isinstance(statement, Select) else ()
         self._results: Processors = [
             (index, process)
-            for index, column in enumerate(selected)
-            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for index, type_ in enumerate(statement.results)
+            if (process := type_.dialect_impl(dialect).result_processor(dialect, None))
         ]
 
     def parameters(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -95,30 +122,36 @@ def _converted(values: Sequence[Any], processors: Processors) -> tuple[Any, ...]
 _PLANS: dict[tuple[str, str, object], _Plan] = {}
 
 
-def _plan(dialect: Dialect, key: object, build: Callable[[], _Plan]) -> _Plan:
+def _plan(dialect: Dialect, key: object, build: Callable[[], DriverSql]) -> _Plan:
     """The plan cached for ``dialect`` under ``key``, built once."""
     cache_key = (dialect.name, dialect.driver, key)
     plan = _PLANS.get(cache_key)
     if plan is None:
-        plan = _PLANS[cache_key] = build()
+        plan = _PLANS[cache_key] = _Plan(dialect, build())
     return plan
 
 
 class InLookup:
-    """A ``SELECT`` with one ``IN`` list, built by ``build`` from that list's bind parameters.
+    """A ``SELECT`` whose ``{in_list}`` is one ``IN`` list of values of type ``in_type``.
 
-    Compiled once per dialect and list length (a power of two, see :meth:`Tx.select_in`), so
-    that no execution renders an expanding ``IN``.
+    Made ready once per dialect and list length (a power of two, see :meth:`Tx.select_in`),
+    so that no execution renders an expanding ``IN``.
     """
 
-    __slots__ = ("_build",)
+    __slots__ = ("_in_type", "_statement")
 
-    def __init__(self, build: Callable[[list[BindParameter[Any]]], Select[Any]]) -> None:
-        self._build = build
+    def __init__(self, statement: DriverSql, in_type: TypeEngine[Any]) -> None:
+        self._statement = statement
+        self._in_type = in_type
 
-    def statement(self, count: int) -> Select[Any]:
-        """The statement for an ``IN`` list of ``count`` values named ``in_0``, ``in_1``, …"""
-        return self._build([bindparam(f"in_{index}") for index in range(count)])
+    def statement(self, count: int, *, lock: bool) -> DriverSql:
+        """The statement for an ``IN`` list of ``count`` values named ``in_0``, ``in_1``, …,
+        with ``FOR UPDATE`` when ``lock``."""
+        names = [f"in_{index}" for index in range(count)]
+        slots = ", ".join(f"{{{name}}}" for name in names)
+        sql = self._statement.sql.replace("{in_list}", slots) + (" FOR UPDATE" if lock else "")
+        types = {**self._statement.types, **dict.fromkeys(names, self._in_type)}
+        return DriverSql(sql, types, self._statement.results)
 
 
 class Tx:
@@ -160,11 +193,10 @@ class Tx:
                 sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=self.conn.dialect
             ) from exc
 
-    def execute_many(self, statement: ClauseElement, rows: Sequence[Row]) -> None:
+    def execute_many(self, statement: DriverSql, rows: Sequence[Row]) -> None:
         """Run ``statement`` (built once at import) once per row, in one executemany."""
         if rows:
-            dialect = self.conn.dialect
-            plan = _plan(dialect, statement, lambda: _Plan(dialect, statement))
+            plan = _plan(self.conn.dialect, statement, lambda: statement)
             self._run(plan.sql, [plan.parameters(row) for row in rows], many=True)
 
     def select_in(
@@ -180,10 +212,8 @@ class Tx:
         if not values:
             return []
         size = 1 << (len(values) - 1).bit_length()
-        dialect = self.conn.dialect
-        plan = _plan(
-            dialect, (lookup, size), lambda: _Plan(dialect, self.locking(lookup.statement(size)))
-        )
+        lock = not self.sqlite
+        plan = _plan(self.conn.dialect, (lookup, size), lambda: lookup.statement(size, lock=lock))
         padded = [*values, *[values[-1]] * (size - len(values))]
         bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(padded)}}
         return [plan.row(row) for row in self._run(plan.sql, plan.parameters(bound))]
@@ -191,14 +221,14 @@ class Tx:
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
         """Insert rows (all with the same keys) in one executemany.
 
-        This is the hot path of ``record``: the statement is compiled once per table and
-        column set, and each value goes through its column's own bind processor here, which
-        skips SQLAlchemy's per-row parameter construction (most of the Python time of a large
-        executemany) while converting exactly as SQLAlchemy would.
+        This is the hot path of ``record``: the statement is written once per table and
+        column set (:func:`insert_sql`), and each value goes through its column's own bind
+        processor here, which skips SQLAlchemy's per-row parameter construction (most of the
+        Python time of a large executemany) while converting exactly as SQLAlchemy would.
         """
         if rows:
-            dialect, columns = self.conn.dialect, tuple(rows[0])
-            plan = _plan(dialect, (table, columns), lambda: _Plan(dialect, insert(table), columns))
+            columns = tuple(rows[0])
+            plan = _plan(self.conn.dialect, (table, columns), lambda: insert_sql(table, columns))
             self._run(plan.sql, [plan.parameters(row) for row in rows], many=True)
             if self._last_ids is not None and "id" not in rows[0]:
                 self._last_ids.pop(table.name, None)  # SQLite allocated ids on its own

@@ -2,7 +2,8 @@
 
 ``docs/models.md`` describes every table, column and index. The schema is created only by the
 Alembic migrations in ``resentry_core/_migrations``; a test checks that they build exactly this
-metadata on SQLite and PostgreSQL.
+metadata on SQLite and PostgreSQL (``memory://`` databases copy a template built from it, which
+a test checks against the migrated schema).
 
 Conventions:
 
@@ -10,7 +11,7 @@ Conventions:
   ``AUTOINCREMENT`` keeps ids from being reused after deletions (download URLs stay unambiguous).
 - Timestamps are ``timestamptz`` on PostgreSQL and fixed-width UTC text on SQLite, so ordering
   and range filters work on both; they always come back UTC-aware.
-- Strings are unbounded ``TEXT`` (as in ``MemoryStorage``): a value longer than expected never
+- Strings are unbounded ``TEXT``: a value longer than expected never
   fails a batch on PostgreSQL. Only ``public_key``, which Resentry generates, has a length.
 - Denormalized copies (``project_id``, ``envelope_id`` or ``received_at`` next to an owning
   foreign key) carry no foreign key of their own: the owner's ``ON DELETE CASCADE`` removes

@@ -1,16 +1,12 @@
-"""Input rules every storage backend applies the same way (one definition, not one per backend)."""
+"""Values storage methods share: :data:`UNSET`, the default key label, aware datetimes."""
 
 import enum
-import re
-import unicodedata
 from datetime import UTC, datetime
 from typing import Final
 
 from resentry_core._errors import InvalidInputError
 
 DEFAULT_KEY_LABEL: Final = "Default"
-FALLBACK_SLUG: Final = "project"
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 class Unset(enum.Enum):
@@ -26,45 +22,8 @@ UNSET: Final = Unset.UNSET
 """Leave a field as it is: the default of the ``update_*`` methods, where ``None`` sets ``NULL``."""
 
 
-def slugify(text: str) -> str:
-    """Fold accents to ASCII, lower-case, turn runs of other characters into ``-``, trim."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
-
-
 def aware(moment: datetime, what: str) -> datetime:
     """``moment`` in UTC. Raises InvalidInputError when it is naive."""
     if moment.utcoffset() is None:
         raise InvalidInputError(f"{what} must be a timezone-aware datetime")
     return moment.astimezone(UTC)
-
-
-def require_positive(value: int | None, what: str) -> None:
-    """Raise InvalidInputError unless ``value`` is None or positive."""
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"{what} must be positive")
-
-
-def require_text(value: str, what: str) -> None:
-    """Raise InvalidInputError when ``value`` is blank."""
-    if not value.strip():
-        raise InvalidInputError(f"{what} must not be blank")
-
-
-def new_project_slug(
-    name: str, slug: str | None, *, rate_limit_per_minute: int | None, retention_days: int | None
-) -> str:
-    """Check a new project's fields and return its slug (from ``slug``, else from the name).
-
-    Raises:
-        InvalidInputError: a blank name, a non-positive limit, or a slug with no letter or digit.
-    """
-    require_text(name, "a project name")
-    require_positive(rate_limit_per_minute, "rate_limit_per_minute")
-    require_positive(retention_days, "retention_days")
-    if slug is None:
-        return slugify(name) or FALLBACK_SLUG
-    resolved = slugify(slug)
-    if not resolved:
-        raise InvalidInputError("the slug must contain a letter or digit")
-    return resolved

@@ -46,7 +46,7 @@ async def set_issue_status(
 
     Any member of the project may do this.
     """
-    issue = await core.storage.set_issue_status(project.id, issue_id, body.status)
+    issue = await core.issues.set_status(project.id, issue_id, body.status)
     return IssueOut.from_core(issue)
 
 

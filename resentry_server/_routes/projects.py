@@ -38,7 +38,7 @@ async def create_project(
     _: AdminUser, body: ProjectCreate, core: ResentryDep, base_url: PublicUrlDep
 ) -> ProjectOut:
     """Create a project with one active key (admins only); 409 when the slug is taken."""
-    project = await core.storage.create_project(
+    project = await core.projects.create_project(
         body.name,
         slug=body.slug,
         allowed_origins=body.allowed_origins,
@@ -60,7 +60,7 @@ async def update_project(
     project: AdminProject, body: ProjectUpdate, core: ResentryDep, base_url: PublicUrlDep
 ) -> ProjectOut:
     """Change the fields sent (admins only); ``null`` clears the rate limit or the retention."""
-    updated = await core.storage.update_project(project.id, **body.changes())
+    updated = await core.projects.update_project(project.id, **body.changes())
     return ProjectOut.from_core(updated, base_url)
 
 

@@ -59,4 +59,4 @@ async def update_user(
 @router.delete("/{user_id}", status_code=204, responses=errors(401, 403, 404, 409))
 async def delete_user(user_id: RowId, _: AdminUser, core: ResentryDep) -> None:
     """Delete a user and their memberships (admins only); 409 for the last active admin."""
-    await core.storage.delete_user(user_id)
+    await core.accounts.delete_user(user_id)

@@ -99,7 +99,7 @@ async def bulk(
 ) -> Response:
     """Set the status of every checked issue, then go back to the list."""
     for issue_id in issue:
-        await core.storage.set_issue_status(project.id, issue_id, status)
+        await core.issues.set_status(project.id, issue_id, status)
     return RedirectResponse(safe_next(request, back), status_code=303)
 
 
@@ -154,7 +154,7 @@ async def set_status(
     status: Annotated[IssueStatus, Form()],
 ) -> Response:
     """Resolve, ignore or reopen the issue, then show it again."""
-    await core.storage.set_issue_status(project.id, issue_id, status)
+    await core.issues.set_status(project.id, issue_id, status)
     target = page_url(request, "ui_issue", project_id=project.id, issue_id=issue_id)
     return RedirectResponse(target, status_code=303)
 

@@ -99,7 +99,7 @@ async def create_project(
     name: Annotated[str, Form()],
 ) -> Response:
     """Create a project, then open its settings (its DSN is there)."""
-    project = await core.storage.create_project(name)
+    project = await core.projects.create_project(name)
     return _back(request, "ui_project_settings", project_id=project.id)
 
 
@@ -137,7 +137,7 @@ async def update_project(
     """Change the fields sent: name, rate limit, retention (blank clears) and allowed origins."""
     origins = _field(form, "allowed_origins")
     name = _field(form, "name")
-    await core.storage.update_project(
+    await core.projects.update_project(
         project.id,
         name=UNSET if name is None else name,
         rate_limit_per_minute=_optional_int(

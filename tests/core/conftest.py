@@ -1,16 +1,22 @@
-"""Storage fixtures: every contract test runs against memory, SQLite and PostgreSQL."""
+"""Storage fixtures: every contract test runs on SQLite in memory, SQLite on disk and PostgreSQL."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVarTuple
 
 import pytest
 from anyio.from_thread import start_blocking_portal
 
+from resentry_core._accounts import Accounts
+from resentry_core._clock import utc_now
+from resentry_core._passwords import PasswordHasher
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import metadata
+from resentry_core._tokens import TokenCodec
 from tests.conftest import postgres_url
 from tests.core.postgres_admin import execute, scratch_database
 
@@ -77,6 +83,13 @@ async def _migrate(url: str) -> None:
         await storage.aclose()
 
 
+@pytest.fixture
+def accounts(storage: Storage) -> Accounts:
+    """The accounts service over the ``storage`` fixture (cheap bcrypt: tests only)."""
+    tokens = TokenCodec("s" * 48, access_ttl=timedelta(minutes=5), refresh_ttl=timedelta(days=1))
+    return Accounts(storage, PasswordHasher(rounds=4), tokens, clock=utc_now)
+
+
 async def open_sql_storage(url: str) -> SqlStorage:
     """A migrated SqlStorage on ``url``."""
     storage = SqlStorage.from_url(url)
@@ -84,23 +97,16 @@ async def open_sql_storage(url: str) -> SqlStorage:
     return storage
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["sqlite-memory", "sqlite", "postgres"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    """Each backend in turn, empty and migrated."""
+    """Each backend in turn, empty and migrated: ``memory://``, a SQLite file, PostgreSQL."""
     backend: str = request.param
-    if backend == "memory":
-        from resentry_core._storage._memory import MemoryStorage
-
-        store: Storage = MemoryStorage()
-        yield store
-        await store.aclose()
-        return
-    if backend == "sqlite":
-        store = await open_sql_storage(f"sqlite:///{tmp_path / 'contract.db'}")
-        yield store
-        await store.aclose()
-        return
-    url_fixture = request.getfixturevalue("migrated_postgres_url")
-    store = await open_sql_storage(url_fixture)
+    if backend == "sqlite-memory":
+        url = MEMORY_URL
+    elif backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'contract.db'}"
+    else:
+        url = request.getfixturevalue("migrated_postgres_url")
+    store = await open_sql_storage(url)
     yield store
     await store.aclose()

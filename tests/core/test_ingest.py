@@ -25,6 +25,7 @@ from resentry_core._errors import (
 )
 from resentry_core._limits import Limits
 from resentry_core._models import Project
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage._protocol import EventFilter, Storage
 from tests import factories as f
@@ -53,8 +54,8 @@ class Setup:
 
 @pytest.fixture
 async def setup(storage: Storage) -> Setup:
-    project = await storage.create_project("Shop")
-    other = await storage.create_project("Other")
+    project = await Projects(storage).create_project("Shop")
+    other = await Projects(storage).create_project("Other")
     return Setup(storage, project, other)
 
 
@@ -218,7 +219,9 @@ async def test_revoked_key_is_refused(setup: Setup) -> None:
 
 async def test_disallowed_origin_is_refused(storage: Storage) -> None:
     """A browser Origin outside the project's allowed origins is refused; listed ones pass."""
-    project = await storage.create_project("web", allowed_origins=["https://*.example.com"])
+    project = await Projects(storage).create_project(
+        "web", allowed_origins=["https://*.example.com"]
+    )
     auth = f"Sentry sentry_key={project.keys[0].public_key}"
     ingestor = Ingestor(storage)
     body = f.error_envelope()
@@ -238,7 +241,7 @@ async def test_disallowed_origin_is_refused(storage: Storage) -> None:
 
 async def test_rate_limit_spares_client_reports(storage: Storage) -> None:
     """Over the limit: events are refused (429), client reports are still stored."""
-    project = await storage.create_project("limited", rate_limit_per_minute=2)
+    project = await Projects(storage).create_project("limited", rate_limit_per_minute=2)
     auth = f"Sentry sentry_key={project.keys[0].public_key}"
     now = [0.0]
     ingestor = Ingestor(storage, monotonic=lambda: now[0])

@@ -23,6 +23,7 @@ from resentry_core._errors import (
 from resentry_core._ingest_auth import IngestAuthenticator, Sender
 from resentry_core._models import Project
 from resentry_core._parser import parse_envelope
+from resentry_core._projects import Projects
 from resentry_core._storage._sql import SqlStorage
 from tests import factories as f
 from tests.core.conftest import open_sql_storage
@@ -71,7 +72,7 @@ class Setup:
 async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     storage: SqlStorage = await open_sql_storage(f"sqlite:///{tmp_path / 'auth.db'}")
     try:
-        project = await storage.create_project("Shop")
+        project = await Projects(storage).create_project("Shop")
         yield Setup(IngestAuthenticator(storage), project)
     finally:
         await storage.aclose()

@@ -15,8 +15,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from resentry_core._projects import Projects
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import HEAD_REVISION, MIGRATIONS, Database
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import metadata
 from tests.core.records import error_envelope
 
@@ -80,12 +82,54 @@ async def test_downgrade_to_base_then_upgrade_again(database: Database) -> None:
     assert await database.read(_revision) == head
 
 
+def _sqlite_schema(connection: Connection) -> dict[str, object]:
+    """Every table's columns, indexes (with their columns, uniqueness and partial flag) and
+    foreign keys, as SQLite reports them."""
+    schema: dict[str, object] = {}
+    for table in inspect(connection).get_table_names():
+        # Unique constraints' automatic indexes are numbered in the order of declaration.
+        indexes = sorted(
+            (
+                "" if row[1].startswith("sqlite_autoindex_") else row[1],
+                row[2],
+                row[4],
+                _pragma(connection, f"index_info('{row[1]}')"),
+            )
+            for row in _pragma(connection, f"index_list('{table}')")
+        )
+        schema[table] = (
+            _pragma(connection, f"table_info('{table}')"),
+            indexes,
+            # Without the constraint's number, which follows the order of declaration.
+            sorted(row[2:] for row in _pragma(connection, f"foreign_key_list('{table}')")),
+        )
+    return schema
+
+
+def _pragma(connection: Connection, pragma: str) -> list[tuple[Any, ...]]:
+    return sorted(tuple(row) for row in connection.exec_driver_sql(f"PRAGMA {pragma}"))
+
+
+async def test_memory_databases_start_at_the_migrated_schema(tmp_path: Path) -> None:
+    """A ``memory://`` database (a copy of a template built from the metadata) has exactly the
+    schema and revision the migrations build in a SQLite file."""
+    migrated, memory = Database(f"sqlite:///{tmp_path / 'm.db'}"), Database(MEMORY_URL)
+    try:
+        await migrated.migrate()
+        assert await memory.read(_revision) == HEAD_REVISION
+        assert await memory.read(_differences) == []
+        assert await memory.read(_sqlite_schema) == await migrated.read(_sqlite_schema)
+    finally:
+        await migrated.aclose()
+        await memory.aclose()
+
+
 async def test_migrate_is_idempotent_and_keeps_data(empty_url: str) -> None:
     """Running migrate() on a database at head changes nothing and keeps its rows."""
     storage = SqlStorage.from_url(empty_url)
     try:
         await storage.migrate()
-        project = await storage.create_project("Kept")
+        project = await Projects(storage).create_project("Kept")
         await storage.record([error_envelope(project.id)])
         await storage.migrate()
         assert [p.id for p in await storage.list_projects()] == [project.id]
@@ -128,7 +172,7 @@ async def test_concurrent_migrations_from_several_processes(empty_url: str) -> N
     assert errors == []
     storage = SqlStorage.from_url(empty_url)
     try:
-        project = await storage.create_project("After")
+        project = await Projects(storage).create_project("After")
         assert (await storage.get_project(project.id)).name == "After"
     finally:
         await storage.aclose()

@@ -10,6 +10,7 @@ import pytest
 from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
 from resentry_core._errors import StorageError
+from resentry_core._projects import Projects
 from resentry_core._resentry import Resentry
 from resentry_core._retention import enforce_retention, sweep
 from resentry_core._storage._protocol import EventFilter, Storage
@@ -25,8 +26,8 @@ async def _event_ids(storage: Storage, project_id: int) -> set[str]:
 
 async def test_sweep_prunes_only_what_is_past_each_projects_retention(storage: Storage) -> None:
     """Kept: the recent envelopes, and every envelope of projects without retention_days."""
-    week = await storage.create_project("Week", retention_days=7)
-    forever = await storage.create_project("Forever")
+    week = await Projects(storage).create_project("Week", retention_days=7)
+    forever = await Projects(storage).create_project("Forever")
     old = error_envelope(week.id, received_at=T0)
     recent = error_envelope(week.id, received_at=T0 + timedelta(days=5))
     kept = error_envelope(forever.id, received_at=T0)
@@ -42,8 +43,8 @@ async def test_a_failing_project_does_not_stop_the_others(
     storage: Storage, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One project's prune failing is logged; the sweep goes on with the next."""
-    broken = await storage.create_project("Broken", retention_days=1)
-    fine = await storage.create_project("Fine", retention_days=1)
+    broken = await Projects(storage).create_project("Broken", retention_days=1)
+    fine = await Projects(storage).create_project("Fine", retention_days=1)
     await storage.record([error_envelope(fine.id, received_at=T0)])
     real_prune = storage.prune
 
@@ -61,7 +62,7 @@ async def test_a_failing_project_does_not_stop_the_others(
 
 async def test_enforce_retention_sweeps_at_once_and_then_periodically(storage: Storage) -> None:
     """The first sweep runs at start; later envelopes are pruned by the next ones."""
-    project = await storage.create_project("Daily", retention_days=1)
+    project = await Projects(storage).create_project("Daily", retention_days=1)
     now = [T0 + timedelta(days=3)]
     await storage.record([error_envelope(project.id, received_at=T0)])
     async with anyio.create_task_group() as group:
@@ -88,7 +89,7 @@ async def test_open_core_enforces_retention_unless_disabled(
     storage: Storage, interval: timedelta | None
 ) -> None:
     """``Resentry.open`` sweeps at start when ``retention_interval`` is set, never when None."""
-    project = await storage.create_project("Open", retention_days=7)
+    project = await Projects(storage).create_project("Open", retention_days=7)
     stale = error_envelope(project.id, received_at=utc_now() - timedelta(days=30))
     fresh = error_envelope(project.id, received_at=utc_now())
     await storage.record([stale, fresh])

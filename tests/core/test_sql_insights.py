@@ -32,7 +32,7 @@ async def test_sql_storage_is_an_insight_store(store: SqlStorage) -> None:
 async def test_search_filters_by_text_level_environment_and_release(store: SqlStorage) -> None:
     """Every filter narrows the list; text matches title or culprit, ignoring case and
     treating ``%`` and ``_`` literally."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     await store.record(
         [
             error_envelope(project.id, fingerprint="a", title="KeyError: 'cart'", culprit="cart"),
@@ -68,7 +68,7 @@ async def test_search_filters_by_text_level_environment_and_release(store: SqlSt
 
 async def test_search_pages_with_cursors_and_refuses_bad_sorts(store: SqlStorage) -> None:
     """Walking the pages of a sort returns each issue once, in order; a bad sort is refused."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     await store.record(
         [error_envelope(project.id, fingerprint=f"f{n}", received_at=at(n)) for n in range(5)]
     )
@@ -88,7 +88,10 @@ async def test_search_pages_with_cursors_and_refuses_bad_sorts(store: SqlStorage
 
 async def test_unresolved_counts(store: SqlStorage) -> None:
     """Only unresolved issues count; a project without issues has 0."""
-    shop, empty = await store.create_project("shop"), await store.create_project("empty")
+    shop, empty = (
+        await store.create_project("shop", slug="shop"),
+        await store.create_project("empty", slug="empty"),
+    )
     await store.record([error_envelope(shop.id, fingerprint=f"f{n}") for n in range(3)])
     first = (await store.list_issues(shop.id)).items[0]
     await store.set_issue_status(shop.id, first.id, "resolved")
@@ -98,8 +101,8 @@ async def test_unresolved_counts(store: SqlStorage) -> None:
 async def test_histograms_bucket_by_hour_and_day(store: SqlStorage) -> None:
     """Events land in the bucket of their hour (day); the last bucket holds ``until``;
     events outside the window are not counted."""
-    project = await store.create_project("shop")
-    other = await store.create_project("other")
+    project = await store.create_project("shop", slug="shop")
+    other = await store.create_project("other", slug="other")
     await store.record(
         [
             error_envelope(project.id, fingerprint="a", received_at=T0 - timedelta(hours=3)),
@@ -124,7 +127,7 @@ async def test_histograms_bucket_by_hour_and_day(store: SqlStorage) -> None:
 
 async def test_tag_distribution_counts_latest_events(store: SqlStorage) -> None:
     """Tags, environment and release are counted over the latest ``sample`` events."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     await store.record(
         [
             error_envelope(project.id, received_at=at(1), tags={"browser": "Firefox 120"}),
@@ -153,7 +156,7 @@ async def test_tag_distribution_counts_latest_events(store: SqlStorage) -> None:
 async def test_event_neighbors(store: SqlStorage) -> None:
     """Older and newer events of the same issue, by received time; another issue's event or
     an unknown id is refused."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     ids = [new_id() for _ in range(3)]
     await store.record(
         [
@@ -174,7 +177,7 @@ async def test_event_neighbors(store: SqlStorage) -> None:
 
 async def test_search_logs_by_level_and_text(store: SqlStorage) -> None:
     """Logs filter by level and by text in the body, ignoring case, ``%`` taken literally."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     await store.record(
         [
             log_envelope(
@@ -200,7 +203,7 @@ async def test_search_logs_by_level_and_text(store: SqlStorage) -> None:
 async def test_histograms_stay_exact_with_settled_buckets_cached(store: SqlStorage) -> None:
     """Settled buckets are cached, the open one is always counted afresh, and pruning
     forgets the cache: the counts are the database's at every step."""
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     now = datetime.now(UTC)
     two_days_ago = now - timedelta(days=2)
     await store.record(
@@ -224,7 +227,7 @@ async def test_open_day_is_its_settled_hours_plus_the_live_hour(store: SqlStorag
     """With the clock inside a day, that day's count adds its cached settled hours and the
     live hour's events, and stays exact as events arrive."""
     store._histogram_cache = HistogramCache(lambda: T0 + timedelta(hours=10))  # 22:00
-    project = await store.create_project("shop")
+    project = await store.create_project("shop", slug="shop")
     await store.record(
         [
             error_envelope(project.id, received_at=T0 - timedelta(days=1)),

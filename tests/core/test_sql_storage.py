@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, func, select, text
 
 from resentry_core._errors import InvalidInputError, StorageError
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import _sql, _sql_db, _sql_prune, _sql_record
 from resentry_core._storage._protocol import EventFilter
@@ -25,6 +26,7 @@ from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import _utc_text, issues, metadata
 from tests.core.conftest import open_sql_storage
 from tests.core.records import (
@@ -89,7 +91,7 @@ async def record_all(storage: SqlStorage, envelopes: list[PreparedEnvelope]) -> 
 
 async def test_500_concurrent_records_count_exactly(storage: SqlStorage) -> None:
     """500 concurrent single-envelope batches of one fingerprint make one issue seen 500 times."""
-    project_id = (await storage.create_project("Busy")).id
+    project_id = (await Projects(storage).create_project("Busy")).id
     envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(500)]
     results = await record_all(storage, envelopes)
     assert sum(result.new_issue for result in results) == 1
@@ -104,7 +106,7 @@ async def test_500_concurrent_records_count_exactly(storage: SqlStorage) -> None
 
 async def test_50_concurrent_resends_store_one_event(storage: SqlStorage, url: str) -> None:
     """The same event id recorded 50 times at once is stored once; 49 calls are duplicates."""
-    project_id = (await storage.create_project("Resends")).id
+    project_id = (await Projects(storage).create_project("Resends")).id
     event_id = new_id()
     envelopes = [
         error_envelope(project_id, event_id=event_id, received_at=at(i)) for i in range(50)
@@ -119,7 +121,7 @@ async def test_50_concurrent_resends_store_one_event(storage: SqlStorage, url: s
 
 async def test_two_instances_keep_counters_exact(storage: SqlStorage, url: str) -> None:
     """Two SqlStorage instances on one database (two processes) count shared issues exactly."""
-    project_id = (await storage.create_project("Shared")).id
+    project_id = (await Projects(storage).create_project("Shared")).id
     other = SqlStorage.from_url(url)
     try:
         batches: list[tuple[SqlStorage, list[PreparedEnvelope]]] = [
@@ -165,7 +167,7 @@ async def test_prune_goes_in_steps_with_exact_counters(
         return steps[-1]
 
     monkeypatch.setattr(_sql, "prune_step", step)
-    project_id = (await storage.create_project("Steps")).id
+    project_id = (await Projects(storage).create_project("Steps")).id
     old = [error_envelope(project_id, fingerprint="a", received_at=at(i)) for i in range(5)]
     tied = [error_envelope(project_id, fingerprint="b", received_at=at(10)) for _ in range(3)]
     kept = error_envelope(project_id, fingerprint="a", received_at=at(100))
@@ -185,7 +187,7 @@ async def test_failure_mid_batch_leaves_no_trace(
     storage: SqlStorage, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A batch that fails after its envelopes and items were inserted writes nothing at all."""
-    project_id = (await storage.create_project("Faulty")).id
+    project_id = (await Projects(storage).create_project("Faulty")).id
     before = await row_counts(url)
 
     def explode(*args: object) -> None:
@@ -210,7 +212,7 @@ async def test_conflicting_batch_is_retried_once(
     storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A constraint conflict (a concurrent writer won) retries the batch once, then gives up."""
-    project_id = (await storage.create_project("Retry")).id
+    project_id = (await Projects(storage).create_project("Retry")).id
     real = _sql_record.record_batch
     state = {"calls": 0, "failures": 1}
 
@@ -233,7 +235,7 @@ async def test_conflicting_batch_is_retried_once(
 
 async def test_revoked_key_is_rejected_at_once_by_the_same_instance(storage: SqlStorage) -> None:
     """A cached key answer is dropped when this instance revokes the key or adds one."""
-    project = await storage.create_project("Keys")
+    project = await Projects(storage).create_project("Keys")
     [key] = project.keys
     assert await storage.project_for_key(project.id, key.public_key) is not None
     await storage.revoke_key(project.id, key.id)
@@ -246,7 +248,7 @@ async def test_revoked_key_is_rejected_at_once_by_the_same_instance(storage: Sql
 
 async def test_other_instances_changes_show_within_a_second(storage: SqlStorage, url: str) -> None:
     """Answers are cached for at most one second: another process's revoke shows after that."""
-    project = await storage.create_project("Cached")
+    project = await Projects(storage).create_project("Cached")
     [key] = project.keys
     assert await storage.project_for_key(project.id, key.public_key) is not None
     other = SqlStorage.from_url(url)
@@ -261,7 +263,7 @@ async def test_other_instances_changes_show_within_a_second(storage: SqlStorage,
 
 async def test_outbox_notices_are_claimed_leased_and_completed(storage: SqlStorage) -> None:
     """New issues and regressions queue one notice each, claimable once per lease."""
-    project_id = (await storage.create_project("Notify")).id
+    project_id = (await Projects(storage).create_project("Notify")).id
     first = error_envelope(project_id, fingerprint="a", received_at=at(0))
     created, _ = await storage.record([first, error_envelope(project_id, fingerprint="a")])
     assert created.issue_id is not None
@@ -291,7 +293,7 @@ async def test_outbox_notices_are_claimed_leased_and_completed(storage: SqlStora
 
 async def test_lease_expiry_makes_a_notice_due_again(storage: SqlStorage) -> None:
     """A notice claimed by a worker that never reports back is claimed again after the lease."""
-    project_id = (await storage.create_project("Lease")).id
+    project_id = (await Projects(storage).create_project("Lease")).id
     await storage.record([error_envelope(project_id)])
     now = datetime.now(UTC)
     [entry] = await storage.claim_notifications(5, now=now, lease=timedelta(minutes=1))
@@ -302,7 +304,7 @@ async def test_lease_expiry_makes_a_notice_due_again(storage: SqlStorage) -> Non
 
 async def test_concurrent_claims_never_share_a_notice(storage: SqlStorage, url: str) -> None:
     """Workers of two instances claiming at once together get every notice exactly once."""
-    project_id = (await storage.create_project("Workers")).id
+    project_id = (await Projects(storage).create_project("Workers")).id
     await storage.record([error_envelope(project_id, fingerprint=f"fp{n}") for n in range(40)])
     other = SqlStorage.from_url(url)
     claimed: list[int] = []
@@ -324,10 +326,10 @@ async def test_concurrent_claims_never_share_a_notice(storage: SqlStorage, url: 
 
 async def test_delete_project_leaves_no_row_behind(storage: SqlStorage, url: str) -> None:
     """Deleting a project removes every row it owned, in every table, through the cascades."""
-    keep = (await storage.create_project("Keep")).id
+    keep = (await Projects(storage).create_project("Keep")).id
     await storage.record([error_envelope(keep)])
     empty = await row_counts(url)
-    doomed = (await storage.create_project("Doomed")).id
+    doomed = (await Projects(storage).create_project("Doomed")).id
     user = await storage.create_user("ana", "hash")
     await storage.add_member(doomed, user.id)
     event = error_envelope(doomed, attachments=[("a.bin", b"abc")])
@@ -350,7 +352,7 @@ async def test_delete_project_leaves_no_row_behind(storage: SqlStorage, url: str
 
 async def test_prune_leaves_no_orphans(storage: SqlStorage, url: str) -> None:
     """Pruning deletes old envelopes' rows in every table and recounts the issues that remain."""
-    project_id = (await storage.create_project("Old")).id
+    project_id = (await Projects(storage).create_project("Old")).id
     old = [error_envelope(project_id, received_at=at(i)) for i in range(3)]
     new = error_envelope(project_id, received_at=at(100))
     await storage.record([*old, log_envelope(project_id, log_record("x"), received_at=at(1)), new])
@@ -364,7 +366,7 @@ async def test_prune_leaves_no_orphans(storage: SqlStorage, url: str) -> None:
 
 async def test_timestamps_with_offsets_order_and_come_back_utc(storage: SqlStorage) -> None:
     """Datetimes with any UTC offset are stored as instants: ordered right, returned as UTC."""
-    project_id = (await storage.create_project("Zones")).id
+    project_id = (await Projects(storage).create_project("Zones")).id
     plus_two = timezone(timedelta(hours=2))
     early = error_envelope(project_id, received_at=datetime(2024, 5, 1, 13, 0, tzinfo=plus_two))
     late = error_envelope(project_id, received_at=datetime(2024, 5, 1, 11, 30, tzinfo=UTC))
@@ -387,7 +389,7 @@ async def test_events_of_many_projects_page_newest_first(storage: SqlStorage) ->
     """Listing every project's events (more projects than one UNION holds) walks all of them."""
     envelopes = []
     for number in range(130):
-        project_id = (await storage.create_project(f"P{number}")).id
+        project_id = (await Projects(storage).create_project(f"P{number}")).id
         envelopes.append(error_envelope(project_id, received_at=at(number % 7)))
     await storage.record(envelopes)
     seen: list[str] = []
@@ -406,7 +408,7 @@ async def test_events_of_many_projects_page_newest_first(storage: SqlStorage) ->
 
 async def test_memoryview_payloads_are_stored_byte_exact(storage: SqlStorage) -> None:
     """Item payloads given as views into a request body are written and read back exactly."""
-    project_id = (await storage.create_project("Views")).id
+    project_id = (await Projects(storage).create_project("Views")).id
     envelope = error_envelope(project_id, attachments=[("a.bin", b"\x00\n\xff" * 700)])
     body = b"head" + bytes(envelope.items[1].payload) + b"tail"
     view = memoryview(body)[4:-4]
@@ -423,7 +425,7 @@ async def test_memoryview_payloads_are_stored_byte_exact(storage: SqlStorage) ->
 
 async def test_json_values_survive_round_trip(storage: SqlStorage) -> None:
     """Tags, users and headers keep unicode and integers beyond 64 bits."""
-    project_id = (await storage.create_project("Json")).id
+    project_id = (await Projects(storage).create_project("Json")).id
     user = {"id": 2**70, "name": "Zoë 🐍", "nested": {"list": [1, 2.5, None, True]}}
     envelope = error_envelope(project_id, tags={"ключ": "значение"}, user=user)
     await storage.record([envelope])
@@ -437,7 +439,7 @@ async def test_driver_plans_convert_as_sqlalchemy_does(storage: SqlStorage) -> N
     """The ingest statements compiled once and run on the driver (``Tx.select_in``,
     ``Tx.execute_many``) read and write the same values as SQLAlchemy's own execution, for
     ``IN`` lists longer than a chunk too."""
-    project_id = (await storage.create_project("Plans")).id
+    project_id = (await Projects(storage).create_project("Plans")).id
     fingerprints = [f"fp{index:03}" for index in range(501)]
     await storage.record(
         [
@@ -558,7 +560,7 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path) -> N
     path = tmp_path / "wal.db"
     storage = await open_sql_storage(f"sqlite:///{path}")
     try:
-        project_id = (await storage.create_project("Wal")).id
+        project_id = (await Projects(storage).create_project("Wal")).id
         before = path.stat().st_size
         await storage.record([error_envelope(project_id, attachments=[("big", b"x" * 2**21)])])
         for _ in range(200):  # up to 10 s
@@ -605,7 +607,7 @@ async def test_sqlite_batch_waits_off_the_event_loop_for_another_writer(tmp_path
     storage = await open_sql_storage(f"sqlite:///{path}")
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        project_id = (await storage.create_project("Locked")).id
+        project_id = (await Projects(storage).create_project("Locked")).id
         other.execute("BEGIN IMMEDIATE")  # another process's write transaction
         ticks = 0
 
@@ -674,7 +676,7 @@ async def test_sqlite_writers_in_two_instances_wait_instead_of_failing(tmp_path:
     first = await open_sql_storage(url)
     second = SqlStorage.from_url(url)
     try:
-        project_id = (await first.create_project("Busy")).id
+        project_id = (await Projects(first).create_project("Busy")).id
         envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(200)]
 
         async def write(index: int) -> None:
@@ -695,7 +697,7 @@ async def test_in_memory_sqlite_serves_concurrent_calls() -> None:
     storage = SqlStorage.from_url("sqlite://")
     try:
         await storage.migrate()
-        project_id = (await storage.create_project("Memory")).id
+        project_id = (await Projects(storage).create_project("Memory")).id
         envelopes = [error_envelope(project_id, received_at=at(i)) for i in range(30)]
 
         async def read() -> None:
@@ -709,6 +711,19 @@ async def test_in_memory_sqlite_serves_concurrent_calls() -> None:
         assert issue.times_seen == 30
     finally:
         await storage.aclose()
+
+
+async def test_each_memory_storage_is_a_database_of_its_own() -> None:
+    """Two ``memory://`` storages share nothing, and the schema needs no migration."""
+    first, second = SqlStorage.from_url(MEMORY_URL), SqlStorage.from_url(MEMORY_URL)
+    try:
+        project = await Projects(first).create_project("Only here")
+        assert await second.list_projects() == []
+        assert [p.id for p in await first.list_projects()] == [project.id]
+        assert (await Projects(second).create_project("Also first")).id == project.id
+    finally:
+        await first.aclose()
+        await second.aclose()
 
 
 @pytest.mark.parametrize(

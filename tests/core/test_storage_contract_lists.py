@@ -2,8 +2,10 @@
 
 import pytest
 
-from resentry_core._errors import InvalidInputError
+from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._issues import Issues
 from resentry_core._models import Event, Issue, Page
+from resentry_core._projects import Projects
 from resentry_core._storage._protocol import EventFilter, Storage
 from tests.core.records import (
     at,
@@ -30,8 +32,8 @@ async def _walk_events(storage: Storage, where: EventFilter, limit: int) -> list
 
 async def test_list_events_filters(storage: Storage) -> None:
     """Each filter field narrows the list; the filters combine."""
-    app = (await storage.create_project("App")).id
-    web = (await storage.create_project("Web")).id
+    app = (await Projects(storage).create_project("App")).id
+    web = (await Projects(storage).create_project("Web")).id
     await storage.record(
         [
             error_envelope(app, received_at=at(1), level="error", release="1.0", fingerprint="a"),
@@ -71,7 +73,7 @@ async def test_naive_datetime_filter_is_invalid(storage: Storage) -> None:
 
 async def test_event_pagination_walks_every_event_once(storage: Storage) -> None:
     """Pages walk every event once, newest first, ties broken consistently, at any page size."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     envelopes = [
         error_envelope(project_id, received_at=at(index // 3), fingerprint=f"fp{index % 4}")
         for index in range(14)
@@ -93,7 +95,7 @@ async def test_event_pagination_walks_every_event_once(storage: Storage) -> None
 
 async def test_full_last_page_has_no_cursor(storage: Storage) -> None:
     """A page that ends exactly at the last event has no next cursor."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record([error_envelope(project_id, received_at=at(i)) for i in range(4)])
     page = await storage.list_events(EventFilter(), limit=4)
     assert (len(page.items), page.next_cursor) == (4, None)
@@ -105,7 +107,7 @@ async def test_full_last_page_has_no_cursor(storage: Storage) -> None:
 
 async def test_event_pagination_with_new_arrivals(storage: Storage) -> None:
     """Events arriving between pages neither repeat nor skip anything of the walk."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     old = [error_envelope(project_id, received_at=at(i)) for i in range(6)]
     await storage.record(old)
     where = EventFilter(project_ids=(project_id,))
@@ -124,7 +126,7 @@ async def test_event_pagination_with_new_arrivals(storage: Storage) -> None:
 
 async def test_limit_is_clamped(storage: Storage) -> None:
     """A limit below 1 returns one event; above 500 returns 500."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [error_envelope(project_id, received_at=at(i), fingerprint="f") for i in range(501)]
     )
@@ -145,7 +147,7 @@ BAD_CURSORS = ["", "garbage", "!!!!", "WyJldmVudHMiXQ", "eyJhIjogMX0", "é", "W1
 
 async def test_bad_cursors_are_invalid_input(storage: Storage) -> None:
     """Malformed cursors raise InvalidInputError in every paged list."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record([check_in_envelope(project_id, check_in(new_id()))])
     for cursor in BAD_CURSORS:
         with pytest.raises(InvalidInputError):
@@ -164,7 +166,7 @@ async def test_bad_cursors_are_invalid_input(storage: Storage) -> None:
 
 async def test_items_and_feedback_pages(storage: Storage) -> None:
     """Items and feedback page newest first without repeats or gaps."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     envelopes = [feedback_envelope(project_id, message=str(i), received_at=at(i)) for i in range(5)]
     await storage.record(envelopes)
     messages: list[str] = []
@@ -187,7 +189,7 @@ async def test_items_and_feedback_pages(storage: Storage) -> None:
 
 async def test_cursor_of_another_list_is_invalid_input(storage: Storage) -> None:
     """A cursor from the issues list (or another sort) is refused by the events list."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [error_envelope(project_id, fingerprint=f"f{i}", received_at=at(i)) for i in range(3)]
     )
@@ -223,7 +225,7 @@ def _fingerprints(page: Page[Issue]) -> list[str]:
 
 async def test_issue_sorts(storage: Storage) -> None:
     """Issues sort by last_seen (default), first_seen or times_seen, descending."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await _record_three_issues(storage, project_id)
     assert _fingerprints(await storage.list_issues(project_id)) == ["recent", "busy", "old"]
     by_first = await storage.list_issues(project_id, sort="first_seen")
@@ -249,30 +251,38 @@ async def test_issue_sorts(storage: Storage) -> None:
 
 
 async def test_issue_status_filter_and_updates(storage: Storage) -> None:
-    """The status filter lists issues by status; set_issue_status resolves, ignores, reopens."""
-    project_id = (await storage.create_project("App")).id
+    """The status filter lists issues by status; ``Issues.set_status`` (over storage's
+    ``set_issue_status``) resolves, ignores, reopens, and refuses an unknown status."""
+    project_id = (await Projects(storage).create_project("App")).id
     await _record_three_issues(storage, project_id)
     issues = await _issues(storage, project_id)
-    resolved = await storage.set_issue_status(project_id, issues["old"].id, "resolved")
+    resolved = await Issues(storage).set_status(project_id, issues["old"].id, "resolved")
     assert resolved.status == "resolved"
     assert resolved.times_seen == issues["old"].times_seen
-    await storage.set_issue_status(project_id, issues["busy"].id, "ignored")
+    await Issues(storage).set_status(project_id, issues["busy"].id, "ignored")
     unresolved = await storage.list_issues(project_id, status="unresolved")
     assert _fingerprints(unresolved) == ["recent"]
     assert _fingerprints(await storage.list_issues(project_id, status="resolved")) == ["old"]
     assert _fingerprints(await storage.list_issues(project_id, status="ignored")) == ["busy"]
-    reopened = await storage.set_issue_status(project_id, issues["busy"].id, "unresolved")
+    reopened = await Issues(storage).set_status(project_id, issues["busy"].id, "unresolved")
     assert reopened.status == "unresolved"
     assert (await storage.get_issue(project_id, issues["busy"].id)).status == "unresolved"
     with pytest.raises(InvalidInputError):
-        await storage.set_issue_status(project_id, issues["busy"].id, "closed")  # type: ignore[arg-type]
+        await Issues(storage).set_status(project_id, issues["busy"].id, "closed")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         await storage.list_issues(project_id, status="open")  # type: ignore[arg-type]
 
 
+async def test_unknown_issue_is_reported_before_a_bad_status(storage: Storage) -> None:
+    """``Issues.set_status`` answers NotFoundError for a missing issue, whatever the status."""
+    project_id = (await Projects(storage).create_project("App")).id
+    with pytest.raises(NotFoundError):
+        await Issues(storage).set_status(project_id, 9999, "closed")  # type: ignore[arg-type]
+
+
 async def test_issue_pagination(storage: Storage) -> None:
     """Every sort pages through all issues once, ties broken by id descending."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [error_envelope(project_id, fingerprint=f"f{i}", received_at=at(i // 2)) for i in range(7)]
     )
@@ -294,7 +304,7 @@ async def test_issue_pagination(storage: Storage) -> None:
 
 async def test_events_of_an_issue(storage: Storage) -> None:
     """``issue_id`` lists exactly the issue's events, newest first."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     mine = [error_envelope(project_id, fingerprint="x", received_at=at(i)) for i in range(3)]
     await storage.record([*mine, error_envelope(project_id, fingerprint="y", received_at=at(9))])
     [issue] = [i for i in (await storage.list_issues(project_id)).items if i.fingerprint == "x"]

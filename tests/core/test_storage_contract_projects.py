@@ -5,6 +5,7 @@ import re
 import pytest
 
 from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._projects import Projects
 from resentry_core._storage._protocol import EventFilter, Storage
 from resentry_core._storage._values import UNSET
 from tests.core.records import (
@@ -25,7 +26,7 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 
 async def test_create_project_has_one_active_key(storage: Storage) -> None:
     """A new project gets a slug from its name and exactly one active 32-hex key."""
-    project = await storage.create_project(
+    project = await Projects(storage).create_project(
         "Café Web-App!", allowed_origins=["https://example.com"], retention_days=30
     )
     assert project.name == "Café Web-App!"
@@ -44,12 +45,12 @@ async def test_create_project_has_one_active_key(storage: Storage) -> None:
 
 async def test_slug_conflicts(storage: Storage) -> None:
     """A taken slug is a ConflictError, whether derived from the name or given explicitly."""
-    await storage.create_project("Backend API")
+    await Projects(storage).create_project("Backend API")
     with pytest.raises(ConflictError):
-        await storage.create_project("backend api")
+        await Projects(storage).create_project("backend api")
     with pytest.raises(ConflictError):
-        await storage.create_project("Other", slug="Backend-API")
-    other = await storage.create_project("Backend API", slug="backend-api-2")
+        await Projects(storage).create_project("Other", slug="Backend-API")
+    other = await Projects(storage).create_project("Backend API", slug="backend-api-2")
     assert other.slug == "backend-api-2"
     assert [project.slug for project in await storage.list_projects()] == [
         "backend-api",
@@ -60,22 +61,22 @@ async def test_slug_conflicts(storage: Storage) -> None:
 async def test_create_project_rejects_bad_values(storage: Storage) -> None:
     """A blank name, a slug with no letter or digit, or a non-positive limit is rejected."""
     with pytest.raises(InvalidInputError):
-        await storage.create_project("   ")
+        await Projects(storage).create_project("   ")
     with pytest.raises(InvalidInputError):
-        await storage.create_project("Fine", slug="!!!")
+        await Projects(storage).create_project("Fine", slug="!!!")
     with pytest.raises(InvalidInputError):
-        await storage.create_project("Fine", rate_limit_per_minute=0)
+        await Projects(storage).create_project("Fine", rate_limit_per_minute=0)
     with pytest.raises(InvalidInputError):
-        await storage.create_project("Fine", retention_days=-1)
+        await Projects(storage).create_project("Fine", retention_days=-1)
     assert await storage.list_projects() == []
-    project = await storage.create_project("日本")
+    project = await Projects(storage).create_project("日本")
     assert project.slug == "project"
 
 
 async def test_update_project(storage: Storage) -> None:
     """Only the given fields change; the slug and keys stay."""
-    project = await storage.create_project("Shop")
-    updated = await storage.update_project(
+    project = await Projects(storage).create_project("Shop")
+    updated = await Projects(storage).update_project(
         project.id, name="Shop v2", rate_limit_per_minute=600, allowed_origins=["*"]
     )
     assert updated.name == "Shop v2"
@@ -85,28 +86,30 @@ async def test_update_project(storage: Storage) -> None:
     assert updated.retention_days is None
     assert updated.keys == project.keys
     assert await storage.get_project(project.id) == updated
-    again = await storage.update_project(project.id, retention_days=7)
+    again = await Projects(storage).update_project(project.id, retention_days=7)
     assert again.name == "Shop v2"
     assert again.rate_limit_per_minute == 600
     assert again.retention_days == 7
     with pytest.raises(InvalidInputError):
-        await storage.update_project(project.id, retention_days=0)
+        await Projects(storage).update_project(project.id, retention_days=0)
     with pytest.raises(NotFoundError):
-        await storage.update_project(project.id + 1000, name="x")
+        await Projects(storage).update_project(project.id + 1000, name="x")
 
 
 async def test_update_project_none_clears_the_limits(storage: Storage) -> None:
     """``None`` sets a limit back to "none"; an omitted (``UNSET``) field stays as it is."""
-    project = await storage.create_project("Shop", rate_limit_per_minute=60, retention_days=30)
-    cleared = await storage.update_project(project.id, rate_limit_per_minute=None)
+    project = await Projects(storage).create_project(
+        "Shop", rate_limit_per_minute=60, retention_days=30
+    )
+    cleared = await Projects(storage).update_project(project.id, rate_limit_per_minute=None)
     assert (cleared.rate_limit_per_minute, cleared.retention_days) == (None, 30)
-    cleared = await storage.update_project(
+    cleared = await Projects(storage).update_project(
         project.id, retention_days=None, rate_limit_per_minute=UNSET
     )
     assert (cleared.rate_limit_per_minute, cleared.retention_days) == (None, None)
     assert cleared.name == "Shop"
     assert await storage.get_project(project.id) == cleared
-    assert await storage.update_project(project.id) == cleared
+    assert await Projects(storage).update_project(project.id) == cleared
 
 
 async def test_missing_project_is_not_found(storage: Storage) -> None:
@@ -125,8 +128,8 @@ async def test_missing_project_is_not_found(storage: Storage) -> None:
 
 async def test_delete_project_removes_everything(storage: Storage) -> None:
     """Deleting a project removes its keys, members, events, issues and all other data."""
-    doomed = await storage.create_project("Doomed")
-    kept = await storage.create_project("Kept")
+    doomed = await Projects(storage).create_project("Doomed")
+    kept = await Projects(storage).create_project("Kept")
     user = await storage.create_user("dev", "hash")
     await storage.add_member(doomed.id, user.id)
     await storage.add_member(kept.id, user.id)
@@ -173,9 +176,9 @@ async def test_delete_project_removes_everything(storage: Storage) -> None:
 
 async def test_list_projects_all_or_member(storage: Storage) -> None:
     """``list_projects()`` lists every project by id; with a user, only their projects."""
-    first = await storage.create_project("First")
-    second = await storage.create_project("Second")
-    third = await storage.create_project("Third")
+    first = await Projects(storage).create_project("First")
+    second = await Projects(storage).create_project("Second")
+    third = await Projects(storage).create_project("Third")
     user = await storage.create_user("member", "hash")
     loner = await storage.create_user("loner", "hash")
     await storage.add_member(third.id, user.id)
@@ -190,7 +193,7 @@ async def test_list_projects_all_or_member(storage: Storage) -> None:
 
 async def test_create_and_revoke_keys(storage: Storage) -> None:
     """New keys are active, unique 32-hex; a revoked key stays listed but stops working."""
-    project = await storage.create_project("Keys")
+    project = await Projects(storage).create_project("Keys")
     [first] = project.keys
     second = await storage.create_key(project.id, label="CI")
     assert second.label == "CI"
@@ -216,8 +219,8 @@ async def test_create_and_revoke_keys(storage: Storage) -> None:
 
 async def test_project_for_key_only_own_active_keys(storage: Storage) -> None:
     """A key authenticates only its own project; unknown keys and projects give None."""
-    mine = await storage.create_project("Mine")
-    theirs = await storage.create_project("Theirs")
+    mine = await Projects(storage).create_project("Mine")
+    theirs = await Projects(storage).create_project("Theirs")
     my_key = mine.keys[0].public_key
     their_key = theirs.keys[0].public_key
     assert await storage.project_for_key(mine.id, my_key) == mine
@@ -229,8 +232,8 @@ async def test_project_for_key_only_own_active_keys(storage: Storage) -> None:
 
 async def test_revoke_other_projects_key_is_not_found(storage: Storage) -> None:
     """Revoking another project's key, or a missing key, is NotFoundError and changes nothing."""
-    mine = await storage.create_project("Mine")
-    theirs = await storage.create_project("Theirs")
+    mine = await Projects(storage).create_project("Mine")
+    theirs = await Projects(storage).create_project("Theirs")
     with pytest.raises(NotFoundError):
         await storage.revoke_key(mine.id, theirs.keys[0].id)
     with pytest.raises(NotFoundError):
@@ -240,7 +243,7 @@ async def test_revoke_other_projects_key_is_not_found(storage: Storage) -> None:
 
 async def test_members_add_update_remove(storage: Storage) -> None:
     """Members are added with notification settings, updated in place, listed and removed."""
-    project = await storage.create_project("Team")
+    project = await Projects(storage).create_project("Team")
     alice = await storage.create_user("alice", "hash")
     bob = await storage.create_user("bob", "hash")
     added = await storage.add_member(project.id, bob.id)
@@ -270,7 +273,7 @@ async def test_members_add_update_remove(storage: Storage) -> None:
 
 async def test_members_of_missing_user_or_project(storage: Storage) -> None:
     """Adding a missing user or to a missing project raises NotFoundError; is_member is False."""
-    project = await storage.create_project("Team")
+    project = await Projects(storage).create_project("Team")
     user = await storage.create_user("carol", "hash")
     with pytest.raises(NotFoundError):
         await storage.add_member(project.id, 9999)
@@ -285,10 +288,10 @@ async def test_members_of_missing_user_or_project(storage: Storage) -> None:
 
 async def test_ids_are_not_reused(storage: Storage) -> None:
     """A project created after a delete gets a new id and none of the old data."""
-    old = await storage.create_project("Old")
+    old = await Projects(storage).create_project("Old")
     await storage.record([error_envelope(old.id, received_at=at(1))])
     await storage.delete_project(old.id)
-    new = await storage.create_project("Old")
+    new = await Projects(storage).create_project("Old")
     assert new.id != old.id
     assert not (await storage.list_issues(new.id)).items
     assert not (await storage.list_events(EventFilter())).items

@@ -1,6 +1,6 @@
 """Storage contract, as properties: issue counters stay exact under any sequence of batches.
 
-Runs against MemoryStorage and SQLite with a fresh storage per example (PostgreSQL gets the
+Runs on SQLite in memory and on disk with a fresh storage per example (PostgreSQL gets the
 example-based suite; a database per example would be too slow here).
 """
 
@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope
-from resentry_core._storage._memory import MemoryStorage
 from resentry_core._storage._protocol import EventFilter, Storage
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from tests.core.conftest import open_sql_storage
 from tests.core.records import at, error_envelope, transaction_envelope
 
@@ -44,11 +45,9 @@ batches = st.lists(st.lists(sent, min_size=1, max_size=4), min_size=1, max_size=
 
 @asynccontextmanager
 async def _fresh(backend: str) -> AsyncIterator[Storage]:
-    if backend == "memory":
-        yield MemoryStorage()
-        return
     with tempfile.TemporaryDirectory() as directory:
-        storage = await open_sql_storage(f"sqlite:///{Path(directory) / 'p.db'}")
+        url = MEMORY_URL if backend == "sqlite-memory" else f"sqlite:///{Path(directory) / 'p.db'}"
+        storage = await open_sql_storage(url)
         try:
             yield storage
         finally:
@@ -81,7 +80,7 @@ def _expected(stored: list[tuple[str, Sent]], cutoff: int | None) -> dict[str, t
     return expected
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", ["sqlite-memory", "sqlite"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=batches, cutoff=st.none() | st.integers(0, 6))
 async def test_issue_counters_match_stored_events(
@@ -93,7 +92,7 @@ async def test_issue_counters_match_stored_events(
     add up to the number of distinct grouped events, and all of it still holds after a prune.
     """
     async with _fresh(backend) as storage:
-        project_id = (await storage.create_project("Props")).id
+        project_id = (await Projects(storage).create_project("Props")).id
         stored: list[tuple[str, Sent]] = []
         for batch in batches:
             results = await storage.record([_envelope(project_id, item) for item in batch])

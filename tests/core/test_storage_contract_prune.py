@@ -3,6 +3,7 @@
 import pytest
 
 from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._projects import Projects
 from resentry_core._storage._protocol import EventFilter, Storage
 from tests.core.records import (
     at,
@@ -23,7 +24,7 @@ from tests.core.records import (
 
 async def test_prune_removes_old_envelopes_and_their_data(storage: Storage) -> None:
     """Envelopes received before the cutoff go with their events, items and other records."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     old_event = error_envelope(project_id, received_at=at(1), attachments=[("old.txt", b"old")])
     new_event = error_envelope(project_id, received_at=at(100), attachments=[("new.txt", b"new")])
     old_check_in, new_check_in = new_id(), new_id()
@@ -80,7 +81,7 @@ async def test_prune_removes_old_envelopes_and_their_data(storage: Storage) -> N
 
 async def test_prune_recomputes_issue_counters(storage: Storage) -> None:
     """After a prune, an issue's counters are exactly those of its remaining events."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     envelopes = [error_envelope(project_id, received_at=at(i * 10)) for i in range(5)]
     [first, *_] = await storage.record(envelopes)
     assert first.issue_id is not None
@@ -96,7 +97,7 @@ async def test_prune_recomputes_issue_counters(storage: Storage) -> None:
 
 async def test_prune_deletes_issues_left_without_events(storage: Storage) -> None:
     """An issue whose events are all pruned is deleted; its fingerprint starts a new issue."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     [gone, kept] = await storage.record(
         [
             error_envelope(project_id, fingerprint="gone", received_at=at(1)),
@@ -115,8 +116,8 @@ async def test_prune_deletes_issues_left_without_events(storage: Storage) -> Non
 
 async def test_prune_leaves_other_projects_untouched(storage: Storage) -> None:
     """Pruning one project never touches another project's old data."""
-    app = (await storage.create_project("App")).id
-    other = (await storage.create_project("Other")).id
+    app = (await Projects(storage).create_project("App")).id
+    other = (await Projects(storage).create_project("Other")).id
     envelopes = [error_envelope(project_id, received_at=at(1)) for project_id in (app, other)]
     await storage.record(envelopes)
     assert await storage.prune(app, at(10)) == 1
@@ -129,7 +130,7 @@ async def test_prune_leaves_other_projects_untouched(storage: Storage) -> None:
 
 async def test_prune_cutoff_is_exclusive_and_keeps_later_attachments(storage: Storage) -> None:
     """An envelope received exactly at the cutoff stays, and so do later envelopes' data."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     event = error_envelope(project_id, received_at=at(10))
     await storage.record([event])
     assert event.event_id is not None

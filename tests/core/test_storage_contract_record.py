@@ -7,6 +7,7 @@ import anyio
 import pytest
 
 from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope
 from resentry_core._storage._protocol import EventFilter, Storage
 from tests.core.records import (
@@ -23,7 +24,7 @@ from tests.core.records import (
 
 
 async def _project_id(storage: Storage, name: str = "App") -> int:
-    return (await storage.create_project(name)).id
+    return (await Projects(storage).create_project(name)).id
 
 
 async def test_error_event_creates_event_and_issue(storage: Storage) -> None:

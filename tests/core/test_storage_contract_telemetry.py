@@ -4,6 +4,7 @@ import pytest
 
 from resentry_core._errors import NotFoundError
 from resentry_core._models import ReleaseHealth
+from resentry_core._projects import Projects
 from resentry_core._records import SessionAggregate
 from resentry_core._storage._protocol import EventFilter, Storage
 from tests.core.records import (
@@ -45,7 +46,7 @@ def _health(
 
 async def test_session_ok_then_exited(storage: Storage) -> None:
     """A session that starts ok and exits counts once in started and once in exited."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [
             session_envelope(project_id, session_update("s1", seq=1, init=True)),
@@ -57,7 +58,7 @@ async def test_session_ok_then_exited(storage: Storage) -> None:
 
 async def test_session_crashed(storage: Storage) -> None:
     """A crashed session counts in started, errored and crashed."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record([session_envelope(project_id, session_update("s1", seq=1, init=True))])
     await storage.record(
         [session_envelope(project_id, session_update("s1", seq=5, status="crashed", errors=1))]
@@ -67,7 +68,7 @@ async def test_session_crashed(storage: Storage) -> None:
 
 async def test_session_with_errors_is_errored(storage: Storage) -> None:
     """A session that reported errors counts as errored, and also in its terminal status."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [
             session_envelope(
@@ -87,7 +88,7 @@ async def test_session_with_errors_is_errored(storage: Storage) -> None:
 
 async def test_late_lower_seq_does_not_override(storage: Storage) -> None:
     """An update with a lower seq arriving late leaves the session's status alone."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     await storage.record(
         [session_envelope(project_id, session_update("s1", seq=3, status="exited"))]
     )
@@ -99,8 +100,8 @@ async def test_late_lower_seq_does_not_override(storage: Storage) -> None:
 
 async def test_release_health_per_release_and_environment(storage: Storage) -> None:
     """Counts are kept per release and environment, ordered, and per project."""
-    project_id = (await storage.create_project("App")).id
-    other = (await storage.create_project("Other")).id
+    project_id = (await Projects(storage).create_project("App")).id
+    other = (await Projects(storage).create_project("Other")).id
     await storage.record(
         [
             session_envelope(
@@ -124,7 +125,7 @@ async def test_release_health_per_release_and_environment(storage: Storage) -> N
 
 async def test_session_aggregates_add_up(storage: Storage) -> None:
     """Aggregate buckets count like that many sessions and add to individual sessions."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     bucket = SessionAggregate(
         started=T0, release="app@1.0.0", environment="production", exited=5, errored=2, crashed=1
     )
@@ -143,7 +144,7 @@ async def test_session_aggregates_add_up(storage: Storage) -> None:
 
 async def test_first_check_in_creates_monitor(storage: Storage) -> None:
     """A check-in for an unknown slug creates its monitor, with no config."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     record = check_in(new_id(), monitor_slug="backup", status="ok", duration=2.5, timestamp=at(10))
     await storage.record([check_in_envelope(project_id, record)])
     [monitor] = await storage.list_monitors(project_id)
@@ -158,14 +159,14 @@ async def test_first_check_in_creates_monitor(storage: Storage) -> None:
     )
     with pytest.raises(NotFoundError):
         await storage.list_check_ins(project_id, "unknown")
-    other = (await storage.create_project("Other")).id
+    other = (await Projects(storage).create_project("Other")).id
     with pytest.raises(NotFoundError):
         await storage.list_check_ins(other, "backup")
 
 
 async def test_monitor_config_upserts_monitor(storage: Storage) -> None:
     """``monitor_config`` sets, then replaces, the monitor's config; others keep it."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     daily = {"schedule": {"type": "crontab", "value": "0 3 * * *"}, "checkin_margin": 5}
     hourly = {"schedule": {"type": "interval", "value": 1, "unit": "hour"}}
     for index, config in enumerate([daily, None, hourly, None]):
@@ -184,7 +185,7 @@ async def test_in_progress_then_ok_is_one_check_in(storage: Storage) -> None:
 
     Without a duration, the check-in's elapsed time is used; given fields replace old ones.
     """
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     timed, untimed, trace = new_id(), new_id(), new_id()
     await storage.record(
         [
@@ -227,7 +228,7 @@ async def test_in_progress_then_ok_is_one_check_in(storage: Storage) -> None:
 
 async def test_nil_check_in_id_never_merges(storage: Storage) -> None:
     """Check-ins with the nil id are each their own check-in."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     for index in range(3):
         record = check_in("0" * 32, status="ok", duration=1.0, timestamp=at(index))
         await storage.record([check_in_envelope(project_id, record)])
@@ -237,7 +238,7 @@ async def test_nil_check_in_id_never_merges(storage: Storage) -> None:
 
 async def test_check_ins_newest_first_paginated(storage: Storage) -> None:
     """Check-ins are listed newest timestamp first, page by page, without repeats."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     ids = [new_id() for _ in range(5)]
     await storage.record(
         [
@@ -257,7 +258,7 @@ async def test_check_ins_newest_first_paginated(storage: Storage) -> None:
 
 async def test_logs_newest_first_and_filtered(storage: Storage) -> None:
     """Logs are listed newest timestamp first and filtered by level and trace id."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     trace = new_id()
     await storage.record(
         [
@@ -288,7 +289,7 @@ async def test_logs_newest_first_and_filtered(storage: Storage) -> None:
 
 async def test_feedback_listed_newest_first(storage: Storage) -> None:
     """Feedback is listed newest first; a feedback event is stored without an issue."""
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     associated = new_id()
     old = feedback_envelope(project_id, message="slow page", received_at=at(1))
     new = feedback_envelope(
@@ -321,8 +322,8 @@ async def test_feedback_listed_newest_first(storage: Storage) -> None:
 
 async def test_discard_counters_add_up(storage: Storage) -> None:
     """Client-report discards are summed per reason and category across envelopes."""
-    project_id = (await storage.create_project("App")).id
-    other = (await storage.create_project("Other")).id
+    project_id = (await Projects(storage).create_project("App")).id
+    other = (await Projects(storage).create_project("Other")).id
     await storage.record(
         [
             client_report_envelope(

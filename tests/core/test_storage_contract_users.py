@@ -1,8 +1,12 @@
 """Storage contract: users of the management API (every backend via the ``storage`` fixture)."""
 
+from collections.abc import Sequence
+
 import pytest
 
+from resentry_core._accounts import Accounts
 from resentry_core._errors import ConflictError, InvalidInputError, NotFoundError
+from resentry_core._projects import Projects
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._values import UNSET
 
@@ -26,8 +30,9 @@ async def test_create_and_get_user(storage: Storage) -> None:
         await storage.get_user(9999)
 
 
-async def test_duplicate_username_is_a_conflict(storage: Storage) -> None:
-    """A taken username raises ConflictError, at creation and at rename; case matters."""
+async def test_duplicate_username_is_a_conflict(storage: Storage, accounts: Accounts) -> None:
+    """A taken username raises ConflictError, at creation and at rename; case matters; a blank
+    one is refused (by ``Accounts``)."""
     await storage.create_user("alice", "hash")
     bob = await storage.create_user("bob", "hash")
     with pytest.raises(ConflictError):
@@ -37,7 +42,7 @@ async def test_duplicate_username_is_a_conflict(storage: Storage) -> None:
     assert (await storage.get_user(bob.id)).username == "bob"
     assert (await storage.create_user("Alice", "hash")).username == "Alice"
     with pytest.raises(InvalidInputError):
-        await storage.create_user(" ", "hash")
+        await accounts.create_user(" ", "hash")
 
 
 async def test_get_credentials(storage: Storage) -> None:
@@ -83,32 +88,33 @@ async def test_update_user(storage: Storage) -> None:
         await storage.update_user(9999, is_admin=True)
 
 
-async def test_last_active_admin_is_protected(storage: Storage) -> None:
-    """The last active admin cannot be demoted, deactivated or deleted; another admin can."""
+async def test_last_active_admin_is_protected(storage: Storage, accounts: Accounts) -> None:
+    """The last active admin cannot be demoted, deactivated or deleted; another admin can
+    (``Accounts`` decides, in the transaction of the change)."""
     root = await storage.create_user("root", "hash", is_admin=True)
     dev = await storage.create_user("dev", "hash")
     with pytest.raises(ConflictError):
-        await storage.update_user(root.id, is_admin=False)
+        await accounts.update_user(root.id, is_admin=False)
     with pytest.raises(ConflictError):
-        await storage.update_user(root.id, is_active=False)
+        await accounts.update_user(root.id, is_active=False)
     with pytest.raises(ConflictError):
-        await storage.delete_user(root.id)
+        await accounts.delete_user(root.id)
     assert await storage.get_user(root.id) == root
 
-    await storage.update_user(dev.id, is_admin=True)
-    await storage.update_user(root.id, is_admin=False)  # dev is still an active admin
+    await accounts.update_user(dev.id, is_admin=True)
+    await accounts.update_user(root.id, is_admin=False)  # dev is still an active admin
     with pytest.raises(ConflictError):
-        await storage.delete_user(dev.id)
-    await storage.update_user(root.id, is_admin=True, is_active=False)  # inactive: no help
+        await accounts.delete_user(dev.id)
+    await accounts.update_user(root.id, is_admin=True, is_active=False)  # inactive: no help
     with pytest.raises(ConflictError):
-        await storage.update_user(dev.id, is_active=False)
-    await storage.delete_user(root.id)  # an inactive admin may go
+        await accounts.update_user(dev.id, is_active=False)
+    await accounts.delete_user(root.id)  # an inactive admin may go
     assert [user.id for user in await storage.list_users()] == [dev.id]
 
 
 async def test_delete_user_removes_memberships(storage: Storage) -> None:
     """Deleting a user removes them and their memberships; a missing user is NotFoundError."""
-    project = await storage.create_project("Team")
+    project = await Projects(storage).create_project("Team")
     user = await storage.create_user("dev", "hash")
     await storage.add_member(project.id, user.id)
     await storage.delete_user(user.id)
@@ -122,3 +128,26 @@ async def test_delete_user_removes_memberships(storage: Storage) -> None:
     again = await storage.create_user("dev", "hash")
     assert again.id != user.id
     assert not await storage.is_member(project.id, again.id)
+
+
+async def test_a_failing_check_changes_nothing(storage: Storage) -> None:
+    """``update_user``/``delete_user`` pass the active admins' ids, by id, to ``check``; what it
+    raises aborts the change."""
+    root = await storage.create_user("root", "hash", is_admin=True)
+    dev = await storage.create_user("dev", "hash", is_admin=True)
+    await storage.update_user(dev.id, is_active=False)
+    seen: list[list[int]] = []
+
+    def refuse(active_admin_ids: Sequence[int]) -> None:
+        seen.append(list(active_admin_ids))
+        raise ConflictError("refused")
+
+    with pytest.raises(ConflictError, match="refused"):
+        await storage.update_user(root.id, username="renamed", is_admin=False, check=refuse)
+    with pytest.raises(ConflictError, match="refused"):
+        await storage.delete_user(dev.id, check=refuse)
+    assert seen == [[root.id], [root.id]]
+    assert await storage.get_user(root.id) == root
+    assert [user.id for user in await storage.list_users()] == [root.id, dev.id]
+    await storage.delete_user(dev.id, check=lambda ids: seen.append(list(ids)))
+    assert seen[-1] == [root.id]

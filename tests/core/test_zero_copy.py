@@ -3,7 +3,7 @@
 The parser returns each payload as a read-only memoryview slice of the body. These tests pin
 that down (no copy), and check the places where a view behaves unlike ``bytes``: searching it
 (``b"\\n" in view`` does not search bytes), decoding it as JSON, binding it in the SQL drivers,
-and keeping it in memory storage (which must copy, not pin the body).
+and keeping it in ``memory://`` storage (which must copy, not pin the body).
 """
 
 import gc
@@ -24,8 +24,10 @@ from resentry_core._errors import JsonDecodeError
 from resentry_core._json import loads as parse_json
 from resentry_core._parser import parse_envelope
 from resentry_core._prepare import prepare_envelope
-from resentry_core._storage._memory import MemoryStorage
+from resentry_core._projects import Projects
+from resentry_core._resentry import open_storage
 from resentry_core._storage._protocol import Storage
+from resentry_core._storage._sqlite_memory import MEMORY_URL
 from tests import factories as f
 
 RECEIVED = datetime(2025, 11, 26, 12, 0, tzinfo=UTC)
@@ -153,7 +155,7 @@ async def test_ingested_attachment_comes_back_byte_exact(
     storage: Storage, encoding: str | None
 ) -> None:
     """An attachment ingested through the Ingestor reads back as the same bytes from storage."""
-    project = await storage.create_project("Shop")
+    project = await Projects(storage).create_project("Shop")
     attachment = _binary_attachment()
     event = orjson.dumps(f.error_event())
     event_id = "f" * 32
@@ -181,9 +183,9 @@ async def test_ingested_attachment_comes_back_byte_exact(
 
 
 async def test_memory_storage_does_not_pin_the_request_body() -> None:
-    """Memory storage keeps ``bytes`` copies: no stored value references a payload view."""
-    storage = MemoryStorage()
-    project = await storage.create_project("Shop")
+    """``memory://`` storage keeps ``bytes`` copies: no stored value references a payload view."""
+    storage = await open_storage(MEMORY_URL)
+    project = await Projects(storage).create_project("Shop")
     attachment = _binary_attachment()
     event = orjson.dumps(f.error_event())
     envelope = parse_envelope(
@@ -203,3 +205,4 @@ async def test_memory_storage_does_not_pin_the_request_body() -> None:
     assert sorted(payloads) == sorted([event, attachment])
     assert all(type(payload) is bytes for payload in payloads)
     assert recorded.envelope_id is not None
+    await storage.aclose()

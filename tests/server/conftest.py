@@ -84,7 +84,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def project(core: Resentry) -> Project:
     """A project with one active key."""
-    return await core.storage.create_project("Shop backend")
+    return await core.projects.create_project("Shop backend")
 
 
 @pytest.fixture

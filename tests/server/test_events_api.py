@@ -211,7 +211,7 @@ async def test_other_projects_data_answers_404(
     client: httpx.AsyncClient, core: Resentry, auth_headers: Headers, project: Project
 ) -> None:
     """Events, attachments and envelopes are found only under their own project."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     event_id = uuid.uuid4().hex
     body = f.envelope(
         [f.item("event", f.error_event()), f.item("attachment", b"x", filename="a")],
@@ -331,7 +331,7 @@ async def test_all_events_shows_what_the_caller_may_see(
     client: httpx.AsyncClient, core: Resentry, auth_headers: Headers, project: Project, path: str
 ) -> None:
     """Admins see every project's events; members only their projects'; filters apply."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     mine = await send_error(client, project)
     theirs = await send_error(client, other, level="warning")
     _, member_headers = await add_user(core, client, "member", projects=[project])

@@ -409,7 +409,7 @@ async def test_unknown_revoked_and_foreign_keys_and_unknown_project_are_403(
     client: httpx.AsyncClient, core: Resentry, project: Project
 ) -> None:
     """Unknown key, revoked key, another project's key, unknown project: all 403, alike."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     revoked = await core.storage.create_key(project.id, label="old")
     await core.storage.revoke_key(project.id, revoked.id)
     cases = {
@@ -556,7 +556,7 @@ async def test_rate_limited_key_is_429_with_retry_after_and_sentry_rate_limits(
     client: httpx.AsyncClient, core: Resentry
 ) -> None:
     """Over the project's limit: 429, Retry-After equal to the X-Sentry-Rate-Limits retry."""
-    limited = await core.storage.create_project("Limited", rate_limit_per_minute=1)
+    limited = await core.projects.create_project("Limited", rate_limit_per_minute=1)
     first = await post_envelope(client, limited, error_envelope())
     assert first.status_code == 200
     before = await stored_count(core)
@@ -573,7 +573,7 @@ async def test_client_reports_are_never_rate_limited(
     client: httpx.AsyncClient, core: Resentry
 ) -> None:
     """A client_report-only envelope is accepted even while the key is limited."""
-    limited = await core.storage.create_project("Limited", rate_limit_per_minute=1)
+    limited = await core.projects.create_project("Limited", rate_limit_per_minute=1)
     assert (await post_envelope(client, limited, error_envelope())).status_code == 200
     assert (await post_envelope(client, limited, error_envelope())).status_code == 429
     response = await post_envelope(client, limited, _client_report())
@@ -586,7 +586,7 @@ async def test_partly_limited_envelope_is_200_with_sentry_rate_limits(
     client: httpx.AsyncClient, core: Resentry
 ) -> None:
     """Limited items are dropped, the client report is kept, and the answer says so."""
-    limited = await core.storage.create_project("Limited", rate_limit_per_minute=1)
+    limited = await core.projects.create_project("Limited", rate_limit_per_minute=1)
     assert (await post_envelope(client, limited, error_envelope())).status_code == 200
     report = orjson.loads(_client_report().split(b"\n")[2])
     body = envelope([item("event", error_event()), item("client_report", report)])
@@ -681,7 +681,7 @@ async def test_project_allowed_origins_are_enforced(
     client: httpx.AsyncClient, core: Resentry
 ) -> None:
     """With allowed origins set, another Origin (or Referer) is 403 and stores nothing."""
-    browser = await core.storage.create_project(
+    browser = await core.projects.create_project(
         "Browser app", allowed_origins=("https://shop.example.com",)
     )
     auth = {"X-Sentry-Auth": sentry_auth(key_of(browser))}

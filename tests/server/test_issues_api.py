@@ -155,7 +155,7 @@ async def test_another_projects_issue_answers_404(
     client: httpx.AsyncClient, core: Resentry, auth_headers: Headers, project: Project
 ) -> None:
     """An issue id of another project is not found under this one, for reads and changes."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     issue_id = await issue_of(client, auth_headers, other, await send_error(client, other))
     url = issues_url(project, str(issue_id))
     assert (await client.get(url, headers=auth_headers)).status_code == 404

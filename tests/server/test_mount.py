@@ -104,7 +104,7 @@ async def test_dsn_carries_the_mount_prefix_and_sdk_endpoint_reaches_resentry(
 async def test_routes_move_under_the_prefix(host: FastAPI, client: httpx.AsyncClient) -> None:
     """Health, docs and ingestion (with path normalization) live under /errors; / is the host's."""
     core = mounted_core(host)
-    project = await core.storage.create_project("Prefixed")
+    project = await core.projects.create_project("Prefixed")
     auth = {"X-Sentry-Auth": f"Sentry sentry_key={project.keys[0].public_key}"}
     assert (await client.get("/")).json()["shop"] == "open"
     assert (await client.get("/errors/health/")).json() == {"status": "ok", "database": "ok"}

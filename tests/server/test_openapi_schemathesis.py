@@ -70,8 +70,8 @@ async def seed(config: CoreConfig) -> Seeded:
     async with Resentry.open(config) as core:
         await core.accounts.create_user("admin", PASSWORD, is_admin=True)
         victim = await core.accounts.create_user("victim", PASSWORD)
-        project = await core.storage.create_project("Shop")
-        doomed = await core.storage.create_project("Doomed")
+        project = await core.projects.create_project("Shop")
+        doomed = await core.projects.create_project("Doomed")
         event_id = uuid.uuid4().hex
         check_in = {"check_in_id": uuid.uuid4().hex, "monitor_slug": "nightly", "status": "ok"}
         log = {"items": [{"timestamp": 1764126000.0, "level": "info", "body": "hi"}]}

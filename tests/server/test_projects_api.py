@@ -157,7 +157,7 @@ async def test_members_see_only_their_projects(
     client: httpx.AsyncClient, core: Resentry, project: Project
 ) -> None:
     """A user lists and reads the projects they belong to; others answer 404 like missing ones."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     _, headers = await add_user(core, client, "member", projects=[project])
     listed = await get_json(client, PROJECTS, headers)
     assert [p["id"] for p in listed["items"]] == [project.id]
@@ -243,7 +243,7 @@ async def test_revoking_another_projects_key_answers_404(
     client: httpx.AsyncClient, core: Resentry, auth_headers: Headers, project: Project
 ) -> None:
     """A key id of another project is not found under this one, and stays active."""
-    other = await core.storage.create_project("Other")
+    other = await core.projects.create_project("Other")
     url = project_url(project.id, f"/keys/{other.keys[0].id}")
     assert (await client.delete(url, headers=auth_headers)).status_code == 404
     assert (await core.storage.list_keys(other.id))[0].is_active
@@ -311,7 +311,7 @@ async def test_project_and_key_lists_page_through_everything(
 ) -> None:
     """Walking projects and keys with a small limit visits each exactly once."""
     for number in range(4):
-        await core.storage.create_project(f"P{number}")
+        await core.projects.create_project(f"P{number}")
         await core.storage.create_key(project.id, label=f"k{number}")
     projects, _ = await walk(client, PROJECTS, auth_headers, limit=2)
     assert len({p["id"] for p in projects}) == len(projects) == 5

@@ -245,7 +245,7 @@ async def test_mounted_under_a_prefix(core: Resentry, tmp_path: Any, admin: User
     from resentry_server._app import create_app
     from tests.server.conftest import settings_for
 
-    project = await core.storage.create_project("Mounted")
+    project = await core.projects.create_project("Mounted")
     resentry = create_app(settings_for(tmp_path), core=core)
     host = FastAPI()
     host.mount("/errors", resentry)

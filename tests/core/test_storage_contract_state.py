@@ -1,27 +1,30 @@
-"""MemoryStorage specifics: rollback of failed writes, no aliasing, closing; cursors and slugs."""
+"""Every backend: rollback of failed writes, no aliasing, closing; cursors and slugs."""
 
 import base64
 import json
 import string
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Connection, select
 
 from resentry_core._errors import InvalidInputError, StorageError
-from resentry_core._storage import _memory_ingest
+from resentry_core._projects import Projects
+from resentry_core._rules import slugify
+from resentry_core._storage import _sql_prune, _sql_record
 from resentry_core._storage._cursor import (
     decode_cursor,
     encode_cursor,
     time_from_key,
     time_key,
 )
-from resentry_core._storage._memory import MemoryStorage
-from resentry_core._storage._memory_state import State
 from resentry_core._storage._protocol import Storage
-from resentry_core._storage._values import slugify
+from resentry_core._storage._sql import SqlStorage
+from resentry_core._storage._sqlite_memory import MEMORY_URL
+from resentry_core._storage._tables import metadata
 from tests.core.records import (
     at,
     check_in,
@@ -37,18 +40,21 @@ from tests.core.records import (
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
 
-def _snapshot(state: State) -> dict[str, object]:
-    """Every table of the state, copied (id counters, like SQL sequences, may move on)."""
+def _tables(conn: Connection) -> dict[str, object]:
     return {
-        field.name: dict(getattr(state, field.name))
-        for field in fields(state)
-        if not field.name.startswith("_")
+        table.name: sorted(tuple(row) for row in conn.execute(select(table)).all())
+        for table in metadata.sorted_tables
     }
 
 
-async def _seeded() -> tuple[MemoryStorage, int, str]:
-    storage = MemoryStorage()
-    project_id = (await storage.create_project("App")).id
+async def _snapshot(storage: Storage) -> dict[str, object]:
+    """Every table's rows (id sequences, which SQL never rolls back, may move on)."""
+    assert isinstance(storage, SqlStorage)
+    return await storage._db.read(_tables)
+
+
+async def _seeded(storage: Storage) -> tuple[int, str]:
+    project_id = (await Projects(storage).create_project("App")).id
     check_in_id = new_id()
     await storage.record(
         [
@@ -57,30 +63,31 @@ async def _seeded() -> tuple[MemoryStorage, int, str]:
             check_in_envelope(project_id, check_in(check_in_id, status="in_progress")),
         ]
     )
-    return storage, project_id, check_in_id
+    return project_id, check_in_id
 
 
-def test_memory_storage_satisfies_the_protocol() -> None:
-    """MemoryStorage is a Storage structurally (mypy checks this assignment)."""
-    store: Storage = MemoryStorage()
+def test_sql_storage_satisfies_the_protocol() -> None:
+    """SqlStorage is a Storage structurally (mypy checks this assignment)."""
+    store: Storage = SqlStorage.from_url(MEMORY_URL)
     assert callable(store.record)
 
 
-async def test_failed_batch_rolls_back_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A batch failing in its last envelope's last step leaves the state exactly as before."""
-    storage, project_id, check_in_id = await _seeded()
-    before = _snapshot(storage._state)
-    real = _memory_ingest._store_logs_and_feedback
+async def test_failed_batch_rolls_back_everything(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch failing in its last step leaves every table exactly as before."""
+    project_id, check_in_id = await _seeded(storage)
+    before = await _snapshot(storage)
+    real = _sql_record._insert_outbox
     calls = 0
 
-    def fail_on_second_call(*args: object, **kwargs: object) -> None:
+    def fail_after_the_last_step(*args: object, **kwargs: object) -> None:
         nonlocal calls
         calls += 1
-        if calls == 2:
-            raise RuntimeError("disk on fire")
         real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(_memory_ingest, "_store_logs_and_feedback", fail_on_second_call)
+    monkeypatch.setattr(_sql_record, "_insert_outbox", fail_after_the_last_step)
     second = replace(
         error_envelope(project_id, received_at=at(3), fingerprint="new"),
         sessions=(session_update("s1", seq=2, status="exited"),),
@@ -90,32 +97,31 @@ async def test_failed_batch_rolls_back_everything(monkeypatch: pytest.MonkeyPatc
     batch = [error_envelope(project_id, received_at=at(2)), second]
     with pytest.raises(RuntimeError, match="disk on fire"):
         await storage.record(batch)
-    assert calls == 2
-    assert _snapshot(storage._state) == before
+    assert calls == 1
+    assert await _snapshot(storage) == before
     monkeypatch.undo()
     recorded = await storage.record(batch)
     assert [r.duplicate for r in recorded] == [False, False]
 
 
-async def test_failed_prune_rolls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_prune_rolls_back(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     """A prune failing after its deletes leaves every table as it was."""
-    storage, project_id, _ = await _seeded()
+    project_id, _ = await _seeded(storage)
     await storage.record([log_envelope(project_id, log_record("old"), received_at=at(0))])
-    before = _snapshot(storage._state)
+    before = await _snapshot(storage)
 
     def explode(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_memory_ingest, "_recount_issues", explode)
+    monkeypatch.setattr(_sql_prune, "_recount_issues", explode)
     with pytest.raises(RuntimeError):
         await storage.prune(project_id, at(100))
-    assert _snapshot(storage._state) == before
+    assert await _snapshot(storage) == before
 
 
-async def test_values_do_not_alias_the_state() -> None:
+async def test_values_do_not_alias_the_state(storage: Storage) -> None:
     """Mutating what was passed in, or what came back, changes nothing stored."""
-    storage = MemoryStorage()
-    project_id = (await storage.create_project("App")).id
+    project_id = (await Projects(storage).create_project("App")).id
     tags = {"a": "1"}
     user: dict[str, object] = {"id": "u1", "data": {"roles": ["admin"]}}
     envelope = error_envelope(project_id, tags=tags, user=user)
@@ -135,10 +141,9 @@ async def test_values_do_not_alias_the_state() -> None:
     assert again.user == {"id": "u1", "data": {"roles": ["admin"]}}
 
 
-async def test_closed_storage_raises_storage_error() -> None:
+async def test_closed_storage_raises_storage_error(storage: Storage) -> None:
     """After ``aclose`` every call raises StorageError."""
-    storage = MemoryStorage()
-    await storage.create_project("App")
+    await Projects(storage).create_project("App")
     await storage.aclose()
     with pytest.raises(StorageError):
         await storage.ping()

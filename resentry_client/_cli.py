@@ -1,0 +1,663 @@
+"""``resentry-client``: the management API from a terminal (also ``python -m resentry_client``).
+
+Every command prints an aligned table or ``name: value`` lines (times relative), or with
+``--json`` the answer as JSON (times in ISO 8601). Failures print one line, ``error: …``, on
+stderr and exit with status 1 (2 for bad usage, 130 when interrupted); never a traceback for
+an HTTP or connection error.
+"""
+
+import argparse
+import getpass
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from resentry_client._calls import NOT_GIVEN
+from resentry_client._client import Client
+from resentry_client._config import StoredLogin, forget_login, load_login, login_path, save_login
+from resentry_client._errors import ResentryClientError
+from resentry_client._models import Event, EventDetail, Issue, Member, Project, ProjectKey, User
+from resentry_client._table import cell, render_fields, render_table, to_json
+from resentry_client._testevent import parse_dsn, send_test_event
+
+Columns = Sequence[tuple[str, Callable[[Any], object]]]
+
+# What a table of each model shows; other models show all their fields.
+_COLUMNS: dict[type, Columns] = {
+    User: [
+        ("ID", lambda u: u.id),
+        ("USERNAME", lambda u: u.username),
+        ("ADMIN", lambda u: u.is_admin),
+        ("ACTIVE", lambda u: u.is_active),
+        ("CREATED", lambda u: u.created_at),
+    ],
+    Project: [
+        ("ID", lambda p: p.id),
+        ("SLUG", lambda p: p.slug),
+        ("NAME", lambda p: p.name),
+        ("CREATED", lambda p: p.created_at),
+        ("DSN", lambda p: (p.dsns or [""])[0]),
+    ],
+    ProjectKey: [
+        ("ID", lambda k: k.id),
+        ("LABEL", lambda k: k.label),
+        ("ACTIVE", lambda k: k.is_active),
+        ("CREATED", lambda k: k.created_at),
+        ("DSN", lambda k: k.dsn),
+    ],
+    Member: [
+        ("USER", lambda m: m.user_id),
+        ("USERNAME", lambda m: m.username),
+        ("MIN LEVEL", lambda m: m.min_level),
+        ("NEW ISSUES", lambda m: m.notify_new_issues),
+        ("REGRESSIONS", lambda m: m.notify_regressions),
+    ],
+    Event: [
+        ("EVENT ID", lambda e: e.event_id),
+        ("RECEIVED", lambda e: e.received_at),
+        ("LEVEL", lambda e: e.level),
+        ("TYPE", lambda e: e.type),
+        ("ISSUE", lambda e: e.issue_id),
+        ("RELEASE", lambda e: e.release),
+        ("TITLE", lambda e: e.title),
+    ],
+    Issue: [
+        ("ID", lambda i: i.id),
+        ("STATUS", lambda i: i.status),
+        ("LEVEL", lambda i: i.level),
+        ("EVENTS", lambda i: i.times_seen),
+        ("LAST SEEN", lambda i: i.last_seen),
+        ("FIRST SEEN", lambda i: i.first_seen),
+        ("TITLE", lambda i: i.title),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    """How results are printed: JSON or human text, at a terminal width."""
+
+    json: bool
+    width: int
+
+    def show(self, value: Any, model: type | None = None) -> None:
+        """Print a model (as ``name: value`` lines), a list of models (as a table) or text."""
+        if self.json:
+            print(to_json(value))
+        elif isinstance(value, list):
+            self._table(value, model)
+        elif is_dataclass(value):
+            pairs = [(f.name, getattr(value, f.name)) for f in fields(value)]
+            print(
+                render_fields(
+                    [(n, v) for n, v in pairs if n not in ("keys", "payload")], self.width
+                )
+            )
+        else:
+            print(value)
+
+    def _table(self, items: list[Any], model: type | None) -> None:
+        kind = model or (type(items[0]) if items else None)
+        if kind is None:
+            print("(none)")
+            return
+        columns = _COLUMNS.get(kind) or [
+            (f.name.upper().replace("_", " "), _attribute(f.name)) for f in fields(kind)
+        ]
+        if not items:
+            print("(none)")
+            return
+        rows = [[cell(get(item)) for _, get in columns] for item in items]
+        print(render_table([name for name, _ in columns], rows, self.width))
+
+
+def _attribute(name: str) -> Callable[[Any], object]:
+    return lambda item: getattr(item, name)
+
+
+def _client(args: argparse.Namespace) -> Client:
+    return Client(args.url, timeout=args.timeout)
+
+
+_DURATION = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _when(text: str) -> datetime:
+    """An ISO 8601 timestamp (naive: UTC) or a time ago: ``30m``, ``2h``, ``7d``, ``1w``."""
+    if match := _DURATION.match(text.strip()):
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (ISO 8601, or an age such as 30m, 2h, 7d)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return value
+
+
+def _password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
+    if args.password is not None:
+        return str(args.password)
+    return getpass.getpass(prompt)
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_health(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.health())
+
+
+def cmd_login(args: argparse.Namespace, out: Output) -> None:
+    username = args.username or input("Username: ")
+    password = _password(args)
+    with _client(args) as client:
+        tokens = client.login(username, password)
+        path = save_login(
+            StoredLogin(
+                url=client.base_url,
+                username=username,
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+            )
+        )
+        url = client.base_url
+    if out.json:
+        print(to_json({"url": url, "username": username, "stored_in": str(path)}))
+    else:
+        print(f"logged in to {url} as {username} (tokens stored in {path})")
+
+
+def cmd_logout(args: argparse.Namespace, out: Output) -> None:
+    stored = load_login()
+    removed = forget_login()
+    message = f"logged out of {stored.url}" if stored and removed else "not logged in"
+    print(to_json({"logged_out": removed}) if out.json else message)
+
+
+def cmd_whoami(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.me())
+
+
+def cmd_user_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(list(client.users.list()), User)
+
+
+def cmd_user_get(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.users.get(args.user_id))
+
+
+def cmd_user_create(args: argparse.Namespace, out: Output) -> None:
+    password = _password(args, f"Password for {args.username}: ")
+    with _client(args) as client:
+        user = client.users.create(
+            args.username,
+            password,
+            is_admin=args.admin,
+            telegram_chat_id=args.telegram_chat_id or NOT_GIVEN,
+        )
+    out.show(user)
+
+
+def cmd_user_update(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        user = client.users.update(
+            args.user_id,
+            username=_given(args.username),
+            password=_given(args.password),
+            current_password=_given(args.current_password),
+            is_admin=_given(args.admin),
+            is_active=_given(args.active),
+            telegram_chat_id=_given(args.telegram_chat_id),
+        )
+    out.show(user)
+
+
+def _given(value: Any) -> Any:
+    return NOT_GIVEN if value is None else value
+
+
+def cmd_user_delete(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        client.users.delete(args.user_id)
+    _done(out, f"deleted user {args.user_id}")
+
+
+def _done(out: Output, message: str) -> None:
+    print(to_json({"ok": True, "message": message}) if out.json else message)
+
+
+def cmd_project_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(list(client.projects.list()), Project)
+
+
+def cmd_project_get(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        project = client.projects.get(args.project_id)
+    out.show(project)
+    if not out.json:
+        print()
+        out.show(project.keys, ProjectKey)
+
+
+def cmd_project_create(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        project = client.projects.create(
+            args.name,
+            slug=_given(args.slug),
+            allowed_origins=args.allowed_origin or NOT_GIVEN,
+            rate_limit_per_minute=_given(args.rate_limit),
+            retention_days=_given(args.retention_days),
+        )
+    if out.json:
+        out.show(project)
+        return
+    print(f"created project {project.id} ({project.slug})", file=sys.stderr)
+    print("\n".join(project.dsns))
+
+
+def cmd_project_update(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        project = client.projects.update(
+            args.project_id,
+            name=_given(args.name),
+            allowed_origins=args.allowed_origin or NOT_GIVEN,
+            rate_limit_per_minute=_limit(args.rate_limit),
+            retention_days=_limit(args.retention_days),
+        )
+    out.show(project)
+
+
+def _limit(value: int | None) -> Any:
+    # 0 clears a limit (null); absent keeps it.
+    return NOT_GIVEN if value is None else (None if value == 0 else value)
+
+
+def cmd_project_delete(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        client.projects.delete(args.project_id)
+    _done(out, f"deleted project {args.project_id} and all its data")
+
+
+def cmd_project_dsn(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        dsns = client.projects.get(args.project_id).dsns
+    print(to_json(dsns) if out.json else "\n".join(dsns))
+
+
+def cmd_key_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(list(client.keys.list(args.project_id)), ProjectKey)
+
+
+def cmd_key_create(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.keys.create(args.project_id, label=args.label))
+
+
+def cmd_key_revoke(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.keys.revoke(args.project_id, args.key_id))
+
+
+def cmd_member_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(list(client.members.list(args.project_id)), Member)
+
+
+def cmd_member_add(args: argparse.Namespace, out: Output) -> None:
+    user: dict[str, Any] = (
+        {"user_id": int(args.user)} if args.user.isdigit() else {"username": args.user}
+    )
+    with _client(args) as client:
+        member = client.members.add(
+            args.project_id,
+            **user,
+            min_level=_given(args.min_level),
+            notify_new_issues=_given(args.new_issues),
+            notify_regressions=_given(args.regressions),
+        )
+    out.show(member)
+
+
+def cmd_member_remove(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        client.members.remove(args.project_id, args.user_id)
+    _done(out, f"removed user {args.user_id} from project {args.project_id}")
+
+
+def cmd_events_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        events = client.events.list(
+            args.project_id,
+            level=args.level,
+            issue_id=args.issue,
+            release=args.release,
+            environment=args.environment,
+            type=args.type,
+            since=args.since,
+            until=args.until,
+            max_items=args.limit,
+        )
+        out.show(list(events), Event)
+
+
+def cmd_events_get(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        event = client.events.get(args.project_id, args.event_id)
+    if out.json:
+        out.show(event)
+        return
+    _show_event(event, out)
+
+
+def _show_event(event: EventDetail, out: Output) -> None:
+    pairs = [
+        (f.name, getattr(event, f.name))
+        for f in fields(event)
+        if f.name not in ("payload", "attachments") and getattr(event, f.name) not in (None, {}, "")
+    ]
+    print(render_fields(pairs, out.width))
+    if event.attachments:
+        print("\nattachments:")
+        out.show(event.attachments)
+    command = f"resentry-client envelope download {event.project_id} {event.envelope_id}"
+    print(f"\nenvelope {event.envelope_id}: {command}")
+
+
+def cmd_issues_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        issues = client.issues.list(
+            args.project_id, status=args.status, sort=args.sort, max_items=args.limit
+        )
+        out.show(list(issues), Issue)
+
+
+def cmd_issues_get(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        out.show(client.issues.get(args.project_id, args.issue_id))
+
+
+def _issue_status(status: str) -> Callable[[argparse.Namespace, Output], None]:
+    def command(args: argparse.Namespace, out: Output) -> None:
+        with _client(args) as client:
+            issue = client.issues.set_status(args.project_id, args.issue_id, status)  # type: ignore[arg-type]
+        if out.json:
+            out.show(issue)
+        else:
+            print(f"issue {issue.id} is {issue.status}: {issue.title}")
+
+    return command
+
+
+def cmd_issues_events(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        events = client.issues.events(args.project_id, args.issue_id, max_items=args.limit)
+        out.show(list(events), Event)
+
+
+def cmd_attachment_download(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        download = client.attachments.download(args.project_id, args.attachment_id, args.output)
+    _downloaded(download, out)
+
+
+def cmd_envelope_download(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        download = client.envelopes.download(
+            args.project_id, args.envelope_id, args.output, raw=args.raw
+        )
+    _downloaded(download, out)
+
+
+def _downloaded(download: Any, out: Output) -> None:
+    if out.json:
+        out.show(download)
+    else:
+        print(f"wrote {download.size} bytes to {download.path}")
+
+
+def cmd_send_test_event(args: argparse.Namespace, out: Output) -> None:
+    dsn = parse_dsn(args.dsn)
+    event_id = send_test_event(args.dsn, message=args.message)
+    if out.json:
+        print(to_json({"event_id": event_id, "project_id": dsn.project_id}))
+        return
+    print(f"sent test event {event_id} to project {dsn.project_id} at {dsn.base_url}")
+    print(
+        f"see it with: resentry-client --url {dsn.base_url} events get {dsn.project_id} {event_id}"
+    )
+
+
+# --- the parser ---------------------------------------------------------------------------------
+
+
+def _command(
+    group: Any,
+    name: str,
+    handler: Callable[[argparse.Namespace, Output], None],
+    help: str,
+    *,
+    aliases: Iterable[str] = (),
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = group.add_parser(
+        name, help=help, description=help, aliases=list(aliases)
+    )
+    _global_options(parser, defaults=False)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    # Accepted before the command and after it; a command's copy only overrides when given.
+    default: Any = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--url",
+        default=default,
+        help="server URL (default: RESENTRY_URL, else the stored login's server)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="print JSON for scripts",
+    )
+    parser.add_argument("--timeout", type=float, default=default, help="seconds per request")
+
+
+def _group(parent: Any, name: str, help: str) -> Any:
+    parser = parent.add_parser(name, help=help, description=help)
+    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+
+def _project(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project_id", metavar="PROJECT", type=_positive, help="project id")
+
+
+def _issue_args(parser: argparse.ArgumentParser) -> None:
+    _project(parser)
+    parser.add_argument("issue_id", metavar="ISSUE", type=_positive, help="issue id")
+
+
+def _limit_arg(parser: argparse.ArgumentParser, default: int | None) -> None:
+    parser.add_argument(
+        "--limit", type=_positive, default=default, help=f"at most this many (default {default})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``resentry-client`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="resentry-client",
+        description="The Resentry management API from a terminal.",
+        epilog=f"The login is stored in {login_path()} (mode 0600).",
+    )
+    _global_options(parser, defaults=True)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    _command(commands, "health", cmd_health, "check that the server and its database answer")
+    login = _command(commands, "login", cmd_login, "log in and store the tokens")
+    login.add_argument("--username", "-u", help="prompted for when not given")
+    login.add_argument("--password", "-p", help="prompted for (without echo) when not given")
+    _command(commands, "logout", cmd_logout, "forget the stored login")
+    _command(commands, "whoami", cmd_whoami, "the logged-in user")
+
+    users = _group(commands, "user", "users (admins only; anyone may read themself)")
+    _command(users, "list", cmd_user_list, "every user")
+    get = _command(users, "get", cmd_user_get, "one user", aliases=["get-user"])
+    get.add_argument("user_id", metavar="USER", type=_positive)
+    create = _command(users, "create", cmd_user_create, "create a user", aliases=["create-user"])
+    create.add_argument("username")
+    create.add_argument("--password", "-p", help="prompted for when not given")
+    create.add_argument("--admin", action="store_true", help="make an administrator")
+    create.add_argument("--telegram-chat-id")
+    update = _command(users, "update", cmd_user_update, "change a user", aliases=["update-user"])
+    update.add_argument("user_id", metavar="USER", type=_positive)
+    update.add_argument("--username")
+    update.add_argument("--password", help="the new password")
+    update.add_argument("--current-password", help="needed to change one's own password")
+    update.add_argument("--admin", action=argparse.BooleanOptionalAction)
+    update.add_argument("--active", action=argparse.BooleanOptionalAction)
+    update.add_argument("--telegram-chat-id", help='"" clears it')
+    delete = _command(users, "delete", cmd_user_delete, "delete a user")
+    delete.add_argument("user_id", metavar="USER", type=_positive)
+
+    projects = _group(commands, "project", "projects and their DSNs")
+    _command(projects, "list", cmd_project_list, "the projects you see")
+    _project(_command(projects, "get", cmd_project_get, "one project with its keys"))
+    create = _command(projects, "create", cmd_project_create, "create a project; prints its DSN")
+    create.add_argument("name")
+    create.add_argument("--slug")
+    update = _command(projects, "update", cmd_project_update, "change a project")
+    _project(update)
+    update.add_argument("--name")
+    for each in (create, update):
+        each.add_argument("--allowed-origin", action="append", help="CORS origin (repeatable)")
+        each.add_argument("--rate-limit", type=int, help="events per minute per key (0: none)")
+        each.add_argument("--retention-days", type=int, help="days to keep events (0: forever)")
+    _project(
+        _command(
+            projects, "delete", cmd_project_delete, "delete a project", aliases=["delete-project"]
+        )
+    )
+    _project(_command(projects, "dsn", cmd_project_dsn, "the DSNs of the active keys"))
+
+    keys = _group(commands, "key", "project keys (DSNs)")
+    _project(_command(keys, "list", cmd_key_list, "a project's keys"))
+    create = _command(keys, "create", cmd_key_create, "add a key")
+    _project(create)
+    create.add_argument("--label", default="")
+    revoke = _command(keys, "revoke", cmd_key_revoke, "revoke a key")
+    _project(revoke)
+    revoke.add_argument("key_id", metavar="KEY", type=_positive)
+
+    members = _group(commands, "member", "project members")
+    _project(_command(members, "list", cmd_member_list, "a project's members"))
+    add = _command(members, "add", cmd_member_add, "add a member (or change their settings)")
+    _project(add)
+    add.add_argument("user", metavar="USER", help="user id or username")
+    add.add_argument("--min-level", choices=["debug", "info", "warning", "error", "fatal"])
+    add.add_argument("--new-issues", action=argparse.BooleanOptionalAction)
+    add.add_argument("--regressions", action=argparse.BooleanOptionalAction)
+    remove = _command(members, "remove", cmd_member_remove, "remove a member")
+    _project(remove)
+    remove.add_argument("user_id", metavar="USER", type=_positive)
+
+    events = _group(commands, "events", "events")
+    listing = _command(events, "list", cmd_events_list, "a project's events, newest first")
+    _project(listing)
+    listing.add_argument("--level", choices=["debug", "info", "warning", "error", "fatal"])
+    listing.add_argument("--since", type=_when, help="received at or after (ISO 8601, or 2h, 7d)")
+    listing.add_argument("--until", type=_when, help="received before")
+    listing.add_argument("--release")
+    listing.add_argument("--environment")
+    listing.add_argument("--issue", type=_positive, help="of this issue")
+    listing.add_argument("--type", help="error, default, transaction, feedback, …")
+    _limit_arg(listing, 50)
+    get = _command(events, "get", cmd_events_get, "one event with its attachments")
+    _project(get)
+    get.add_argument("event_id", metavar="EVENT_ID")
+
+    issues = _group(commands, "issues", "issues")
+    listing = _command(issues, "list", cmd_issues_list, "a project's issues")
+    _project(listing)
+    listing.add_argument("--status", choices=["unresolved", "resolved", "ignored"])
+    listing.add_argument("--sort", choices=["last_seen", "first_seen", "times_seen"])
+    _limit_arg(listing, 50)
+    _issue_args(_command(issues, "get", cmd_issues_get, "one issue"))
+    for name, status in (("resolve", "resolved"), ("ignore", "ignored"), ("reopen", "unresolved")):
+        _issue_args(_command(issues, name, _issue_status(status), f"mark an issue {status}"))
+    issue_events = _command(issues, "events", cmd_issues_events, "an issue's events")
+    _issue_args(issue_events)
+    _limit_arg(issue_events, 50)
+
+    attachments = _group(commands, "attachment", "attachments")
+    download = _command(
+        attachments, "download", cmd_attachment_download, "save an attachment's exact bytes"
+    )
+    _project(download)
+    download.add_argument("attachment_id", metavar="ATTACHMENT", type=_positive)
+    envelopes = _group(commands, "envelope", "raw envelopes")
+    download_envelope = _command(
+        envelopes, "download", cmd_envelope_download, "save an envelope as the SDK sent it"
+    )
+    _project(download_envelope)
+    download_envelope.add_argument("envelope_id", metavar="ENVELOPE", type=_positive)
+    download_envelope.add_argument(
+        "--raw", action="store_true", help="keep the SDK's compression, if any"
+    )
+    for each in (download, download_envelope):
+        each.add_argument(
+            "-o",
+            "--output",
+            type=Path,
+            default=Path(),
+            help="file or directory (default: the server's file name in the current directory)",
+        )
+
+    test = _command(
+        commands, "send-test-event", cmd_send_test_event, "send a test error event to a DSN"
+    )
+    test.add_argument("dsn", metavar="DSN")
+    test.add_argument("--message", default="This is a test event sent by resentry-client")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    out = Output(json=args.json, width=shutil.get_terminal_size((100, 24)).columns)
+    try:
+        args.handler(args, out)
+    except ResentryClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -23,10 +23,17 @@ duplicate, which Resentry answers without storing it again.
 It also reports Resentry's idle RSS (after start, and after the load) and its peak RSS.
 Targets: throughput >= 50% of the ceiling, p99 < 50 ms at that load, idle RSS < 100 MiB.
 
+With ``--header-cap`` it measures instead what the request-head cap costs: two Resentry
+servers under ``uvicorn --factory``, one with uvicorn's own httptools protocol and one with
+``--http resentry_server:HttpProtocol`` (431 past ``RESENTRY_MAX_REQUEST_HEADER_BYTES``),
+each on its own SQLite database, saturated in ``--rounds`` alternated rounds.
+
     uv run python -m bench.http_ingest [--senders 32] [--requests 12000] [--rounds 3]
+    uv run python -m bench.http_ingest --header-cap [--rounds 5]
 """
 
 import argparse
+import contextlib
 import gc
 import os
 import socket
@@ -351,7 +358,11 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=10.0)
     parser.add_argument("--capacity-steps", type=int, default=5)
     parser.add_argument("--capacity-seconds", type=float, default=5.0)
+    parser.add_argument("--header-cap", action="store_true", help="measure the head cap's cost")
     args = parser.parse_args()
+    if args.header_cap:
+        compare_header_cap(args.rounds, args.requests, args.senders, args.seconds)
+        return
     # Fresh envelopes everywhere: a resent event id is a duplicate, which costs Resentry less.
     warmup = make_bodies(300, seed=1)
     rounds = [make_bodies(args.requests, seed=100 + index) for index in range(args.rounds)]
@@ -447,6 +458,55 @@ def main() -> None:
     print(
         f"Resentry RSS: idle {idle_start / MiB:.0f} MiB at start, {idle_after / MiB:.0f} MiB "
         f"after the load (target < 100 MiB); peak {peak / MiB:.0f} MiB"
+    )
+
+
+def compare_header_cap(rounds: int, requests: int, senders: int, seconds: float) -> None:
+    """Saturate Resentry with and without :class:`resentry_server.HttpProtocol`, alternating."""
+    batches = [make_bodies(requests, seed=200 + index) for index in range(rounds)]
+    protocols = {"httptools": "httptools", "HttpProtocol": "resentry_server:HttpProtocol"}
+    results: dict[str, list[Result]] = {name: [] for name in protocols}
+    with (
+        tempfile.TemporaryDirectory() as plain_dir,
+        tempfile.TemporaryDirectory() as capped_dir,
+        contextlib.ExitStack() as stack,
+    ):
+        targets = {}
+        for (name, http), data_dir in zip(protocols.items(), (plain_dir, capped_dir), strict=True):
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("RESENTRY_")},
+                "PYTHONPATH": str(ROOT),
+                "RESENTRY_DATA_DIR": data_dir,
+                "RESENTRY_LOG_LEVEL": "warning",
+            }
+            project_id, key = _create_project(env)
+            argv = [sys.executable, "-m", "uvicorn", "--factory", "resentry_server:create_app"]
+            argv += [*UVICORN_OPTIONS, "--no-access-log", "--http", http]
+            server = stack.enter_context(_serve(name, argv, env, _free_port()))
+            url = f"{server.url}/api/{project_id}/envelope/"
+            auth = f"Sentry sentry_key={key}, sentry_version=7"
+            targets[name] = (server, url, auth)
+            anyio.run(saturate, server, url, auth, make_bodies(300, seed=1), senders, seconds)
+        for index, bodies in enumerate(batches):
+            order = list(targets) if index % 2 == 0 else list(reversed(targets))
+            for name in order:  # alternated, and each goes first every other round
+                server, url, auth = targets[name]
+                results[name].append(
+                    anyio.run(saturate, server, url, auth, bodies, senders, seconds)
+                )
+    for name, runs in results.items():
+        for index, result in enumerate(runs, start=1):
+            _report(f"round {index}: {name}", result)
+    plain, capped = _median(results["httptools"]), _median(results["HttpProtocol"])
+    _report("httptools (median)", plain)
+    _report("HttpProtocol (median)", capped)
+    ratios = sorted(
+        c.rate / p.rate for p, c in zip(results["httptools"], results["HttpProtocol"], strict=True)
+    )
+    print(
+        f"HttpProtocol / httptools: {capped.rate / plain.rate:.1%} of the throughput (medians; "
+        f"per round {', '.join(f'{r:.1%}' for r in ratios)}); server CPU per event "
+        f"{capped.cpu_ms_per_event:.3f} vs {plain.cpu_ms_per_event:.3f} ms"
     )
 
 

@@ -34,7 +34,8 @@ from resentry_core._ingest import Ingestor
 from resentry_core._ingest_values import IngestRequest, IngestResult
 from resentry_core._issues import Issues
 from resentry_core._json import loads as parse_json
-from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._json import within_depth
+from resentry_core._limits import DEFAULT_LIMITS, MAX_JSON_DEPTH, Limits
 from resentry_core._models import (
     ISSUE_STATUSES,
     LEVELS,
@@ -77,6 +78,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "ISSUE_STATUSES",
     "LEVELS",
+    "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
     "Accounts",
     "Attachment",
@@ -139,4 +141,5 @@ __all__ = [
     "parse_envelope",
     "parse_json",
     "parse_sentry_auth",
+    "within_depth",
 ]

@@ -21,7 +21,10 @@ class CoreConfig:
         default_rate_limit_per_minute: events per minute per key when a project sets none;
             ``None`` for no limit.
         login_max_failures: failed logins for one username before it is throttled.
-        login_lockout: how long a throttled username must wait.
+        login_max_address_failures: failed logins from one client address before it is
+            throttled.
+        login_lockout: how long a throttled username or address must wait.
+        max_concurrent_password_checks: bcrypt hashes and checks that may run at once.
         batch_max_envelopes: most envelopes written in one storage transaction (group commit).
         retention_interval: how often projects with ``retention_days`` are pruned while the
             core is open (first at once); ``None`` never prunes.
@@ -35,6 +38,8 @@ class CoreConfig:
     bcrypt_rounds: int = 12
     default_rate_limit_per_minute: int | None = None
     login_max_failures: int = 5
+    login_max_address_failures: int = 20
     login_lockout: timedelta = timedelta(minutes=5)
+    max_concurrent_password_checks: int = 2
     batch_max_envelopes: int = 256
     retention_interval: timedelta | None = timedelta(hours=1)

@@ -18,9 +18,11 @@ from typing import Any
 import orjson
 
 from resentry_core._errors import JsonDecodeError
+from resentry_core._limits import MAX_JSON_DEPTH
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL_ESCAPE = re.compile(rb"\\u0000")
+TRIMMED_MARKER = f"[trimmed: nested deeper than {MAX_JSON_DEPTH} levels]"
 
 
 def decode(data: bytes | memoryview | str) -> Any:
@@ -66,6 +68,47 @@ def loads(data: bytes | memoryview | str) -> Any:
             has_nul = data.rfind(b"\\u0000") != -1
         return _clean(value) if has_nul else value
     return _clean(_stdlib_decode(data))
+
+
+def deeper_than(value: Any, max_depth: int) -> bool:
+    """Whether ``value`` nests containers more than ``max_depth`` levels deep (a bare object
+    or array is one level). Stops as soon as it knows."""
+    level = [value]
+    for _ in range(max_depth):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
+
+
+def trim_depth(value: Any, max_depth: int = MAX_JSON_DEPTH) -> tuple[Any, list[str]]:
+    """``value`` with every object or array deeper than ``max_depth`` levels replaced by
+    :data:`TRIMMED_MARKER`; also the paths (``extra.x.0``) of the first ten replaced."""
+    paths: list[str] = []
+
+    def walk(node: Any, depth: int, path: str) -> Any:
+        if not isinstance(node, (dict, list)):
+            return node
+        if depth > max_depth:
+            if len(paths) < 10:
+                paths.append(path)
+            return TRIMMED_MARKER
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        trimmed = {str(k): walk(v, depth + 1, f"{path}.{k}".lstrip(".")) for k, v in pairs}
+        return trimmed if isinstance(node, dict) else list(trimmed.values())
+
+    return walk(value, 1, ""), paths
+
+
+def within_depth(value: Any) -> Any:
+    """``value``, trimmed past :data:`MAX_JSON_DEPTH` levels if it nests deeper (see
+    :func:`trim_depth`): what a reader renders, whatever was stored."""
+    return trim_depth(value)[0] if deeper_than(value, MAX_JSON_DEPTH) else value
 
 
 def dumps(value: object) -> bytes:

@@ -40,6 +40,10 @@ MAX_REPLAY_BYTES: Final = 10 * MiB
 # Resentry's own: one JSON header line (envelope or item). SDK headers are a few KiB at most
 # (the JS SDK puts its integrations list in the envelope header).
 MAX_HEADER_BYTES: Final = 64 * KiB
+# Resentry's own: how deeply JSON may nest. Headers nested deeper are refused (400); event
+# data nested deeper is trimmed at ingest, as Relay's normalization trims databags past a
+# maximum depth. Well below the 255 levels that pydantic and orjson can serialize.
+MAX_JSON_DEPTH: Final = 128
 # Resentry's own: items in one envelope (Relay bounds each type; this bounds the total).
 MAX_ITEMS: Final = 1000
 # Resentry's own: any other (unknown) item type; Relay forwards them bounded by the envelope.

@@ -23,7 +23,11 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class User:
-    """A person who can log in to the management API."""
+    """A person who can log in to the management API.
+
+    ``token_generation`` is carried in every token issued to the user; raising it (logout,
+    password change, deactivation, a reused refresh token) ends every earlier token.
+    """
 
     id: int
     username: str
@@ -31,6 +35,7 @@ class User:
     is_active: bool
     telegram_chat_id: str | None
     created_at: datetime
+    token_generation: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,7 +43,8 @@ from resentry_core._envelope import (
     new_item,
 )
 from resentry_core._errors import EnvelopeError, PayloadTooLargeError
-from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._json import deeper_than
+from resentry_core._limits import DEFAULT_LIMITS, MAX_JSON_DEPTH, Limits
 
 _WHITESPACE: Final = b" \t\r\n"  # JSON whitespace, which Relay's reader skips before a header
 _SKIP_WHITESPACE: Final = re.compile(rb"[ \t\r\n]*")
@@ -197,6 +198,12 @@ def _read_header(
     if type(value) is not dict:
         raise EnvelopeError(
             f"invalid {what}: expected a JSON object, got {type(value).__name__}",
+            offset=start,
+            item_index=index,
+        )
+    if line.count(b"{") + line.count(b"[") > MAX_JSON_DEPTH and deeper_than(value, MAX_JSON_DEPTH):
+        raise EnvelopeError(
+            f"invalid {what}: JSON nested deeper than {MAX_JSON_DEPTH} levels",
             offset=start,
             item_index=index,
         )

@@ -21,6 +21,7 @@ from resentry_core._envelope import Envelope, Item, headers_dict
 from resentry_core._errors import EnvelopeError, JsonDecodeError
 from resentry_core._fields import normalize_uuid
 from resentry_core._grouping import fingerprint
+from resentry_core._limits import MAX_JSON_DEPTH
 from resentry_core._normalize import normalize_event
 from resentry_core._records import (
     AttachmentRecord,
@@ -86,6 +87,12 @@ def prepare_envelope(
         for index, item in enumerate(envelope.items)
         if item.type in JSON_ITEM_TYPES
     }
+    trimmed: dict[int, bytes] = {}  # new payloads of the items trimmed for depth
+    for index, payload in payloads.items():
+        item = envelope.items[index]
+        if _may_nest_deeply(item.payload) and _json.deeper_than(payload, MAX_JSON_DEPTH):
+            payloads[index] = _trimmed(payload, item.type in EVENT_ITEM_TYPES)
+            trimmed[index] = _json.dumps(payloads[index])
     event_id = _event_id(envelope, payloads)
     sdk = envelope.headers.sdk
     events: list[EventRecord] = []
@@ -137,7 +144,10 @@ def prepare_envelope(
         headers=headers_dict(envelope.headers.fields),
         raw=raw,
         raw_encoding=raw_encoding,
-        items=tuple(_item_record(item, index) for index, item in enumerate(envelope.items)),
+        items=tuple(
+            _item_record(item, index, trimmed.get(index))
+            for index, item in enumerate(envelope.items)
+        ),
         events=tuple(events),
         attachments=tuple(attachments),
         sessions=tuple(sessions),
@@ -150,6 +160,30 @@ def prepare_envelope(
             for (reason, category), quantity in discarded.items()
         ),
     )
+
+
+def _may_nest_deeply(payload: bytes | memoryview) -> bool:
+    # Nesting past the limit needs that many brackets: a count in C spares the walk.
+    data = payload if isinstance(payload, bytes) else bytes(payload)
+    return data.count(b"{") + data.count(b"[") > MAX_JSON_DEPTH
+
+
+def _trimmed(payload: Mapping[str, object], is_event: bool) -> dict[str, object]:
+    # As Relay's normalization trims databags past their maximum depth: the event is kept,
+    # what is too deep becomes a marker, and the event's ``errors`` (Sentry's processing
+    # errors, shown with the event) says where.
+    value, paths = _json.trim_depth(payload)
+    if is_event:
+        errors = value.get("errors")
+        value["errors"] = [
+            *(errors if isinstance(errors, list) else []),
+            *(
+                {"type": "invalid_data", "name": path, "reason": _json.TRIMMED_MARKER}
+                for path in paths
+            ),
+        ]
+    result: dict[str, object] = value
+    return result
 
 
 def _json_object(item: Item, index: int) -> Mapping[str, object]:
@@ -188,9 +222,11 @@ def _event_id(envelope: Envelope, payloads: Mapping[int, Mapping[str, object]]) 
     return event_id if event_id != _NIL_ID else uuid.uuid4().hex
 
 
-def _item_record(item: Item, index: int) -> ItemRecord:
+def _item_record(item: Item, index: int, trimmed: bytes | None) -> ItemRecord:
+    # A payload trimmed for depth is stored trimmed; the raw envelope keeps what was sent.
+    payload = item.payload if trimmed is None else trimmed
     return ItemRecord(
-        position=index, type=item.type, headers=headers_dict(item.headers), payload=item.payload
+        position=index, type=item.type, headers=headers_dict(item.headers), payload=payload
     )
 
 

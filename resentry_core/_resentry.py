@@ -75,7 +75,10 @@ class Resentry:
             )
             accounts = Accounts(
                 store,
-                PasswordHasher(rounds=config.bcrypt_rounds),
+                PasswordHasher(
+                    rounds=config.bcrypt_rounds,
+                    max_concurrent=config.max_concurrent_password_checks,
+                ),
                 TokenCodec(
                     config.secret_key,
                     access_ttl=config.access_token_ttl,
@@ -84,6 +87,7 @@ class Resentry:
                 ),
                 clock=utc_now,
                 max_failures=config.login_max_failures,
+                max_address_failures=config.login_max_address_failures,
                 lockout=config.login_lockout,
             )
             async with (

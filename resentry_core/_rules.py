@@ -15,18 +15,8 @@ from typing import Final
 from resentry_core._errors import ConflictError, InvalidInputError
 from resentry_core._models import ISSUE_STATUSES, IssueStatus
 
-MAX_USERNAME_LENGTH: Final = 150
 FALLBACK_SLUG: Final = "project"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def check_username(username: str) -> str:
-    """``username`` without surrounding whitespace. Raises InvalidInputError unless it has
-    1 to :data:`MAX_USERNAME_LENGTH` characters."""
-    name = username.strip()
-    if not name or len(name) > MAX_USERNAME_LENGTH:
-        raise InvalidInputError(f"a username has 1 to {MAX_USERNAME_LENGTH} characters")
-    return name
 
 
 def keep_an_active_admin(user_id: int, active_admin_ids: Sequence[int], *, change: str) -> None:

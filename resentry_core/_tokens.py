@@ -16,7 +16,7 @@ TokenKind = Literal["access", "refresh"]
 
 _ALGORITHM: Final = "HS256"
 _MIN_SECRET_BYTES: Final = 32  # RFC 7518 §3.2: an HS256 key must be at least 256 bits
-_REQUIRED_CLAIMS: Final = ("sub", "kind", "iat", "exp", "jti")
+_REQUIRED_CLAIMS: Final = ("sub", "kind", "iat", "exp", "jti", "gen")
 _USER_ID: Final = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
@@ -29,7 +29,9 @@ class Claims:
         kind: ``access`` (API calls) or ``refresh`` (to get a new pair).
         issued_at: when it was issued (UTC, whole seconds).
         expires_at: when it stops being accepted (UTC, whole seconds).
-        token_id: a unique id (the ``jti`` claim), for revocation lists.
+        token_id: a unique id (the ``jti`` claim): a refresh token is used once by it.
+        generation: the user's token generation when it was issued (the ``gen`` claim); a
+            token whose generation is no longer the user's has been ended.
     """
 
     user_id: int
@@ -37,6 +39,7 @@ class Claims:
     issued_at: datetime
     expires_at: datetime
     token_id: str
+    generation: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,18 +87,24 @@ class TokenCodec:
         }
         self._clock = clock
 
-    def issue_pair(self, user_id: int) -> TokenPair:
+    def issue_pair(self, user_id: int, *, generation: int) -> TokenPair:
         """Issue a fresh access token and refresh token for ``user_id``.
 
+        Args:
+            user_id: the user.
+            generation: the user's current token generation, carried in both tokens.
+
         Raises:
-            InvalidInputError: ``user_id`` is negative.
+            InvalidInputError: ``user_id`` or ``generation`` is negative.
         """
-        if user_id < 0:
-            raise InvalidInputError(f"user id must not be negative, not {user_id}")
+        if user_id < 0 or generation < 0:
+            raise InvalidInputError(
+                f"user id and generation must not be negative, not {user_id}, {generation}"
+            )
         issued_at = int(self._now().timestamp())
         return TokenPair(
-            access_token=self._issue(user_id, "access", issued_at),
-            refresh_token=self._issue(user_id, "refresh", issued_at),
+            access_token=self._issue(user_id, "access", issued_at, generation),
+            refresh_token=self._issue(user_id, "refresh", issued_at, generation),
         )
 
     def verify(self, token: str, *, kind: TokenKind) -> Claims:
@@ -131,7 +140,7 @@ class TokenCodec:
             raise AuthenticationError("invalid token: expired")
         return claims
 
-    def _issue(self, user_id: int, kind: TokenKind, issued_at: int) -> str:
+    def _issue(self, user_id: int, kind: TokenKind, issued_at: int, generation: int) -> str:
         expires_at = issued_at + int(self._ttls[kind].total_seconds())
         payload = {
             "sub": str(user_id),
@@ -139,6 +148,7 @@ class TokenCodec:
             "iat": issued_at,
             "exp": expires_at,
             "jti": uuid4().hex,
+            "gen": generation,
         }
         return jwt.encode(payload, self._key, algorithm=_ALGORITHM)
 
@@ -151,14 +161,14 @@ class TokenCodec:
 
 def _claims(payload: dict[str, Any]) -> Claims:
     sub, kind, jti = payload["sub"], payload["kind"], payload["jti"]
-    iat, exp = payload["iat"], payload["exp"]
+    iat, exp, gen = payload["iat"], payload["exp"], payload["gen"]
     if not (isinstance(sub, str) and _USER_ID.fullmatch(sub)):
         raise AuthenticationError("invalid token: malformed 'sub' claim")
     if kind not in ("access", "refresh"):
         raise AuthenticationError("invalid token: malformed 'kind' claim")
     if not (isinstance(jti, str) and jti):
         raise AuthenticationError("invalid token: malformed 'jti' claim")
-    for name, value in (("iat", iat), ("exp", exp)):
+    for name, value in (("iat", iat), ("exp", exp), ("gen", gen)):
         if type(value) is not int or not 0 <= value < 2**40:
             raise AuthenticationError(f"invalid token: malformed {name!r} claim")
     return Claims(
@@ -167,4 +177,5 @@ def _claims(payload: dict[str, Any]) -> Claims:
         issued_at=datetime.fromtimestamp(iat, UTC),
         expires_at=datetime.fromtimestamp(exp, UTC),
         token_id=jti,
+        generation=gen,
     )

@@ -4,12 +4,13 @@ An application embedding Resentry needs nothing from here: :meth:`Resentry.open
 <resentry_core.Resentry.open>` opens the storage that ``CoreConfig.database_url`` names, and
 ``resentry_core`` exports the values storage returns. A new backend implements :class:`Storage`
 (the protocols it combines: :class:`IngestStore`, :class:`ProjectStore`, :class:`UserStore`,
-:class:`EventStore`; their docstrings are the contract) and is passed to ``Resentry.open(config,
-storage=...)``. Its ``record`` method receives batches of :class:`PreparedEnvelope`, built from
-the records below, and answers one :class:`Recorded` per envelope; the ``update_*`` methods
-take :data:`UNSET` for fields to leave as they are, and ``update_user``/``delete_user`` an
-:data:`AdminCheck` to call inside their transaction. A backend stores and reads: the services
-(``Accounts``, ``Projects``, ``Issues``) apply the domain rules before they call it.
+:class:`SessionStore`, :class:`EventStore`; their docstrings are the contract) and is passed
+to ``Resentry.open(config, storage=...)``. Its ``record`` method receives batches of
+:class:`PreparedEnvelope`, built from the records below, and answers one :class:`Recorded` per
+envelope; the ``update_*`` methods take :data:`UNSET` for fields to leave as they are, and
+``update_user``/``delete_user`` an :data:`AdminCheck` to call inside their transaction. A
+backend stores and reads: the services (``Accounts``, ``Projects``, ``Issues``) apply the
+domain rules before they call it.
 :class:`OutboxEntry` is a notice of the built-in ``SqlStorage``'s notification outbox.
 """
 
@@ -35,6 +36,7 @@ from resentry_core._storage._protocol import (
     EventStore,
     IngestStore,
     ProjectStore,
+    SessionStore,
     Storage,
     UserStore,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "ProjectStore",
     "Recorded",
     "SessionAggregate",
+    "SessionStore",
     "SessionUpdate",
     "Storage",
     "Unset",

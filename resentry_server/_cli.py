@@ -117,8 +117,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "log_level": settings.log_level,
         # Access lines are INFO: above that, uvicorn would still build each one to drop it.
         "access_log": logging.getLevelName(settings.log_level.upper()) <= logging.INFO,
-        "proxy_headers": True,
+        # X-Forwarded-* only from RESENTRY_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(map(str, settings.trusted_proxies)) or None,
         "server_header": False,
+        "http": "resentry_server:HttpProtocol",  # caps request heads (431)
     }
     if args.reload or args.workers > 1:
         # Each worker process builds its own app from the same environment and .env.

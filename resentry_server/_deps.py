@@ -4,6 +4,7 @@
 ``scope["app"]`` to the innermost app), so several Resentry apps can live in one process.
 """
 
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -51,6 +52,43 @@ async def public_url(request: Request) -> str:
     return str(request.url.replace(path=root_path, query="", fragment="")).rstrip("/")
 
 
+async def client_address(request: Request) -> str | None:
+    """The caller's address: the ASGI scope's client, or, when that is a trusted proxy
+    (``settings.trusted_proxies``), the nearest untrusted address of ``X-Forwarded-For``.
+
+    A forwarded address that is not an IP address is ignored (the proxy's own is kept).
+    """
+    client = request.scope.get("client")
+    if not client:
+        return None
+    trusted = _settings_of(request).trusted_proxies
+    address: str = client[0]
+    hops = [hop.strip() for hop in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    while trusted and hops and _within(address, trusted):
+        hop = hops.pop()
+        if not _is_ip(hop):
+            break
+        address = hop
+    return address
+
+
+def _within(address: str, networks: list[IPv4Network | IPv6Network]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 ResentryDep = Annotated[Resentry, Depends(get_resentry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PublicUrlDep = Annotated[str, Depends(public_url)]
+ClientAddressDep = Annotated[str | None, Depends(client_address)]

@@ -5,6 +5,7 @@ timestamp goes out as ISO 8601 with an explicit ``+00:00`` offset. The event-sid
 in ``_schemas_events.py``.
 """
 
+import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -58,8 +60,18 @@ UtcDatetime = Annotated[
 ]
 """A datetime read as UTC when naive, converted to UTC, and written with a ``+00:00`` offset."""
 
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-"""A numeric id in a path; out-of-range values answer 422 rather than overflow a backend."""
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _digits_only(value: object) -> object:
+    # Pydantic's lax int would take "1.0", "1e0" or " 1 " from a path: ids are digits only.
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("an id is a positive integer, in digits only")
+    return value
+
+
+RowId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=MAX_ROW_ID)]
+"""A numeric id in a path: digits only, 1 to 2**63-1; anything else answers 422."""
 
 Username = Annotated[str, Field(min_length=1, max_length=MAX_USERNAME_CHARS)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]

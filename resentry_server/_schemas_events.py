@@ -4,9 +4,9 @@ Download links are absolute: the server's public URL (mount prefix included) fol
 the ``*_PATH`` templates below, which the routes are registered under.
 """
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from resentry_core import (
     Attachment,
@@ -14,12 +14,19 @@ from resentry_core import (
     EventDetail,
     StoredItem,
     parse_json,
+    within_depth,
 )
 from resentry_server._schemas import FromCore, UtcDatetime
 
 ATTACHMENT_PATH = "/api/v1/projects/{project_id}/attachments/{attachment_id}"
 ENVELOPE_PATH = "/api/v1/projects/{project_id}/envelopes/{envelope_id}"
 ITEM_PAYLOAD_PATH = "/api/v1/projects/{project_id}/items/{item_id}/payload"
+
+StoredJson = Annotated[Any, AfterValidator(within_depth)]
+"""Stored JSON, trimmed for the answer past ``MAX_JSON_DEPTH`` levels: ingest trims event data
+that deep, but rows stored before it did must still render (pydantic stops at 255 levels)."""
+StoredObject = Annotated[dict[str, Any], AfterValidator(within_depth)]
+"""A stored JSON object, trimmed like :data:`StoredJson`."""
 
 
 class EventOut(BaseModel):
@@ -43,8 +50,8 @@ class EventOut(BaseModel):
     release: str | None
     environment: str | None
     tags: dict[str, str]
-    user: dict[str, Any] | None
-    sdk: dict[str, Any] | None
+    user: StoredObject | None
+    sdk: StoredObject | None
     transaction: str | None
     op: str | None
     duration_ms: float | None
@@ -88,7 +95,7 @@ class EventDetailOut(EventOut):
     UTF-16 surrogate escape) comes back as U+FFFD. The raw envelope keeps the exact bytes.
     """
 
-    payload: Any
+    payload: StoredJson
     attachments: list[AttachmentOut]
     envelope_url: str
 
@@ -150,7 +157,7 @@ class MonitorOut(FromCore):
 
     id: int
     slug: str
-    config: dict[str, Any] | None
+    config: StoredObject | None
     created_at: UtcDatetime
     last_check_in: UtcDatetime | None
     last_status: str | None
@@ -176,7 +183,7 @@ class LogOut(FromCore):
     timestamp: UtcDatetime
     level: str
     body: str
-    attributes: dict[str, Any]
+    attributes: StoredObject
     trace_id: str | None
     span_id: str | None
     severity_number: int | None
@@ -211,7 +218,7 @@ class ItemOut(BaseModel):
     envelope_id: int
     position: int
     type: str
-    headers: dict[str, Any]
+    headers: StoredObject
     size: int
     received_at: UtcDatetime
     payload_url: str

@@ -28,7 +28,11 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
-async def _current_user(token: Annotated[str, Depends(_bearer)], core: ResentryDep) -> User:
+BearerToken = Annotated[str, Depends(_bearer)]
+"""The bearer token of the request, as sent (401 when there is none)."""
+
+
+async def _current_user(token: BearerToken, core: ResentryDep) -> User:
     return await core.accounts.user_for_token(token)
 
 

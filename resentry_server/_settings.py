@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # Tokens are signed with HMAC-SHA256: a key shorter than the hash is weak (RFC 7518 §3.2).
 MIN_SECRET_KEY_BYTES = 32
+
+# nginx's default ``large_client_header_buffers 4 8k`` bounds a request line to 8 KiB and the
+# headers to about 32 KiB; the same 32 KiB holds any SDK's headers, a browser's cookies included.
+DEFAULT_MAX_REQUEST_HEADER_BYTES = 32 * 1024
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -49,7 +54,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int | None = Field(default=None, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     login_max_failures: int = Field(default=5, gt=0)
+    login_max_address_failures: int = Field(default=20, gt=0)
     login_lockout_seconds: int = Field(default=300, gt=0)
+    max_concurrent_password_checks: int = Field(default=2, gt=0)
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+    max_request_header_bytes: int = Field(default=DEFAULT_MAX_REQUEST_HEADER_BYTES, ge=1024)
     retention_interval_seconds: int = Field(default=3600, ge=0)
     log_level: LogLevel = "info"
 
@@ -73,6 +84,15 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        # From the environment: comma-separated addresses or networks (CIDR).
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        return [ip_network(str(item).strip(), strict=False) for item in items if str(item).strip()]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -149,7 +169,9 @@ class Settings(BaseSettings):
             bcrypt_rounds=self.bcrypt_rounds,
             default_rate_limit_per_minute=self.rate_limit_per_minute,
             login_max_failures=self.login_max_failures,
+            login_max_address_failures=self.login_max_address_failures,
             login_lockout=timedelta(seconds=self.login_lockout_seconds),
+            max_concurrent_password_checks=self.max_concurrent_password_checks,
             retention_interval=(
                 timedelta(seconds=self.retention_interval_seconds)
                 if self.retention_interval_seconds

@@ -243,9 +243,12 @@ class UserStore(Protocol):
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
     ) -> User:
-        """Create an active user, as given; usernames are compared exactly (case-sensitive).
+        """Create an active user, as given.
 
-        Raises ConflictError when the username is taken.
+        Usernames are compared case-insensitively after NFKC, and a name whose Unicode TR 39
+        skeleton equals another user's is taken too (``resentry_core._usernames``).
+
+        Raises ConflictError when the username, or one it can be confused with, is taken.
         """
         ...
 
@@ -254,7 +257,10 @@ class UserStore(Protocol):
         ...
 
     async def get_credentials(self, username: str) -> tuple[User, str] | None:
-        """The user and their password hash, or None when there is no such user."""
+        """The user and their password hash, or None when there is no such user.
+
+        The username is compared case-insensitively after NFKC.
+        """
         ...
 
     async def list_users(self) -> list[User]:
@@ -270,11 +276,13 @@ class UserStore(Protocol):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        end_sessions: bool = False,
         check: AdminCheck | None = None,
     ) -> User:
         """Change the fields given (:data:`UNSET`: unchanged), once ``check`` passes.
 
-        ``telegram_chat_id=None`` (or ``""``) clears the chat id.
+        ``telegram_chat_id=None`` (or ``""``) clears the chat id; ``end_sessions`` raises the
+        user's token generation in the same transaction.
 
         Raises:
             NotFoundError: no such user.
@@ -290,6 +298,46 @@ class UserStore(Protocol):
             NotFoundError: no such user.
             Exception: whatever ``check`` raises; nothing changes.
         """
+        ...
+
+
+class SessionStore(Protocol):
+    """What ends tokens and throttles logins, shared by every process on the database."""
+
+    async def end_sessions(self, user_id: int) -> None:
+        """Raise the user's token generation, ending every token issued before.
+
+        Raises:
+            NotFoundError: no such user.
+        """
+        ...
+
+    async def use_refresh_token(
+        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+    ) -> bool:
+        """Record a refresh token as used until it expires.
+
+        Returns:
+            ``False`` when it had been used before (nothing changes), else ``True``.
+        """
+        ...
+
+    async def login_failures(
+        self, keys: Sequence[str], *, since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """Failed logins and the window's first failure, per key whose window began after
+        ``since``."""
+        ...
+
+    async def record_login_failure(
+        self, keys: Sequence[str], *, now: datetime, since: datetime
+    ) -> None:
+        """Count a failed login for each key, atomically; a window that began by ``since``
+        begins again at ``now``, and such expired windows are deleted."""
+        ...
+
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget a key's failed logins."""
         ...
 
 
@@ -409,7 +457,7 @@ class EventStore(Protocol):
         ...
 
 
-class Storage(IngestStore, ProjectStore, UserStore, EventStore, Protocol):
+class Storage(IngestStore, ProjectStore, UserStore, SessionStore, EventStore, Protocol):
     """Everything Resentry stores."""
 
     async def ping(self) -> None:

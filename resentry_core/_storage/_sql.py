@@ -34,7 +34,13 @@ from resentry_core._models import (
     User,
 )
 from resentry_core._records import PreparedEnvelope, Recorded
-from resentry_core._storage import _outbox, _sql_admin, _sql_read, _sql_telemetry
+from resentry_core._storage import (
+    _outbox,
+    _sql_admin,
+    _sql_read,
+    _sql_security,
+    _sql_telemetry,
+)
 from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
@@ -309,23 +315,58 @@ class SqlStorage(SqlInsights):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        end_sessions: bool = False,
         check: AdminCheck | None = None,
     ) -> User:
         """Change the given fields once ``check`` passes (see ``UserStore.update_user``)."""
-        return await self._write(
-            _sql_admin.update_user,
-            user_id,
-            username=username,
-            password_hash=password_hash,
-            is_admin=is_admin,
-            is_active=is_active,
-            telegram_chat_id=telegram_chat_id,
-            check=check,
-        )
+        try:
+            return await self._write(
+                _sql_admin.update_user,
+                user_id,
+                username=username,
+                password_hash=password_hash,
+                is_admin=is_admin,
+                is_active=is_active,
+                telegram_chat_id=telegram_chat_id,
+                end_sessions=end_sessions,
+                check=check,
+            )
+        except IntegrityConflictError as exc:  # a concurrent writer took the username first
+            raise IntegrityConflictError(f"the username {username!r} is taken") from exc
 
     async def delete_user(self, user_id: int, *, check: AdminCheck | None = None) -> None:
         """Delete a user and their memberships once ``check`` passes. Raises NotFoundError."""
         await self._write(_sql_admin.delete_user, user_id, check)
+
+    # SessionStore
+
+    async def end_sessions(self, user_id: int) -> None:
+        """Raise the user's token generation. Raises NotFoundError."""
+        await self._write(_sql_security.end_sessions, user_id)
+
+    async def use_refresh_token(
+        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+    ) -> bool:
+        """Record a refresh token as used; False when it was used before."""
+        return await self._write(
+            _sql_security.use_refresh_token, token_id, user_id, expires_at, now
+        )
+
+    async def login_failures(
+        self, keys: Sequence[str], *, since: datetime
+    ) -> dict[str, tuple[int, datetime]]:
+        """Failed logins and window start per key, for current windows."""
+        return await self._read(_sql_security.login_failure_counts, keys, since)
+
+    async def record_login_failure(
+        self, keys: Sequence[str], *, now: datetime, since: datetime
+    ) -> None:
+        """Count a failed login for each key (expired windows begin again)."""
+        await self._write(_sql_security.record_login_failure, keys, now, since)
+
+    async def clear_login_failures(self, key: str) -> None:
+        """Forget a key's failed logins."""
+        await self._write(_sql_security.clear_login_failures, key)
 
     # EventStore
 

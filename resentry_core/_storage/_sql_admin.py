@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 
 from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
@@ -13,6 +13,7 @@ from resentry_core._storage._protocol import AdminCheck
 from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
 from resentry_core._storage._values import DEFAULT_KEY_LABEL, UNSET, Unset
+from resentry_core._usernames import skeleton, username_key
 
 
 def _key(row: Any) -> ProjectKey:
@@ -213,6 +214,7 @@ def user_from_row(row: Any) -> User:
         is_active=row.is_active,
         telegram_chat_id=row.telegram_chat_id,
         created_at=row.created_at,
+        token_generation=row.token_generation,
     )
 
 
@@ -286,20 +288,34 @@ def is_member(tx: Tx, project_id: int, user_id: int) -> bool:
     return bool(tx.conn.execute(select(condition)).scalar())
 
 
-def _check_username(tx: Tx, username: str, user_id: int | None) -> None:
-    query = select(users.c.id).where(users.c.username == username)
-    found = tx.conn.execute(query).scalar()
-    if found is not None and found != user_id:
-        raise ConflictError(f"the username {username!r} is taken")
+def _username_columns(tx: Tx, username: str, user_id: int | None) -> Row:
+    # The key and skeleton columns are unique: a name equal to another user's after case
+    # folding, or confusable with it (Unicode TR 39), is taken (resentry_core._usernames).
+    key = username_key(username)
+    shape = skeleton(key)
+    query = select(users.c.id, users.c.username).where(
+        or_(
+            users.c.username == username,
+            users.c.username_key == key,
+            users.c.username_skeleton == shape,
+        )
+    )
+    for found, name in tx.conn.execute(query).all():
+        if found != user_id:
+            raise ConflictError(
+                f"the username {username!r} is taken: it is or looks like {name!r}"
+                if name != username
+                else f"the username {username!r} is taken"
+            )
+    return {"username": username, "username_key": key, "username_skeleton": shape}
 
 
 def create_user(
     tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
 ) -> User:
     """Create an active user. Raises ConflictError."""
-    _check_username(tx, username, None)
     row: Row = {
-        "username": username,
+        **_username_columns(tx, username, None),
         "password_hash": password_hash,
         "is_admin": is_admin,
         "is_active": True,
@@ -318,8 +334,17 @@ def create_user(
 
 
 def get_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
-    """A user and their password hash, by exact username."""
-    row = tx.conn.execute(select(users).where(users.c.username == username)).first()
+    """A user and their password hash, by username compared case-insensitively after NFKC.
+
+    A user the 0002 migration left without a key (a collision) is found by exact username,
+    before the user whose key it collided with.
+    """
+    found = or_(
+        users.c.username_key == username_key(username),
+        and_(users.c.username_key.is_(None), users.c.username == username),
+    )
+    exact_first = (users.c.username != username, users.c.id)
+    row = tx.conn.execute(select(users).where(found).order_by(*exact_first)).first()
     return None if row is None else (user_from_row(row), row.password_hash)
 
 
@@ -347,6 +372,7 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    end_sessions: bool,
     check: AdminCheck | None,
 ) -> User:
     """Change the given fields of a user once ``check`` passes. Raises NotFoundError,
@@ -355,8 +381,7 @@ def update_user(
     _check_admins(tx, check)
     values: Row = {}
     if username is not UNSET:
-        _check_username(tx, username, user_id)
-        values["username"] = username
+        values.update(_username_columns(tx, username, user_id))
     if password_hash is not UNSET:
         values["password_hash"] = password_hash
     if is_admin is not UNSET:
@@ -365,6 +390,8 @@ def update_user(
         values["is_active"] = is_active
     if telegram_chat_id is not UNSET:
         values["telegram_chat_id"] = telegram_chat_id or None
+    if end_sessions:
+        values["token_generation"] = users.c.token_generation + 1
     if values:
         tx.conn.execute(update(users).where(users.c.id == user_id).values(values))
     return user_from_row(get_user_row(tx, user_id))

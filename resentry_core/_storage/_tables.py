@@ -137,8 +137,41 @@ users = Table(
     _flag("is_active"),
     _text("telegram_chat_id", null=True),
     _when("created_at"),
+    # Set by Accounts (resentry_core._usernames); NULL only for a user the 0002 migration
+    # found colliding with an older one, who logs in by exact username until renamed.
+    _text("username_key", null=True),
+    _text("username_skeleton", null=True),
+    # Every token carries the generation it was issued under; raising it ends them all.
+    Column("token_generation", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("username"),
+    # Unique indexes, not constraints: SQLite can add these without rebuilding the table.
+    Index(None, "username_key", unique=True),
+    Index(None, "username_skeleton", unique=True),
     sqlite_autoincrement=True,
+)
+
+# A refresh token is used once: its id is kept here until it expires.
+used_refresh_tokens = Table(
+    "used_refresh_tokens",
+    metadata,
+    _text("token_id", null=False),
+    _ref("user_id", "users.id"),
+    _when("expires_at"),
+    PrimaryKeyConstraint("token_id"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+# Failed logins per throttled key (``user:<username key>``, ``addr:<client address>``),
+# counted from the window's first failure; rows past their window are deleted.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    _text("key"),
+    Column("failures", Integer, nullable=False),
+    _when("window_start"),
+    PrimaryKeyConstraint("key"),
+    Index(None, "window_start"),
 )
 
 projects = Table(

@@ -1,4 +1,4 @@
-"""``/api/v1/auth``: log in, refresh a token pair, and who am I."""
+"""``/api/v1/auth``: log in, refresh a token pair, log out, and who am I."""
 
 from typing import Annotated, Any
 
@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from resentry_server._deps import ResentryDep
+from resentry_server._deps import ClientAddressDep, ResentryDep
 from resentry_server._routes._common import errors
 from resentry_server._schemas import LoginIn, RefreshIn, TokenOut, UserOut
-from resentry_server._security import CurrentUser
+from resentry_server._security import BearerToken, CurrentUser
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -63,20 +63,35 @@ LoginCredentials = Annotated[LoginIn, Depends(_login_credentials)]
         429: {**errors(429)[429], "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
     },
 )
-async def login(credentials: LoginCredentials, core: ResentryDep) -> TokenOut:
+async def login(
+    credentials: LoginCredentials, core: ResentryDep, address: ClientAddressDep
+) -> TokenOut:
     """Exchange a username and password for an access and a refresh token.
 
-    Send JSON ``{"username", "password"}`` or an OAuth2 password form. Repeated failures for one
-    username are throttled (429 with ``Retry-After``).
+    Send JSON ``{"username", "password"}`` or an OAuth2 password form; the username is
+    compared case-insensitively. Repeated failures for one username, or from one client
+    address, are throttled (429 with ``Retry-After``) in every server process alike.
     """
-    pair = await core.accounts.login(credentials.username, credentials.password)
+    pair = await core.accounts.login(
+        credentials.username, credentials.password, client_address=address
+    )
     return TokenOut.from_core(pair)
 
 
 @router.post("/refresh_token", responses=errors(400, 401))
 async def refresh_token(body: RefreshIn, core: ResentryDep) -> TokenOut:
-    """Exchange a refresh token (not an access token) for a new token pair."""
+    """Exchange a refresh token (not an access token) for a new token pair.
+
+    A refresh token is used once. Presenting one that was already used ends every token of
+    its user (it may have been stolen): they must log in again.
+    """
     return TokenOut.from_core(await core.accounts.refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=204, responses=errors(401))
+async def logout(token: BearerToken, core: ResentryDep) -> None:
+    """End every access and refresh token of the caller (on every device)."""
+    await core.accounts.logout(token)
 
 
 @router.get("/me", responses=errors(401))

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from resentry_core import AuthenticationError, Dsn, EventFilter, RateLimitedError
-from resentry_server._deps import PublicUrlDep, ResentryDep
+from resentry_server._deps import ClientAddressDep, PublicUrlDep, ResentryDep
+from resentry_server._errors import retry_after
 from resentry_server._ui._render import HERE, page_url, render
 from resentry_server._ui._route import UiRoute
 from resentry_server._ui._session import (
     CheckedForm,
     SignedIn,
-    end_session,
+    end_tokens,
     safe_next,
     start_session,
 )
@@ -47,24 +48,29 @@ async def login(
     core: ResentryDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    address: ClientAddressDep,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Check the credentials with the API's login (same throttling) and start a session."""
+    """Check the credentials with the API's login (same throttling, per username and per
+    client address) and start a session."""
     target = safe_next(request, next)
     try:
-        pair = await core.accounts.login(username, password)
+        pair = await core.accounts.login(username, password, client_address=address)
     except (AuthenticationError, RateLimitedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 401
         context = {"next": target, "error": str(exc), "username": username}
-        return render(request, "login.html", context, status=status)
+        response = render(request, "login.html", context, status=status)
+        if isinstance(exc, RateLimitedError):  # as the API's error handler answers
+            response.headers["Retry-After"] = retry_after(exc)
+        return response
     start_session(request, pair)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", name="ui_logout")
-async def logout(request: Request, form: CheckedForm) -> Response:
-    """End the session in this browser."""
-    end_session(request)
+async def logout(request: Request, form: CheckedForm, core: ResentryDep) -> Response:
+    """Sign out: end every token of the user (as the API's logout does) and the cookie."""
+    await end_tokens(request, core)
     return RedirectResponse(page_url(request, "ui_login"), status_code=303)
 
 

@@ -2,8 +2,16 @@
 
 The session cookie holds the access and refresh token pair that ``Accounts.login`` issues
 (the same codec as the API's bearer tokens), and every request verifies it with
-``Accounts.user_for_token``, so whatever ends an API token ends a UI session too. An expired
-access token is renewed once with ``Accounts.refresh``.
+``Accounts.user_for_token``, so whatever ends an API token (logout, password change or reset,
+deactivation, a reused refresh token) ends a UI session too. An expired access token is renewed
+with ``Accounts.refresh``, which uses the refresh token up; the response stores the new pair.
+
+A browser sends the same cookie with every request it has in flight, so several requests may
+try to renew one refresh token at once. The refresh token is single-use, and presenting it
+twice ends every session of the user, so :class:`Renewals` lets one request of this process
+renew it and hands the same new pair to the others that present it within
+``RENEWAL_GRACE`` (they carried the whole old cookie, access token included, so they learn
+nothing they did not hold). A request presenting it later, or to another process, is a reuse.
 
 CSRF: a random nonce lives in its own cookie; each form carries
 ``HMAC(secret_key, nonce)``. A cross-site page can neither read the cookie nor compute the
@@ -13,10 +21,13 @@ HMAC, and a planted cookie is useless without the secret.
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Annotated, Final
 from urllib.parse import quote
 
+import anyio
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -38,6 +49,8 @@ SESSION_COOKIE: Final = "resentry_session"
 CSRF_COOKIE: Final = "resentry_csrf"
 CSRF_FIELD: Final = "csrf_token"
 _SEPARATOR: Final = "~"  # never in a JWT (base64url and dots)
+RENEWAL_GRACE: Final = 30.0  # seconds a renewed refresh token's new pair is handed out again
+_MAX_RENEWALS: Final = 10_000  # renewals remembered at once (oldest forgotten first)
 
 
 class LoginRequiredError(Exception):
@@ -97,21 +110,75 @@ def end_session(request: Request) -> None:
     request.state.session_value = ""
 
 
-async def _viewer(request: Request, core: ResentryDep) -> Viewer:
+@dataclass
+class Renewals:
+    """The token pairs that recently replaced refresh tokens, in this process.
+
+    Renewal of one refresh token runs once at a time; within ``RENEWAL_GRACE`` seconds of it,
+    the same refresh token gets the same new pair instead of counting as a reuse.
+    """
+
+    _pairs: OrderedDict[bytes, tuple[float, TokenPair]] = field(default_factory=OrderedDict)
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def renew(self, core: Resentry, refresh_token: str) -> TokenPair:
+        """The new pair for ``refresh_token``. Raises AuthenticationError."""
+        key = hashlib.sha256(refresh_token.encode()).digest()
+        async with self._lock:
+            now = time.monotonic()
+            while self._pairs and next(iter(self._pairs.values()))[0] <= now:
+                self._pairs.popitem(last=False)
+            known = self._pairs.get(key)
+            if known is not None:
+                return known[1]
+            pair = await core.accounts.refresh(refresh_token)
+            self._pairs[key] = (now + RENEWAL_GRACE, pair)
+            if len(self._pairs) > _MAX_RENEWALS:
+                self._pairs.popitem(last=False)
+            return pair
+
+
+def _renewals(request: Request) -> Renewals:
+    renewals: Renewals | None = getattr(request.app.state, "ui_renewals", None)
+    if renewals is None:
+        renewals = request.app.state.ui_renewals = Renewals()
+    return renewals
+
+
+async def _session(request: Request, core: Resentry) -> tuple[str, User]:
+    """The session's current access token and its user, renewing the pair when the access
+    token has expired. Raises LoginRequiredError (the cookie is then cleared)."""
     access, _, refresh = request.cookies.get(SESSION_COOKIE, "").partition(_SEPARATOR)
     if not access:
         raise LoginRequiredError
     try:
-        return _seen(request, await core.accounts.user_for_token(access))
+        return access, await core.accounts.user_for_token(access)
     except AuthenticationError:
         pass
     try:
-        pair = await core.accounts.refresh(refresh)
+        pair = await _renewals(request).renew(core, refresh)
         user = await core.accounts.user_for_token(pair.access_token)
     except AuthenticationError:
         end_session(request)
         raise LoginRequiredError from None
     start_session(request, pair)
+    return pair.access_token, user
+
+
+async def end_tokens(request: Request, core: Resentry) -> None:
+    """Sign out: end every token of the session's user with ``Accounts.logout`` (as
+    ``POST /api/v1/auth/logout`` does) and clear the cookie."""
+    try:
+        access, _ = await _session(request, core)
+    except LoginRequiredError:
+        pass
+    else:
+        await core.accounts.logout(access)
+    end_session(request)
+
+
+async def _viewer(request: Request, core: ResentryDep) -> Viewer:
+    _, user = await _session(request, core)
     return _seen(request, user)
 
 

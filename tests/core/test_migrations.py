@@ -198,3 +198,33 @@ def test_env_refuses_to_run_without_a_connection() -> None:
     """The environment only runs through SqlStorage.migrate(), never on its own."""
     with pytest.raises(RuntimeError, match=r"SqlStorage\.migrate"):
         command.upgrade(_config(), "head")
+
+
+async def test_0002_reports_existing_lookalike_usernames(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Users whose names collide after case folding or as confusables are reported by name;
+    the oldest keeps the name's key, the others still log in by their exact name."""
+    await database.migrate("0001")
+    names = ["admin", "Admin", "\u0430dmin", "bob"]
+    await database.write(
+        lambda conn: conn.execute(
+            text(
+                "INSERT INTO users (username, password_hash, is_admin, is_active, created_at) "
+                "VALUES (:name, :name, false, true, CURRENT_TIMESTAMP)"
+            ),
+            [{"name": name} for name in names],
+        )
+    )
+    with caplog.at_level("WARNING", logger="resentry_core.migrations"):
+        await database.migrate()
+    [report] = [record.getMessage() for record in caplog.records]
+    assert "2 username(s) collide" in report
+    assert "user 2 'Admin' ~ user 1 'admin'" in report
+    assert "user 3 '\u0430dmin' ~ user 1 'admin'" in report
+    storage = SqlStorage(database)
+    for name in names:
+        credentials = await storage.get_credentials(name)
+        assert credentials is not None
+        assert (credentials[0].username, credentials[1]) == (name, name)
+    assert await database.read(_differences) == []

@@ -2,6 +2,7 @@
 
 import threading
 
+import anyio
 import bcrypt
 import pytest
 
@@ -135,3 +136,36 @@ async def test_bcrypt_runs_off_the_event_loop_thread(
     assert await hasher.verify("pw", await hasher.hash("pw"))
     assert len(threads) == 2
     assert threading.get_ident() not in threads
+
+
+async def test_at_most_max_concurrent_checks_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flood of password checks runs two at a time, so logins cannot take every core."""
+    running, peak = 0, 0
+    lock = threading.Lock()
+    real_checkpw = bcrypt.checkpw
+
+    def counting_checkpw(password: bytes, hashed: bytes) -> bool:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            threading.Event().wait(0.05)
+            return real_checkpw(password, hashed)
+        finally:
+            with lock:
+                running -= 1
+
+    hasher = PasswordHasher(rounds=4, max_concurrent=2)
+    hashed = await hasher.hash("pw")
+    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(hasher.verify, "pw", hashed)
+    assert peak == 2
+
+
+def test_max_concurrent_under_one_is_refused() -> None:
+    """At least one check must be able to run."""
+    with pytest.raises(InvalidInputError, match="max_concurrent"):
+        PasswordHasher(rounds=4, max_concurrent=0)

@@ -31,8 +31,9 @@ async def test_create_and_get_user(storage: Storage) -> None:
 
 
 async def test_duplicate_username_is_a_conflict(storage: Storage, accounts: Accounts) -> None:
-    """A taken username raises ConflictError, at creation and at rename; case matters; a blank
-    one is refused (by ``Accounts``)."""
+    """A taken username raises ConflictError, at creation and at rename, in any case or
+    confusable spelling (Unicode TR 39); the name is kept as given; a blank one is refused (by
+    ``Accounts``)."""
     await storage.create_user("alice", "hash")
     bob = await storage.create_user("bob", "hash")
     with pytest.raises(ConflictError):
@@ -40,16 +41,25 @@ async def test_duplicate_username_is_a_conflict(storage: Storage, accounts: Acco
     with pytest.raises(ConflictError):
         await storage.update_user(bob.id, username="alice")
     assert (await storage.get_user(bob.id)).username == "bob"
-    assert (await storage.create_user("Alice", "hash")).username == "Alice"
+    for lookalike in ("Alice", "ALICE", "\u0430lice", "a1ice"):
+        with pytest.raises(ConflictError):
+            await storage.create_user(lookalike, "hash")
+        with pytest.raises(ConflictError):
+            await storage.update_user(bob.id, username=lookalike)
+    assert (await storage.update_user(bob.id, username="Bob")).username == "Bob"
+    assert (await storage.create_user("Carol", "hash")).username == "Carol"
     with pytest.raises(InvalidInputError):
         await accounts.create_user(" ", "hash")
 
 
 async def test_get_credentials(storage: Storage) -> None:
-    """Credentials are the user and their hash, by exact username; None when unknown."""
+    """Credentials are the user and their hash, by username in any case (after NFKC), never
+    by a confusable spelling; None when unknown."""
     user = await storage.create_user("alice", "$2b$12$hash")
     assert await storage.get_credentials("alice") == (user, "$2b$12$hash")
-    assert await storage.get_credentials("ALICE") is None
+    assert await storage.get_credentials("ALICE") == (user, "$2b$12$hash")
+    assert await storage.get_credentials("\uff21lice") == (user, "$2b$12$hash")  # full-width
+    assert await storage.get_credentials("\u0430lice") is None
     assert await storage.get_credentials("nobody") is None
     await storage.update_user(user.id, password_hash="$2b$12$new")
     credentials = await storage.get_credentials("alice")

@@ -49,6 +49,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "iat": int(START.timestamp()),
         "exp": int((START + ACCESS_TTL).timestamp()),
         "jti": "abc",
+        "gen": 0,
     }
     claims.update(overrides)
     return {key: value for key, value in claims.items() if value is not None}
@@ -60,7 +61,7 @@ def _sign(claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256") -
 
 def test_issue_and_verify_a_pair(codec: TokenCodec) -> None:
     """Both tokens verify as their own kind with the user, times and distinct ids."""
-    pair = codec.issue_pair(7)
+    pair = codec.issue_pair(7, generation=3)
     access = codec.verify(pair.access_token, kind="access")
     refresh = codec.verify(pair.refresh_token, kind="refresh")
     assert access == Claims(
@@ -69,8 +70,13 @@ def test_issue_and_verify_a_pair(codec: TokenCodec) -> None:
         issued_at=START,
         expires_at=START + ACCESS_TTL,
         token_id=access.token_id,
+        generation=3,
     )
-    assert (refresh.kind, refresh.expires_at) == ("refresh", START + REFRESH_TTL)
+    assert (refresh.kind, refresh.expires_at, refresh.generation) == (
+        "refresh",
+        START + REFRESH_TTL,
+        3,
+    )
     assert refresh.user_id == 7
     assert access.token_id != refresh.token_id
 
@@ -79,7 +85,7 @@ def test_token_ids_are_unique(codec: TokenCodec) -> None:
     """Every issued token has its own id, so one can be revoked alone."""
     ids = set()
     for _ in range(20):
-        pair = codec.issue_pair(1)
+        pair = codec.issue_pair(1, generation=0)
         ids.add(codec.verify(pair.access_token, kind="access").token_id)
         ids.add(codec.verify(pair.refresh_token, kind="refresh").token_id)
     assert len(ids) == 40
@@ -87,7 +93,8 @@ def test_token_ids_are_unique(codec: TokenCodec) -> None:
 
 def test_header_pins_hs256(codec: TokenCodec) -> None:
     """Issued tokens are HS256 JWTs."""
-    assert jwt.get_unverified_header(codec.issue_pair(1).access_token)["alg"] == "HS256"
+    token = codec.issue_pair(1, generation=0).access_token
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
 
 @pytest.mark.parametrize(("kind", "ttl"), [("access", ACCESS_TTL), ("refresh", REFRESH_TTL)])
@@ -95,7 +102,7 @@ def test_expiry_follows_the_injected_clock(
     codec: TokenCodec, clock: Clock, kind: TokenKind, ttl: timedelta
 ) -> None:
     """A token is valid up to one second before ``exp`` and expired from ``exp`` on."""
-    pair = codec.issue_pair(3)
+    pair = codec.issue_pair(3, generation=0)
     token = pair.access_token if kind == "access" else pair.refresh_token
     clock.now = START + ttl - timedelta(seconds=1)
     assert codec.verify(token, kind=kind).user_id == 3
@@ -107,13 +114,13 @@ def test_expiry_follows_the_injected_clock(
 def test_refresh_token_is_not_an_access_token(codec: TokenCodec) -> None:
     """A refresh token is refused where an access token is needed."""
     with pytest.raises(AuthenticationError, match="refresh token, not access"):
-        codec.verify(codec.issue_pair(1).refresh_token, kind="access")
+        codec.verify(codec.issue_pair(1, generation=0).refresh_token, kind="access")
 
 
 def test_access_token_is_not_a_refresh_token(codec: TokenCodec) -> None:
     """An access token is refused where a refresh token is needed."""
     with pytest.raises(AuthenticationError, match="access token, not refresh"):
-        codec.verify(codec.issue_pair(1).access_token, kind="refresh")
+        codec.verify(codec.issue_pair(1, generation=0).access_token, kind="refresh")
 
 
 def test_alg_none_is_refused(codec: TokenCodec) -> None:
@@ -132,7 +139,7 @@ def test_other_algorithms_are_refused(codec: TokenCodec, algorithm: str) -> None
 
 def test_forged_alg_header_is_refused(codec: TokenCodec) -> None:
     """Rewriting a valid token's header to ``alg: none`` and dropping the signature fails."""
-    _, payload, _ = codec.issue_pair(1).access_token.split(".")
+    _, payload, _ = codec.issue_pair(1, generation=0).access_token.split(".")
     header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
     with pytest.raises(AuthenticationError):
         codec.verify(f"{header}.{payload}.", kind="access")
@@ -140,7 +147,7 @@ def test_forged_alg_header_is_refused(codec: TokenCodec) -> None:
 
 def test_tampered_signature_is_refused(codec: TokenCodec) -> None:
     """Changing one character of the signature invalidates the token."""
-    token = codec.issue_pair(1).access_token
+    token = codec.issue_pair(1, generation=0).access_token
     head, _, signature = token.rpartition(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     with pytest.raises(AuthenticationError, match="Signature verification failed"):
@@ -149,7 +156,7 @@ def test_tampered_signature_is_refused(codec: TokenCodec) -> None:
 
 def test_tampered_payload_is_refused(codec: TokenCodec) -> None:
     """Swapping in a payload for another user keeps the old signature, which then fails."""
-    header, _, signature = codec.issue_pair(1).access_token.split(".")
+    header, _, signature = codec.issue_pair(1, generation=0).access_token.split(".")
     forged = json.dumps(_claims(sub="1000")).encode()
     payload = base64.urlsafe_b64encode(forged).rstrip(b"=").decode()
     with pytest.raises(AuthenticationError, match="Signature verification failed"):
@@ -160,10 +167,10 @@ def test_wrong_secret_is_refused(codec: TokenCodec, clock: Clock) -> None:
     """A token from a codec with another key is refused."""
     other = TokenCodec(OTHER_SECRET, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, clock=clock)
     with pytest.raises(AuthenticationError, match="Signature verification failed"):
-        codec.verify(other.issue_pair(1).access_token, kind="access")
+        codec.verify(other.issue_pair(1, generation=0).access_token, kind="access")
 
 
-@pytest.mark.parametrize("claim", ["sub", "kind", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["sub", "kind", "iat", "exp", "jti", "gen"])
 def test_missing_claim_is_refused(codec: TokenCodec, claim: str) -> None:
     """A correctly signed token without one of the required claims is refused."""
     with pytest.raises(AuthenticationError, match=claim):
@@ -184,6 +191,8 @@ def test_missing_claim_is_refused(codec: TokenCodec, claim: str) -> None:
         {"exp": 1735733700.5},
         {"exp": True},
         {"exp": 2**41},
+        {"gen": -1},
+        {"gen": "0"},
     ],
 )
 def test_malformed_claims_are_refused(codec: TokenCodec, overrides: dict[str, Any]) -> None:
@@ -227,10 +236,13 @@ def test_ttl_under_a_second_is_refused(access_ttl: timedelta, refresh_ttl: timed
         TokenCodec(SECRET, access_ttl=access_ttl, refresh_ttl=refresh_ttl)
 
 
-def test_negative_user_id_is_refused(codec: TokenCodec) -> None:
-    """User ids are not negative."""
+@pytest.mark.parametrize(("user_id", "generation"), [(-1, 0), (1, -1)])
+def test_negative_user_id_or_generation_is_refused(
+    codec: TokenCodec, user_id: int, generation: int
+) -> None:
+    """User ids and token generations are not negative."""
     with pytest.raises(InvalidInputError):
-        codec.issue_pair(-1)
+        codec.issue_pair(user_id, generation=generation)
 
 
 def test_naive_clock_is_refused() -> None:
@@ -239,14 +251,14 @@ def test_naive_clock_is_refused() -> None:
         SECRET, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL, clock=lambda: datetime(2025, 1, 1)
     )
     with pytest.raises(InvalidInputError, match="aware"):
-        codec.issue_pair(1)
+        codec.issue_pair(1, generation=0)
 
 
 def test_default_clock_is_the_wall_clock() -> None:
     """Without a clock, tokens are issued now and valid now."""
     codec = TokenCodec(SECRET, access_ttl=ACCESS_TTL, refresh_ttl=REFRESH_TTL)
     before = datetime.now(UTC).replace(microsecond=0)
-    claims = codec.verify(codec.issue_pair(2).access_token, kind="access")
+    claims = codec.verify(codec.issue_pair(2, generation=0).access_token, kind="access")
     assert before <= claims.issued_at <= datetime.now(UTC)
 
 

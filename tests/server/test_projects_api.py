@@ -329,6 +329,19 @@ async def test_unknown_project_answers_404_for_admins_too(
     assert (await client.get("/api/v1/projects/abc", headers=auth_headers)).status_code == 422
 
 
+@pytest.mark.parametrize("path_id", ["1.0", "1e0", "+1", "%201", "1_0", "0", "9223372036854775808"])
+async def test_ids_in_paths_are_positive_64_bit_integers_in_digits(
+    client: httpx.AsyncClient, auth_headers: Headers, project: Project, path_id: str
+) -> None:
+    """``/api/v1/projects/1.0`` and other spellings of a number answer 422, never the project."""
+    assert project.id == 1
+    for url in (f"/api/v1/projects/{path_id}", f"/api/v1/projects/1/keys/{path_id}"):
+        method = client.get if url.count("/") == 4 else client.delete
+        response = await method(url, headers=auth_headers)
+        assert response.status_code == 422, (url, response.text)
+    assert (await client.get("/api/v1/projects/01", headers=auth_headers)).status_code == 200
+
+
 @pytest.mark.parametrize("value", [2**64, -(2**70), "x" * 201])
 async def test_out_of_range_values_answer_422(
     client: httpx.AsyncClient, auth_headers: Headers, project: Project, value: object

@@ -204,18 +204,6 @@ class TestSessionEnd:
         assert response.headers["location"].startswith("/login")
 
 
-async def test_deactivated_user_loses_the_session(
-    client: httpx.AsyncClient, core: Resentry, project: Project
-) -> None:
-    """Deactivating a user ends their UI session at the next request."""
-    user = await core.accounts.create_user("jane", PASSWORD)
-    await core.storage.add_member(project.id, user.id)
-    await sign_in(client, "jane", PASSWORD)
-    assert (await client.get(f"/projects/{project.id}/")).status_code == 200
-    await core.accounts.update_user(user.id, is_active=False)
-    assert (await client.get(f"/projects/{project.id}/")).status_code == 303
-
-
 async def test_non_members_see_404_and_no_admin_pages(
     client: httpx.AsyncClient, core: Resentry, project: Project
 ) -> None:

@@ -224,6 +224,11 @@ def refresh(refresh_token: str | None = None) -> Call[Tokens]:
     )
 
 
+def logout() -> Call[None]:
+    """End every token of the caller on the server (every device); the client forgets its pair."""
+    return Call(method="POST", path="/api/v1/auth/logout", tokens="forget", parse=lambda _: None)
+
+
 def me() -> Call[User]:
     """The user the access token belongs to."""
     return _get(User, "/api/v1/auth/me")

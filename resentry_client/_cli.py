@@ -20,7 +20,7 @@ from typing import Any
 from resentry_client._calls import NOT_GIVEN
 from resentry_client._client import Client
 from resentry_client._config import StoredLogin, forget_login, load_login, login_path, save_login
-from resentry_client._errors import ResentryClientError
+from resentry_client._errors import APIConnectionError, AuthenticationError, ResentryClientError
 from resentry_client._models import Event, EventDetail, Issue, Member, Project, ProjectKey, User
 from resentry_client._table import cell, render_fields, render_table, to_json
 from resentry_client._testevent import parse_dsn, send_test_event
@@ -188,9 +188,20 @@ def cmd_login(args: argparse.Namespace, out: Output) -> None:
 
 def cmd_logout(args: argparse.Namespace, out: Output) -> None:
     stored = load_login()
-    removed = forget_login()
-    message = f"logged out of {stored.url}" if stored and removed else "not logged in"
-    print(to_json({"logged_out": removed}) if out.json else message)
+    ended_on_server = False
+    if stored is not None:
+        with Client(stored.url, timeout=args.timeout) as client:
+            try:
+                client.logout()
+                ended_on_server = True
+            except AuthenticationError:
+                ended_on_server = True  # the tokens had already ended (expired or ended elsewhere)
+            except APIConnectionError as exc:
+                print(f"warning: {exc}; the server's tokens end when they expire", file=sys.stderr)
+    forget_login()
+    message = f"logged out of {stored.url}" if stored else "not logged in"
+    result = {"logged_out": stored is not None, "ended_on_server": ended_on_server}
+    print(to_json(result) if out.json else message)
 
 
 def cmd_whoami(args: argparse.Namespace, out: Output) -> None:
@@ -521,7 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     login = _command(commands, "login", cmd_login, "log in and store the tokens")
     login.add_argument("--username", "-u", help="prompted for when not given")
     login.add_argument("--password", "-p", help="prompted for (without echo) when not given")
-    _command(commands, "logout", cmd_logout, "forget the stored login")
+    _command(
+        commands, "logout", cmd_logout, "end the tokens on the server and forget the stored login"
+    )
     _command(commands, "whoami", cmd_whoami, "the logged-in user")
 
     users = _group(commands, "user", "users (admins only; anyone may read themself)")

@@ -282,6 +282,7 @@ class Api(Resource[R]):
     health = op(_calls.health)
     login = op(_calls.login)
     refresh = op(_calls.refresh)
+    logout = op(_calls.logout)
     me = op(_calls.me)
 
     def __init__(self, runner: R, session: Session) -> None:

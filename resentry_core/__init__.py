@@ -94,6 +94,12 @@ from resentry_core._parser import parse_envelope
 from resentry_core._projects import Projects
 from resentry_core._ratelimit import RateLimit, format_rate_limits
 from resentry_core._resentry import Resentry, open_worker
+from resentry_core._storage._insights import (
+    HistogramUnit,
+    InsightStore,
+    IssueFilter,
+    TagDistribution,
+)
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
@@ -130,12 +136,15 @@ __all__ = [
     "EventDetail",
     "EventFilter",
     "Feedback",
+    "HistogramUnit",
     "IngestRequest",
     "IngestResult",
     "Ingestor",
+    "InsightStore",
     "InvalidAuthError",
     "InvalidInputError",
     "Issue",
+    "IssueFilter",
     "IssueStatus",
     "Issues",
     "Item",
@@ -172,6 +181,7 @@ __all__ = [
     "StorageError",
     "StoredEnvelope",
     "StoredItem",
+    "TagDistribution",
     "TelegramConfig",
     "TelegramNotifier",
     "TokenPair",

@@ -227,7 +227,7 @@ def normalize_event(
         message=truncate(text, MAX_MESSAGE_CHARS),
         release=normalize_release(payload.get("release")),
         environment=normalize_environment(payload.get("environment")),
-        tags=normalize_tags(payload.get("tags")),
+        tags=event_tags(payload),
         user=user,
         sdk=sdk if sdk is not None else envelope_sdk,
         fingerprint=fingerprint,
@@ -237,6 +237,33 @@ def normalize_event(
         status=status,
         span_count=span_count,
     )
+
+
+# Relay promotes these to tags (``normalize/event.rs``, ``extract_tags``): the context's
+# ``name version`` under the context's name, and ``server_name`` as it is.
+_PROMOTED_CONTEXTS: Final = ("browser", "os", "runtime", "device")
+
+
+def event_tags(payload: Mapping[str, object]) -> dict[str, str]:
+    """The event's tags, plus ``server_name``, ``browser``, ``os``, ``runtime`` and ``device``
+    taken from the payload when the SDK sent no tag of that name (Sentry shows them as tags)."""
+    tags = normalize_tags(payload.get("tags"))
+    promoted: list[tuple[str, object]] = [("server_name", payload.get("server_name"))]
+    for name in _PROMOTED_CONTEXTS:
+        context = get_path(payload, "contexts", name)
+        label = " ".join(
+            part
+            for part in (
+                as_text(get_path(context, "name"), max_chars=_MAX_SHORT_CHARS)
+                or as_text(get_path(context, "model"), max_chars=_MAX_SHORT_CHARS),
+                as_text(get_path(context, "version"), max_chars=_MAX_SHORT_CHARS),
+            )
+            if part
+        )
+        promoted.append((name, label or None))
+    for key, value in normalize_tags(promoted).items():
+        tags.setdefault(key, value)
+    return tags
 
 
 def event_type(

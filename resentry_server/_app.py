@@ -16,6 +16,7 @@ from resentry_server._routes import MANAGEMENT_ROUTERS, health
 from resentry_server._routes.ingest import IngestRoutes
 from resentry_server._routes.ingest_openapi import INGEST_PATHS
 from resentry_server._settings import Settings
+from resentry_server._ui import UI_ROUTERS
 
 _LOGGERS = ("resentry_core", "resentry_server")
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, *, core: Resentry | None = None
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
-    for router in MANAGEMENT_ROUTERS:
+    for router in [*MANAGEMENT_ROUTERS, *UI_ROUTERS]:
         app.include_router(router)
     add_management_cors(app, settings.cors_origins)
     # Ingestion is answered before FastAPI's routing, dependencies and management CORS...

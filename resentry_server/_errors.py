@@ -85,6 +85,11 @@ def error_answer(
     return ErrorAnswer(status, all_headers, orjson.dumps({"detail": _jsonable(detail)}))
 
 
+def retry_after(exc: RateLimitedError) -> str:
+    """The ``Retry-After`` value of a 429: whole seconds, at least one."""
+    return str(max(1, ceil(exc.retry_after)))
+
+
 def core_error_answer(exc: ResentryError, *, ingest: bool, method: str, path: str) -> ErrorAnswer:
     """The answer to a core error: its status, its detail, and the headers its status calls for.
 
@@ -95,7 +100,7 @@ def core_error_answer(exc: ResentryError, *, ingest: bool, method: str, path: st
     status = status_for(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimitedError):
-        headers["Retry-After"] = str(max(1, ceil(exc.retry_after)))
+        headers["Retry-After"] = retry_after(exc)
         if ingest:
             limit = RateLimit(retry_after=exc.retry_after, categories=exc.categories)
             headers["X-Sentry-Rate-Limits"] = format_rate_limits([limit])

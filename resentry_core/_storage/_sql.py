@@ -51,9 +51,11 @@ from resentry_core._storage import (
     _sql_security,
     _sql_telemetry,
 )
+from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
+from resentry_core._storage._sql_insights import SqlInsights
 from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
@@ -64,7 +66,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class SqlStorage:
+class SqlStorage(SqlInsights):
     """A :class:`~resentry_core._storage._protocol.Storage` on SQLite or PostgreSQL.
 
     Build it with :meth:`from_url`, bring the schema up to date with :meth:`migrate`, and
@@ -76,6 +78,7 @@ class SqlStorage:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._keys = KeyCache()
+        self._histogram_cache = HistogramCache(lambda: datetime.now(UTC))
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Self:
@@ -178,6 +181,8 @@ class SqlStorage:
             deleted, done = await self._write(prune_step, project_id, older_than)
             total += deleted
             if done:
+                if total:
+                    self._histogram_cache.clear()  # settled buckets lost events
                 return total
 
     # ProjectStore

@@ -347,16 +347,33 @@ _ISSUE_SORTS = {
 }
 
 
+def issue_sort(sort: str) -> ColumnElement[Any]:
+    """The column of an issue sort. Raises InvalidInputError."""
+    column = _ISSUE_SORTS.get(sort)
+    if column is None:
+        raise InvalidInputError(f"unknown issue sort {sort!r}; use one of {sorted(_ISSUE_SORTS)}")
+    return column
+
+
 def list_issues(
     tx: Tx, project_id: int, status: IssueStatus | None, sort: str, cursor: str | None, limit: int
 ) -> Page[Issue]:
     """The project's issues in ``sort`` order (descending, ties by id)."""
-    column = _ISSUE_SORTS.get(sort)
-    if column is None:
-        raise InvalidInputError(f"unknown issue sort {sort!r}; use one of {sorted(_ISSUE_SORTS)}")
-    query = select(issues).where(issues.c.project_id == project_id)
-    if status is not None:
-        query = query.where(issues.c.status == check_status(status))
+    conditions = [] if status is None else [issues.c.status == check_status(status)]
+    return issue_page(tx, project_id, conditions, sort, cursor, limit)
+
+
+def issue_page(
+    tx: Tx,
+    project_id: int,
+    conditions: Sequence[ColumnElement[bool]],
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> Page[Issue]:
+    """The project's issues matching ``conditions``, in ``sort`` order (descending, ties by id)."""
+    column = issue_sort(sort)
+    query = select(issues).where(issues.c.project_id == project_id, *conditions)
     return keyset_page(
         tx,
         query,

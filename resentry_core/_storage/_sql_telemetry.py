@@ -169,11 +169,14 @@ def list_logs(
     trace_id: str | None,
     cursor: str | None,
     limit: int,
+    text: str | None = None,
 ) -> Page[LogEntry]:
-    """The project's logs, newest timestamp first."""
+    """The project's logs, newest timestamp first; ``text``: whose body contains it (any case)."""
     query = select(logs).where(logs.c.project_id == project_id)
     if level is not None:
         query = query.where(logs.c.level == level)
+    if text:
+        query = query.where(logs.c.body.icontains(text, autoescape=True))
     if trace_id is not None:
         query = query.where(logs.c.trace_id == trace_id)
     return keyset_page(

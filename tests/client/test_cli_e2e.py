@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sentry_sdk
 
 from tests.server import conftest as server
@@ -80,7 +81,8 @@ def _send_with_sdk(dsn: str) -> tuple[str, str]:
 def test_a_new_user_from_login_to_download(live_server: LiveServer, tmp_path: Path) -> None:
     """login, project create, the SDK sends to the printed DSN, events list shows the
     events, issues resolve resolves one, attachment download writes it byte-exact,
-    send-test-event works, logout forgets the login; errors are one line."""
+    send-test-event works, logout ends the tokens on the server and forgets the login; errors
+    are one line."""
     live_server.create_user("admin", PASSWORD, admin=True)
     cli = Cli(tmp_path / "config")
 
@@ -145,8 +147,14 @@ def test_a_new_user_from_login_to_download(live_server: LiveServer, tmp_path: Pa
         "",
         "error: 404 project 999 not found\n",
     )
+    access_token = json.loads(stored.read_text())["access_token"]
     assert cli.ok("logout").strip() == f"logged out of {live_server.base_url}"
     assert not stored.exists()
+    ended = httpx.get(
+        f"{live_server.base_url}/api/v1/auth/me",
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
+    assert ended.status_code == 401  # logout ended the token on the server, not only locally
     after = cli.run("whoami")
     assert after.returncode == 1
     assert after.stderr.startswith("error: no server URL") and "Traceback" not in after.stderr

@@ -49,6 +49,25 @@ async def test_login_keeps_the_tokens_and_me_uses_them(api: Api, admin: object) 
     assert me.created_at.tzinfo is not None
 
 
+async def test_logout_ends_the_tokens_on_the_server(api: Api, app: FastAPI, admin: object) -> None:
+    """``logout()`` ends every token of the caller on the server and the client forgets its
+    pair: the old access token is refused afterwards."""
+    await api(lambda c: c.login("admin", ADMIN_PASSWORD))
+    old_access = api.client.access_token
+    assert old_access is not None
+    assert await api(lambda c: c.logout()) is None
+    assert api.client.access_token is None and api.client.refresh_token is None
+    with pytest.raises(ResentryClientError, match="not logged in"):
+        await api(lambda c: c.me())
+    other = Api(make_client("async" if api.is_async else "sync", app, token=old_access))
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await other(lambda c: c.me())
+    finally:
+        await close(other.client)
+    assert caught.value.status_code == 401
+
+
 async def test_wrong_password_is_an_authentication_error(api: Api, admin: object) -> None:
     """A refused login raises ``AuthenticationError`` with the status, detail, method and URL,
     and keeps no token."""

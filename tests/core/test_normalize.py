@@ -16,7 +16,7 @@ from resentry_core._fields import (
     normalize_uuid,
     parse_timestamp,
 )
-from resentry_core._normalize import format_message, normalize_event, read_message
+from resentry_core._normalize import event_tags, format_message, normalize_event, read_message
 from resentry_core._records import EventRecord
 from tests.core.json_strategies import event_payloads, json_values
 
@@ -582,3 +582,27 @@ def test_any_json_object_normalizes(payload: dict[str, object], noise: object) -
         for key, value in record.tags.items():
             assert _is_clean(key)
             assert _is_clean(value)
+
+
+def test_server_name_and_contexts_become_tags_unless_sent_as_tags() -> None:
+    """``server_name`` and the browser, OS, runtime and device contexts are promoted to tags
+    as Relay does; a tag the SDK sent under the same name wins; unusable values are left out."""
+    payload = {
+        "tags": {"os": "custom"},
+        "server_name": "web-1",
+        "contexts": {
+            "browser": {"name": "Chrome", "version": "120.0"},
+            "os": {"name": "Linux", "version": "6.1"},
+            "runtime": {"name": "CPython"},
+            "device": {"model": "Pixel 8"},
+            "app": {"name": "shop"},
+        },
+    }
+    assert event_tags(payload) == {
+        "os": "custom",
+        "server_name": "web-1",
+        "browser": "Chrome 120.0",
+        "runtime": "CPython",
+        "device": "Pixel 8",
+    }
+    assert event_tags({"server_name": "a\nb", "contexts": {"browser": "Chrome"}}) == {}

@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import pytest
 import schemathesis
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
@@ -31,6 +32,7 @@ from resentry_core._config import CoreConfig
 from resentry_core._models import Project
 from resentry_core._resentry import Resentry
 from resentry_server._app import create_app
+from resentry_server._ui import UI_ROUTERS
 from tests import factories as f
 from tests.server.api_helpers import PASSWORD
 from tests.server.conftest import FAST_BCRYPT_ROUNDS, settings_for
@@ -181,20 +183,29 @@ def test_every_operation_conforms_to_the_schema(seeded_schema: tuple[Any, Seeded
     assert not failures, "\n\n".join(failures)
 
 
-def test_routes_doc_lists_every_route(tmp_path: Path) -> None:
-    """``docs/routes.md`` lists exactly the operations of the app's OpenAPI schema.
-
-    Only the CORS preflight (``OPTIONS``) routes and the schema and docs pages themselves are
-    documented without being operations of the schema.
-    """
+def _documented(markdown: str) -> set[tuple[str, str]]:
     documented = set()
-    for line in (ROOT / "docs" / "routes.md").read_text(encoding="utf-8").splitlines():
+    for line in markdown.splitlines():
         cells = line.split("|")
         if len(cells) < 4:
             continue
         methods = re.findall(r"`([A-Z]+)`", cells[1])
         paths = re.findall(r"`(/[^`]*)`", cells[2])
         documented |= {(method, path) for method in methods for path in paths}
+    return documented
+
+
+def test_routes_doc_lists_every_route(tmp_path: Path) -> None:
+    """``docs/routes.md`` lists exactly the operations of the app's OpenAPI schema, and in its
+    "Web UI" section exactly the UI's pages (which the schema leaves out).
+
+    Only the CORS preflight (``OPTIONS``) routes and the schema and docs pages themselves are
+    documented without being operations of the schema.
+    """
+    text = (ROOT / "docs" / "routes.md").read_text(encoding="utf-8")
+    before_ui, rest = text.split("\n## Web UI\n", 1)
+    ui_section, service = rest.split("\n## Service routes\n", 1)
+    documented = _documented(before_ui) | _documented(service)
     paths = create_app(settings_for(tmp_path)).openapi()["paths"]
     served = {(method.upper(), path) for path, operations in paths.items() for method in operations}
     not_operations = {
@@ -204,3 +215,11 @@ def test_routes_doc_lists_every_route(tmp_path: Path) -> None:
     }
     assert len(not_operations) == 6
     assert served == documented - not_operations
+    pages = {
+        (method, route.path)
+        for router in UI_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    assert _documented(ui_section) == pages

@@ -1,0 +1,302 @@
+"""``InsightStore`` on SQL: issue search, event histograms, tag counts, event neighbours.
+
+Each read is an index range: issues by ``(project_id, sort, id)``, events by
+``(project_id, received_at, id)`` or ``(issue_id, received_at, id)``. Histogram buckets are
+computed by the database (the hour or day prefix of SQLite's UTC text, ``date_trunc`` on
+PostgreSQL) and placed in Python.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
+
+from resentry_core._errors import NotFoundError
+from resentry_core._models import Issue, LogEntry, Page
+from resentry_core._rules import check_status
+from resentry_core._storage._histogram_cache import HistogramCache
+from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
+from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
+from resentry_core._storage._sql_db import Database
+from resentry_core._storage._sql_read import issue_page
+from resentry_core._storage._sql_telemetry import list_logs
+from resentry_core._storage._sql_tx import Tx, chunks
+from resentry_core._storage._tables import events, issues
+from resentry_core._storage._values import aware
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_UNIT = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+_SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" / "YYYY-MM-DD"
+_OWNERS: dict[str, ColumnElement[int | None]] = {
+    "project": events.c.project_id,
+    "issue": events.c.issue_id,
+}
+# Tags taken from an event's own columns when the event has no tag of that name.
+_COLUMN_TAGS = ("environment", "release")
+
+
+class SqlInsights:
+    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``.
+
+    Histograms keep the counts of settled buckets in memory (``_histogram_cache``).
+    """
+
+    _db: Database
+    _histogram_cache: HistogramCache
+
+    async def _insight(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
+        return await self._db.read(lambda conn: fn(Tx(conn), *a, **k))
+
+    async def search_issues(
+        self,
+        project_id: int,
+        where: IssueFilter,
+        *,
+        sort: str = "last_seen",
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Issue]:
+        """See ``InsightStore.search_issues``."""
+        return await self._insight(search_issues, project_id, where, sort, cursor, limit)
+
+    async def search_logs(
+        self,
+        project_id: int,
+        *,
+        level: str | None = None,
+        text: str | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[LogEntry]:
+        """See ``InsightStore.search_logs``."""
+        return await self._insight(list_logs, project_id, level, None, cursor, limit, text)
+
+    async def unresolved_counts(self, project_ids: Sequence[int]) -> dict[int, int]:
+        """See ``InsightStore.unresolved_counts``."""
+        return await self._insight(unresolved_counts, project_ids)
+
+    async def project_histograms(
+        self, project_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
+    ) -> dict[int, tuple[int, ...]]:
+        """See ``InsightStore.project_histograms``."""
+        return await self._histograms("project", project_ids, until, unit, buckets)
+
+    async def issue_histograms(
+        self, issue_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
+    ) -> dict[int, tuple[int, ...]]:
+        """See ``InsightStore.issue_histograms``."""
+        return await self._histograms("issue", issue_ids, until, unit, buckets)
+
+    async def _histograms(
+        self,
+        kind: str,
+        owner_ids: Sequence[int],
+        until: datetime,
+        unit: HistogramUnit,
+        buckets: int,
+    ) -> dict[int, tuple[int, ...]]:
+        # Settled buckets come from the cache when every one of an owner's is there; the
+        # database counts the rest: whole windows for the others, the open tail for all.
+        cache = self._histogram_cache
+        step = _UNIT[unit]
+        first = _floor(aware(until, "until"), unit) - step * (buckets - 1)
+        starts = [first + step * index for index in range(buckets)]
+        settled_before = cache.settled_before()
+        settled = [start for start in starts if start + step <= settled_before]
+        known = {
+            owner_id: counts
+            for owner_id in set(owner_ids)
+            if (counts := cache.lookup([(kind, owner_id, unit, start) for start in settled]))
+            is not None
+        }
+        unknown = sorted(set(owner_ids) - known.keys())
+        tail = first + step * len(settled)
+        end = first + step * buckets
+        owner = _OWNERS[kind]
+        whole = await self._insight(bucket_counts, owner, unknown, first, end, unit)
+        live_since, settled_hours = tail, dict.fromkeys(known, 0)
+        hours_end = _floor(settled_before, "hour")
+        if unit == "day" and known and hours_end > tail:
+            # The open day is its settled hours (cached like any bucket) plus the live rest.
+            hours = (hours_end - tail) // _UNIT["hour"]
+            by_hour = await self._histograms(
+                kind, sorted(known), hours_end - _UNIT["hour"], "hour", hours
+            )
+            settled_hours = {owner_id: sum(by_hour[owner_id]) for owner_id in known}
+            live_since = hours_end
+        live = await self._insight(bucket_counts, owner, sorted(known), live_since, end, unit)
+        open_tail = {
+            (owner_id, start): live.get((owner_id, start), 0)
+            + (settled_hours[owner_id] if start == tail else 0)
+            for owner_id in known
+            for start in starts[len(settled) :]
+        }
+        result: dict[int, tuple[int, ...]] = {}
+        for owner_id in unknown:
+            counts = [whole.get((owner_id, start), 0) for start in starts]
+            for start, count in zip(settled, counts, strict=False):
+                cache.store((kind, owner_id, unit, start), count)
+            result[owner_id] = tuple(counts)
+        for owner_id, counts in known.items():
+            rest = [open_tail.get((owner_id, start), 0) for start in starts[len(settled) :]]
+            result[owner_id] = (*counts, *rest)
+        return result
+
+    async def tag_distribution(
+        self, project_id: int, issue_id: int, *, sample: int = 1000
+    ) -> TagDistribution:
+        """See ``InsightStore.tag_distribution``."""
+        return await self._insight(tag_distribution, project_id, issue_id, sample)
+
+    async def event_neighbors(
+        self, project_id: int, issue_id: int, event_id: str
+    ) -> tuple[str | None, str | None]:
+        """See ``InsightStore.event_neighbors``."""
+        return await self._insight(event_neighbors, project_id, issue_id, event_id)
+
+
+def _issue_conditions(where: IssueFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.status is not None:
+        conditions.append(issues.c.status == check_status(where.status))
+    if where.level is not None:
+        conditions.append(issues.c.level == where.level)
+    for column, value in (
+        (events.c.environment, where.environment),
+        (events.c.release, where.release),
+    ):
+        if value is not None:
+            conditions.append(exists().where(events.c.issue_id == issues.c.id, column == value))
+    if where.text:
+        conditions.append(
+            or_(
+                issues.c.title.icontains(where.text, autoescape=True),
+                issues.c.culprit.icontains(where.text, autoescape=True),
+            )
+        )
+    return conditions
+
+
+def search_issues(
+    tx: Tx, project_id: int, where: IssueFilter, sort: str, cursor: str | None, limit: int
+) -> Page[Issue]:
+    """The project's issues matching ``where``, in ``sort`` order (descending, ties by id)."""
+    return issue_page(tx, project_id, _issue_conditions(where), sort, cursor, limit)
+
+
+def unresolved_counts(tx: Tx, project_ids: Sequence[int]) -> dict[int, int]:
+    """Unresolved issues per project."""
+    counts = dict.fromkeys(project_ids, 0)
+    for chunk in chunks(sorted(set(project_ids))):
+        query = (
+            select(issues.c.project_id, func.count())
+            .where(issues.c.project_id.in_(chunk), issues.c.status == "unresolved")
+            .group_by(issues.c.project_id)
+        )
+        for owner_id, count in tx.conn.execute(query).all():
+            counts[owner_id] = count
+    return counts
+
+
+def _floor(moment: datetime, unit: HistogramUnit) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if unit == "day" else moment
+
+
+def _bucket_start(tx: Tx, unit: HistogramUnit) -> ColumnElement[Any]:
+    if tx.sqlite:
+        return func.substr(events.c.received_at, 1, _SQLITE_PREFIX[unit])
+    return func.date_trunc(unit, events.c.received_at, "UTC")
+
+
+def _as_time(value: object, unit: HistogramUnit) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    text = str(value)
+    return datetime.fromisoformat(text + (":00" if unit == "hour" else "")).replace(tzinfo=UTC)
+
+
+def bucket_counts(
+    tx: Tx,
+    owner: ColumnElement[int | None],
+    owner_ids: Sequence[int],
+    since: datetime,
+    end: datetime,
+    unit: HistogramUnit,
+) -> dict[tuple[int, datetime], int]:
+    """Events received in ``[since, end)`` per owner (a project or issue id column) and bucket."""
+    counts: dict[tuple[int, datetime], int] = {}
+    if since >= end:
+        return counts
+    bucket = _bucket_start(tx, unit).label("bucket")
+    for chunk in chunks(owner_ids):
+        query = (
+            select(owner, bucket, func.count())
+            .where(owner.in_(chunk), events.c.received_at >= since, events.c.received_at < end)
+            .group_by(owner, bucket)
+        )
+        for owner_id, start, count in tx.conn.execute(query).all():
+            key = (owner_id, _as_time(start, unit))
+            counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+def tag_distribution(tx: Tx, project_id: int, issue_id: int, sample: int) -> TagDistribution:
+    """Tag value counts over the issue's latest ``sample`` events."""
+    query = (
+        select(events.c.tags, events.c.environment, events.c.release)
+        .where(events.c.issue_id == issue_id, events.c.project_id == project_id)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(max(1, sample))
+    )
+    counters: dict[str, Counter[str]] = {}
+    rows = tx.conn.execute(query).all()
+    for tags, *columns in rows:
+        values = dict(tags or {})
+        for name, value in zip(_COLUMN_TAGS, columns, strict=True):
+            if value is not None:
+                values.setdefault(name, value)
+        for name, value in values.items():
+            counters.setdefault(name, Counter())[value] += 1
+    return TagDistribution(
+        sampled=len(rows),
+        tags={
+            name: sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
+            for name, counter in sorted(counters.items())
+        },
+    )
+
+
+def event_neighbors(
+    tx: Tx, project_id: int, issue_id: int, event_id: str
+) -> tuple[str | None, str | None]:
+    """The issue's events received just before and after ``event_id``."""
+    current = tx.conn.execute(
+        select(events.c.received_at, events.c.id).where(
+            events.c.project_id == project_id,
+            events.c.event_id == event_id,
+            events.c.issue_id == issue_id,
+        )
+    ).first()
+    if current is None:
+        raise NotFoundError(f"event {event_id} not found in issue {issue_id}")
+    position = tuple_(events.c.received_at, events.c.id)
+    mark = tuple_(*current)
+    same_issue = events.c.issue_id == issue_id
+    older = tx.conn.execute(
+        select(events.c.event_id)
+        .where(same_issue, events.c.received_at <= current.received_at, position < mark)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    newer = tx.conn.execute(
+        select(events.c.event_id)
+        .where(same_issue, events.c.received_at >= current.received_at, position > mark)
+        .order_by(events.c.received_at, events.c.id)
+        .limit(1)
+    ).scalar()
+    return older, newer

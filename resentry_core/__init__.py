@@ -2,7 +2,8 @@
 
 The envelope codec (:func:`parse_envelope`, :meth:`Envelope.serialize`, :func:`decompress`,
 :func:`parse_sentry_auth`, :class:`Dsn`) is pure and synchronous. Storage, ingestion and
-accounts are async (anyio); :meth:`Resentry.open` opens them together.
+accounts are async (anyio); :meth:`Resentry.open` opens them together, with the background
+worker that delivers notifications (:class:`Notifier`; Telegram, e-mail and webhooks built in).
 
 This module exports what an application embedding Resentry uses. Writing a storage backend
 takes more: the storage protocols and the records ingestion hands to storage are in
@@ -59,10 +60,40 @@ from resentry_core._models import (
     StoredItem,
     User,
 )
+from resentry_core._notify._email import EmailNotifier
+from resentry_core._notify._models import (
+    CHANNEL_KINDS,
+    TRIGGERS,
+    WEBHOOK_FLAVORS,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryStatus,
+    Rule,
+    Trigger,
+)
+from resentry_core._notify._notification import (
+    Notification,
+    NotificationReason,
+    NotifiedEvent,
+    NotifiedIssue,
+    NotifiedMonitor,
+    NotifiedProject,
+)
+from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
+from resentry_core._notify._telegram import TelegramNotifier
+from resentry_core._notify._urlguard import check_webhook_url
+from resentry_core._notify._webhook import (
+    WebhookFlavor,
+    WebhookNotifier,
+    sign_webhook,
+    verify_webhook,
+)
+from resentry_core._notify._worker import Worker
 from resentry_core._parser import parse_envelope
 from resentry_core._projects import Projects
 from resentry_core._ratelimit import RateLimit, format_rate_limits
-from resentry_core._resentry import Resentry
+from resentry_core._resentry import Resentry, open_worker
 from resentry_core._storage._insights import (
     HistogramUnit,
     InsightStore,
@@ -74,21 +105,30 @@ from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
 
 __all__ = [
+    "CHANNEL_KINDS",
     "DEFAULT_LIMITS",
     "DEFAULT_PAGE_SIZE",
     "ISSUE_STATUSES",
     "LEVELS",
     "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
+    "TRIGGERS",
+    "WEBHOOK_FLAVORS",
     "Accounts",
     "Attachment",
     "AuthenticationError",
     "BadRequestError",
+    "Channel",
+    "ChannelKind",
     "CheckIn",
     "ConflictError",
     "CoreConfig",
+    "Delivery",
+    "DeliveryError",
+    "DeliveryStatus",
     "DiscardCounter",
     "Dsn",
+    "EmailNotifier",
     "Envelope",
     "EnvelopeError",
     "EnvelopeHeaders",
@@ -115,6 +155,13 @@ __all__ = [
     "Member",
     "Monitor",
     "NotFoundError",
+    "Notification",
+    "NotificationReason",
+    "NotifiedEvent",
+    "NotifiedIssue",
+    "NotifiedMonitor",
+    "NotifiedProject",
+    "Notifier",
     "Page",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -126,20 +173,32 @@ __all__ = [
     "ReleaseHealth",
     "Resentry",
     "ResentryError",
+    "Rule",
     "SentryAuth",
+    "SmtpConfig",
     "SqlStorage",
     "Storage",
     "StorageError",
     "StoredEnvelope",
     "StoredItem",
     "TagDistribution",
+    "TelegramConfig",
+    "TelegramNotifier",
     "TokenPair",
+    "Trigger",
     "UnsupportedEncodingError",
     "User",
+    "WebhookFlavor",
+    "WebhookNotifier",
+    "Worker",
+    "check_webhook_url",
     "decompress",
     "format_rate_limits",
+    "open_worker",
     "parse_envelope",
     "parse_json",
     "parse_sentry_auth",
+    "sign_webhook",
+    "verify_webhook",
     "within_depth",
 ]

@@ -13,7 +13,7 @@ from resentry_core._errors import (
 )
 from resentry_core._models import User
 from resentry_core._passwords import PasswordHasher
-from resentry_core._rules import keep_an_active_admin
+from resentry_core._rules import check_email, keep_an_active_admin
 from resentry_core._storage._protocol import AdminCheck, SessionStore, UserStore
 from resentry_core._storage._values import UNSET, Unset
 from resentry_core._tokens import Claims, TokenCodec, TokenPair
@@ -135,17 +135,24 @@ class Accounts:
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create a user with a bcrypt-hashed password.
 
         Raises:
-            InvalidInputError: empty or too long username, or unacceptable password.
+            InvalidInputError: empty or too long username, unacceptable password, or an
+                e-mail address that is not one.
             ConflictError: the username is taken.
         """
         name = check_username(username).display
+        address = check_email(email)
         hashed = await self._passwords.hash(password)
         return await self._store.create_user(
-            name, hashed, is_admin=is_admin, telegram_chat_id=telegram_chat_id
+            name,
+            hashed,
+            is_admin=is_admin,
+            telegram_chat_id=telegram_chat_id,
+            email=address,
         )
 
     async def update_user(
@@ -157,6 +164,7 @@ class Accounts:
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
         changed_by: User | None = None,
         current_password: str | None = None,
     ) -> User:
@@ -173,7 +181,7 @@ class Accounts:
             PermissionDeniedError: the current password is missing or wrong; nothing changes.
             RateLimitedError: too many recent failures for this username.
             NotFoundError: no such user.
-            InvalidInputError: bad username or password.
+            InvalidInputError: bad username, password or e-mail address.
             ConflictError: username taken, or the last active admin would be lost.
         """
         if password is not UNSET and changed_by is not None and changed_by.id == user_id:
@@ -186,6 +194,7 @@ class Accounts:
             is_admin=is_admin,
             is_active=is_active,
             telegram_chat_id=telegram_chat_id,
+            email=email if email is UNSET else check_email(email),
             end_sessions=password is not UNSET or is_active is False,
             check=_admin_check(user_id, "demoted or deactivated") if losing_an_admin else None,
         )

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from resentry_core._limits import DEFAULT_LIMITS, Limits
+from resentry_core._notify._notifier import SmtpConfig, TelegramConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,8 +27,23 @@ class CoreConfig:
         login_lockout: how long a throttled username or address must wait.
         max_concurrent_password_checks: bcrypt hashes and checks that may run at once.
         batch_max_envelopes: most envelopes written in one storage transaction (group commit).
-        retention_interval: how often projects with ``retention_days`` are pruned while the
-            core is open (first at once); ``None`` never prunes.
+        retention_interval: how often the worker prunes projects with ``retention_days``
+            (first at once); ``None`` never prunes.
+        worker: run the background worker (notification delivery, digests, cron-monitor
+            deadlines, retention) while the core is open; turn it off in processes that leave
+            this to a separate ``resentry worker``.
+        public_url: the server's base URL, for links in notifications (none when ``None``).
+        telegram: the Telegram Bot API, or ``None``: members' chat ids are not messaged.
+        smtp: the SMTP server, or ``None``: members' e-mail addresses are not written to.
+        notify_window: at most one message per issue and destination per window; the events
+            that arrive meanwhile are sent as one digest when it ends.
+        notify_max_attempts: delivery attempts before a delivery is marked failed.
+        notify_backoff: wait before the first retry; it doubles with each attempt (to an hour).
+        notify_lease: how long a claimed delivery is reserved for the worker that claimed it
+            (a crashed worker's deliveries are retried after it).
+        worker_interval: how long an idle worker waits before looking for work again.
+        webhook_allow_private: allow webhook URLs on loopback, link-local and private
+            networks (refused by default, so webhooks cannot reach the server's own network).
     """
 
     database_url: str
@@ -43,3 +59,13 @@ class CoreConfig:
     max_concurrent_password_checks: int = 2
     batch_max_envelopes: int = 256
     retention_interval: timedelta | None = timedelta(hours=1)
+    worker: bool = True
+    public_url: str | None = None
+    telegram: TelegramConfig | None = None
+    smtp: SmtpConfig | None = None
+    notify_window: timedelta = timedelta(minutes=10)
+    notify_max_attempts: int = 8
+    notify_backoff: timedelta = timedelta(seconds=10)
+    notify_lease: timedelta = timedelta(minutes=2)
+    worker_interval: timedelta = timedelta(seconds=1)
+    webhook_allow_private: bool = False

@@ -16,7 +16,10 @@ each one to (the core itself knows nothing of HTTP)::
      ├─ ConflictError                duplicate username, slug or key                   -> 409
      ├─ InvalidInputError            bad caller value (password > 72 bytes, bad DSN)   -> 422
      ├─ RateLimitedError             ``retry_after`` seconds                           -> 429
-     └─ StorageError                 backend unavailable or failed                     -> 503
+     ├─ StorageError                 backend unavailable or failed                     -> 503
+     └─ DeliveryError                a notifier failed; ``permanent``, ``retry_after``  -> 502
+
+``DeliveryError`` lives with the :class:`~resentry_core.Notifier` protocol in ``_notify``.
 """
 
 

@@ -36,6 +36,7 @@ class User:
     telegram_chat_id: str | None
     created_at: datetime
     token_generation: int = 0
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

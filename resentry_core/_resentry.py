@@ -1,20 +1,27 @@
 """The :class:`Resentry` bundle: storage, ingestion and accounts opened together."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import anyio
+import anyio.abc
+import httpx
 
 from resentry_core._accounts import Accounts
 from resentry_core._clock import utc_now
 from resentry_core._config import CoreConfig
+from resentry_core._errors import InvalidInputError
 from resentry_core._ingest import Ingestor
 from resentry_core._issues import Issues
+from resentry_core._notify._destinations import Destinations
+from resentry_core._notify._notifier import Notifier
+from resentry_core._notify._worker import Worker
 from resentry_core._passwords import PasswordHasher
 from resentry_core._projects import Projects
-from resentry_core._retention import enforce_retention
+from resentry_core._retention import enforce_retention, sweep
 from resentry_core._storage._protocol import Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenCodec
@@ -55,12 +62,20 @@ class Resentry:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, config: CoreConfig, *, storage: Storage | None = None
+        cls,
+        config: CoreConfig,
+        *,
+        storage: Storage | None = None,
+        notifiers: Sequence[Notifier] = (),
     ) -> AsyncIterator["Resentry"]:
         """Open storage (migrating it), start the group-commit writer, and yield the bundle.
 
-        While it is open, projects that set ``retention_days`` are pruned every
-        ``config.retention_interval`` (``_retention``).
+        Unless ``config.worker`` is off, the background worker runs while it is open
+        (:func:`open_worker`): it delivers notifications, sends digests, watches cron-monitor
+        deadlines and prunes projects that set ``retention_days`` every
+        ``config.retention_interval``. ``notifiers`` are the application's own: each receives
+        the new issues and regressions (at ``error`` or above) and the monitor notices of
+        every project. On a storage other than :class:`SqlStorage` the worker only prunes.
 
         A ``storage`` passed in is used as it is and left open on exit; otherwise one is opened
         from ``config.database_url`` and closed on exit.
@@ -94,7 +109,9 @@ class Resentry:
                 ingestor.group_commit(max_batch=config.batch_max_envelopes),
                 anyio.create_task_group() as background,
             ):
-                if config.retention_interval is not None:
+                if config.worker and isinstance(store, SqlStorage):
+                    await background.start(_run_worker, store, config, notifiers)
+                elif config.worker and config.retention_interval is not None:
                     background.start_soon(
                         partial(enforce_retention, clock=utc_now),
                         store,
@@ -114,3 +131,56 @@ class Resentry:
         finally:
             if storage is None:
                 await store.aclose()
+
+
+async def _run_worker(
+    storage: SqlStorage,
+    config: CoreConfig,
+    notifiers: Sequence[Notifier],
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    async with open_worker(config, storage=storage, notifiers=notifiers) as worker:
+        task_status.started()
+        await worker.run()
+
+
+@asynccontextmanager
+async def open_worker(
+    config: CoreConfig,
+    *,
+    storage: Storage | None = None,
+    notifiers: Sequence[Notifier] = (),
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[Worker]:
+    """A background :class:`Worker` on ``storage``, with its own HTTP client, for a process
+    that runs it on its own (``resentry worker``); :meth:`Resentry.open` runs one by itself.
+
+    A ``storage`` passed in is used as it is and left open; otherwise one is opened (and
+    migrated) from ``config.database_url`` and closed on exit.
+
+    Raises:
+        InvalidInputError: the storage keeps no notifications (it is not a SqlStorage).
+    """
+    store = storage if storage is not None else await open_storage(config.database_url)
+    try:
+        if not isinstance(store, SqlStorage):
+            raise InvalidInputError("the notification worker needs a SQL database")
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False) as client:
+            destinations = Destinations(
+                telegram=config.telegram,
+                smtp=config.smtp,
+                client=client,
+                allow_private=config.webhook_allow_private,
+            )
+            yield Worker(
+                store,
+                config,
+                resolve=destinations.resolve,
+                notifiers=notifiers,
+                clock=clock,
+                sweep=partial(sweep, store),
+            )
+    finally:
+        if storage is None:
+            await store.aclose()

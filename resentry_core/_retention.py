@@ -1,7 +1,10 @@
 """Retention: projects with ``retention_days`` lose their older envelopes, now and then.
 
-:meth:`Resentry.open <resentry_core.Resentry.open>` runs :func:`enforce_retention` in the
-background. Each sweep prunes every project that sets ``retention_days`` (``Storage.prune``:
+The notification worker (``_notify/_worker.py``) calls :func:`sweep` every
+``CoreConfig.retention_interval``; on a storage other than ``SqlStorage``, which keeps no
+notifications, :meth:`Resentry.open <resentry_core.Resentry.open>` runs
+:func:`enforce_retention` instead. Each
+sweep prunes every project that sets ``retention_days`` (``Storage.prune``:
 its envelopes received before the cutoff, with all their data; issue counters stay exact).
 Several processes on one database may sweep at once: pruning is idempotent.
 """

@@ -17,6 +17,7 @@ from resentry_core._models import ISSUE_STATUSES, IssueStatus
 
 FALLBACK_SLUG: Final = "project"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
 
 
 def keep_an_active_admin(user_id: int, active_admin_ids: Sequence[int], *, change: str) -> None:
@@ -47,6 +48,26 @@ def check_project_name(name: str) -> None:
     """Raise InvalidInputError when a project name is blank."""
     if not name.strip():
         raise InvalidInputError("a project name must not be blank")
+
+
+def check_text(value: str, what: str) -> None:
+    """Raise InvalidInputError when ``value`` (``what``, in words) is blank."""
+    if not value.strip():
+        raise InvalidInputError(f"{what} must not be blank")
+
+
+def check_email(address: str | None) -> str | None:
+    """A plausible e-mail address stripped of blanks, or None for none (None or ``""``).
+
+    Raises:
+        InvalidInputError: the address is not of the form ``name@domain.tld``.
+    """
+    if not address:
+        return None
+    address = address.strip()
+    if not _EMAIL.fullmatch(address):
+        raise InvalidInputError(f"{address!r} is not an e-mail address")
+    return address
 
 
 def check_positive(value: int | None, what: str) -> None:

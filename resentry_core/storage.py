@@ -11,9 +11,12 @@ envelope; the ``update_*`` methods take :data:`UNSET` for fields to leave as the
 ``update_user``/``delete_user`` an :data:`AdminCheck` to call inside their transaction. A
 backend stores and reads: the services (``Accounts``, ``Projects``, ``Issues``) apply the
 domain rules before they call it.
-:class:`OutboxEntry` is a notice of the built-in ``SqlStorage``'s notification outbox.
+:class:`NotificationStore` is what the notification worker and routes need beyond
+:class:`Storage` (``SqlStorage`` implements it), and :class:`DeliveryJob` what its claims answer.
 """
 
+from resentry_core._notify._models import DeliveryJob
+from resentry_core._notify._store import NotificationStore
 from resentry_core._records import (
     AttachmentRecord,
     CheckInRecord,
@@ -27,7 +30,6 @@ from resentry_core._records import (
     SessionAggregate,
     SessionUpdate,
 )
-from resentry_core._storage._outbox import OutboxEntry
 from resentry_core._storage._protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -49,6 +51,7 @@ __all__ = [
     "AdminCheck",
     "AttachmentRecord",
     "CheckInRecord",
+    "DeliveryJob",
     "DiscardedCount",
     "EventFilter",
     "EventRecord",
@@ -57,7 +60,7 @@ __all__ = [
     "IngestStore",
     "ItemRecord",
     "LogRecord",
-    "OutboxEntry",
+    "NotificationStore",
     "PreparedEnvelope",
     "ProjectStore",
     "Recorded",

@@ -1,4 +1,4 @@
-"""The admin CLI ``resentry``: serve, migrate, users and projects (docs/cli.md).
+"""The admin CLI ``resentry``: serve, worker, migrate, users and projects (docs/cli.md).
 
 Every command reads the same :class:`Settings` as the server (``RESENTRY_*`` and ``.env``).
 User errors print ``error: ...`` on stderr and exit non-zero, without a traceback.
@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resentry_core import Dsn, NotFoundError, Project, Resentry, ResentryError, User
+from resentry_core import Dsn, NotFoundError, Project, Resentry, ResentryError, User, open_worker
+from resentry_core.storage import UNSET, Unset
 from resentry_server._app import create_app
 from resentry_server._idle import IdleTrimmer, malloc_trim
 from resentry_server._settings import Settings
@@ -81,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(command=_serve)
 
+    worker = commands.add_parser(
+        "worker",
+        help="run the background worker (notifications, digests, cron monitors, retention) "
+        "until SIGTERM or Ctrl-C",
+    )
+    worker.set_defaults(command=_worker)
+
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(command=_migrate)
 
@@ -88,7 +96,25 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("name", help="the username")
     add_user.add_argument("--password", help="the password (prompted for when omitted)")
     add_user.add_argument("--admin", action="store_true", help="make the user an administrator")
+    _contact_options(add_user)
     add_user.set_defaults(command=_add_user)
+
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(required=True, metavar="ACTION")
+    update = user_commands.add_parser("update", help="change a user's settings")
+    update.add_argument("name", help="username or id")
+    update.add_argument("--password", help="a new password")
+    update.add_argument(
+        "--admin", action=argparse.BooleanOptionalAction, help="grant or revoke administration"
+    )
+    update.add_argument(
+        "--active", action=argparse.BooleanOptionalAction, help="allow or refuse logging in"
+    )
+    update.add_argument(
+        "--inactive", dest="active", action="store_false", help="the same as --no-active"
+    )
+    _contact_options(update)
+    update.set_defaults(command=_user_update)
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(required=True, metavar="ACTION")
@@ -105,6 +131,35 @@ def _parser() -> argparse.ArgumentParser:
     member.add_argument("user", help="user id or username")
     member.set_defaults(command=_project_add_member)
     return parser
+
+
+def _contact_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--telegram-chat-id", help="the Telegram chat notifications go to ('' to clear)"
+    )
+    parser.add_argument("--email", help="the address notifications are e-mailed to ('' to clear)")
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    config = settings.to_core_config(worker=False)
+
+    async def run() -> None:
+        async with open_worker(config) as worker, anyio.create_task_group() as group:
+
+            async def stop_on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        worker.stop()
+                        return
+
+            group.start_soon(stop_on_signal)
+            print("worker started", file=sys.stderr, flush=True)
+            await worker.run()
+            group.cancel_scope.cancel()
+
+    anyio.run(run)
+    print("worker stopped", file=sys.stderr, flush=True)
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -203,11 +258,41 @@ def _add_user(args: argparse.Namespace, settings: Settings) -> int:
     password = args.password if args.password is not None else _prompt_password()
 
     async def create(core: Resentry) -> User:
-        return await core.accounts.create_user(args.name, password, is_admin=args.admin)
+        return await core.accounts.create_user(
+            args.name,
+            password,
+            is_admin=args.admin,
+            telegram_chat_id=args.telegram_chat_id or None,
+            email=args.email or None,
+        )
 
     user = _with_core(settings, create)
     role = "admin" if user.is_admin else "user"
     print(f"created {role} {user.username!r} (id {user.id})")
+    return EXIT_OK
+
+
+def _user_update(args: argparse.Namespace, settings: Settings) -> int:
+    def given(value: T | None) -> T | Unset:
+        return UNSET if value is None else value
+
+    async def update(core: Resentry) -> User:
+        user = await _find_user(core, args.name)
+        return await core.accounts.update_user(
+            user.id,
+            password=given(args.password),
+            is_admin=given(args.admin),
+            is_active=given(args.active),
+            telegram_chat_id=given(args.telegram_chat_id),
+            email=given(args.email),
+        )
+
+    user = _with_core(settings, update)
+    print(
+        f"updated {user.username!r} (id {user.id}): admin={user.is_admin} "
+        f"active={user.is_active} telegram_chat_id={user.telegram_chat_id or '-'} "
+        f"email={user.email or '-'}"
+    )
     return EXIT_OK
 
 
@@ -313,7 +398,7 @@ def _with_core(settings: Settings, work: Callable[[Resentry], Awaitable[T]]) -> 
         # An error raised inside the core's task group would leave it wrapped in an
         # ExceptionGroup; take it out of the ``async with`` and raise it as it is.
         failure: Exception | None = None
-        async with Resentry.open(settings.to_core_config()) as core:
+        async with Resentry.open(settings.to_core_config(worker=False)) as core:
             try:
                 return await work(core)
             except Exception as exc:  # noqa: BLE001 - re-raised below, unwrapped

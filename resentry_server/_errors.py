@@ -21,6 +21,7 @@ from resentry_core import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DeliveryError,
     EnvelopeError,
     InvalidAuthError,
     InvalidInputError,
@@ -51,6 +52,7 @@ _STATUS: Final[Mapping[type[ResentryError], int]] = {
     InvalidInputError: 422,
     RateLimitedError: 429,
     StorageError: 503,
+    DeliveryError: 502,
 }
 # A 415 lists the codings the server does decode (as tower-http's decompression does for Relay).
 SUPPORTED_ENCODINGS: Final = "gzip, deflate, br, zstd"

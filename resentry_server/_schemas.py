@@ -75,6 +75,8 @@ RowId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=MAX_ROW_ID)]
 
 Username = Annotated[str, Field(min_length=1, max_length=MAX_USERNAME_CHARS)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Email = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+"""An e-mail address (checked by the core: ``name@domain.tld``, or ``""`` for none)."""
 
 
 class _In(BaseModel):
@@ -162,6 +164,7 @@ class UserOut(FromCore):
     is_admin: bool
     is_active: bool
     telegram_chat_id: str | None
+    email: str | None
     created_at: UtcDatetime
 
 
@@ -172,6 +175,7 @@ class UserCreate(_In):
     password: Password
     is_admin: bool = False
     telegram_chat_id: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
+    email: Email | None = None
 
 
 class UserChanges(TypedDict, total=False):
@@ -182,12 +186,13 @@ class UserChanges(TypedDict, total=False):
     is_admin: bool
     is_active: bool
     telegram_chat_id: str | None
+    email: str | None
 
 
 class UserUpdate(_In):
     """Fields to change; absent fields stay as they are.
 
-    ``telegram_chat_id: null`` (or ``""``) clears the chat id; ``null`` in the other fields
+    ``telegram_chat_id`` or ``email`` ``null`` (or ``""``) clears it; ``null`` in the other fields
     changes nothing. Only admins may change ``is_admin`` and ``is_active``. Users changing
     their own ``password`` (admins too) must send their ``current_password``.
     """
@@ -198,10 +203,11 @@ class UserUpdate(_In):
     is_admin: bool | None = None
     is_active: bool | None = None
     telegram_chat_id: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
+    email: Email | None = None
 
     def changes(self) -> UserChanges:
         """The fields sent, without ``current_password``."""
-        sent = _sent(self, nullable={"telegram_chat_id"}, exclude={"current_password"})
+        sent = _sent(self, nullable={"telegram_chat_id", "email"}, exclude={"current_password"})
         return cast(UserChanges, sent)
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from resentry_core import DEFAULT_LIMITS, CoreConfig, Limits
+from resentry_core import DEFAULT_LIMITS, CoreConfig, Limits, SmtpConfig, TelegramConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ class Settings(BaseSettings):
     max_request_header_bytes: int = Field(default=DEFAULT_MAX_REQUEST_HEADER_BYTES, ge=1024)
     retention_interval_seconds: int = Field(default=3600, ge=0)
     log_level: LogLevel = "info"
+    worker: bool = True
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_ca_file: str | None = None
+    email_from: str | None = None
+    notify_window_seconds: int = Field(default=600, ge=0)
+    notify_max_attempts: int = Field(default=8, gt=0)
+    notify_backoff_seconds: float = Field(default=10.0, gt=0)
+    notify_lease_seconds: float = Field(default=120.0, gt=0)
+    worker_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_allow_private: bool = False
 
     @field_validator("public_url")
     @classmethod
@@ -98,6 +115,45 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_telegram_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("telegram_api_url must start with http:// or https://")
+        return value
+
+    @property
+    def telegram(self) -> TelegramConfig | None:
+        """The Bot API settings, or None without a bot token."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            return None
+        return TelegramConfig(
+            bot_token=self.telegram_bot_token.get_secret_value(), api_url=self.telegram_api_url
+        )
+
+    @property
+    def smtp(self) -> SmtpConfig | None:
+        """The SMTP settings, or None without ``smtp_host``.
+
+        Raises:
+            ValueError: ``smtp_host`` is set but ``email_from`` is not.
+        """
+        if not self.smtp_host:
+            return None
+        if not self.email_from:
+            raise ValueError("RESENTRY_SMTP_HOST is set: set RESENTRY_EMAIL_FROM too")
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            username=self.smtp_username or None,
+            password=None if self.smtp_password is None else self.smtp_password.get_secret_value(),
+            security=self.smtp_security,
+            from_address=self.email_from,
+            timeout=self.smtp_timeout_seconds,
+            ca_file=self.smtp_ca_file or None,
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -156,8 +212,11 @@ class Settings(BaseSettings):
         )
         return value
 
-    def to_core_config(self) -> CoreConfig:
-        """The core's configuration; creates the data directory when the database lives there."""
+    def to_core_config(self, *, worker: bool | None = None) -> CoreConfig:
+        """The core's configuration; creates the data directory when the database lives there.
+
+        ``worker`` overrides the ``worker`` setting (the CLI's short commands run none).
+        """
         if not self.database_url:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         return CoreConfig(
@@ -177,6 +236,16 @@ class Settings(BaseSettings):
                 if self.retention_interval_seconds
                 else None
             ),
+            worker=self.worker if worker is None else worker,
+            public_url=self.public_url,
+            telegram=self.telegram,
+            smtp=self.smtp,
+            notify_window=timedelta(seconds=self.notify_window_seconds),
+            notify_max_attempts=self.notify_max_attempts,
+            notify_backoff=timedelta(seconds=self.notify_backoff_seconds),
+            notify_lease=timedelta(seconds=self.notify_lease_seconds),
+            worker_interval=timedelta(seconds=self.worker_interval_seconds),
+            webhook_allow_private=self.webhook_allow_private,
         )
 
 

@@ -38,6 +38,12 @@ def test_embed_core_groups_three_events_into_one_issue(tmp_path: Path) -> None:
     assert issue_lines[0].endswith("seen 3x")
 
 
+def test_custom_notifier_is_called_for_a_new_issue() -> None:
+    """``custom_notifier.py`` prints the new issue its own notifier received."""
+    out = _run("custom_notifier.py")
+    assert out.splitlines() == ["new_issue: KeyError: 'sku'"]
+
+
 def test_client_usage_logs_in_sends_reads_and_resolves(live_server: server.LiveServer) -> None:
     """``client_usage.py`` creates a project, reads back the event it sent, resolves the issue
     and reads the same events with the async client; a second run reuses the project."""

@@ -242,6 +242,7 @@ class UserStore(Protocol):
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create an active user, as given.
 
@@ -276,12 +277,14 @@ class UserStore(Protocol):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
         end_sessions: bool = False,
         check: AdminCheck | None = None,
     ) -> User:
         """Change the fields given (:data:`UNSET`: unchanged), once ``check`` passes.
 
-        ``telegram_chat_id=None`` (or ``""``) clears the chat id; ``end_sessions`` raises the
+        ``telegram_chat_id=None`` (or ``""``) clears the chat id; ``email`` likewise;
+        ``end_sessions`` raises the
         user's token generation in the same transaction.
 
         Raises:

@@ -33,20 +33,30 @@ from resentry_core._models import (
     StoredItem,
     User,
 )
+from resentry_core._notify._models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryJob,
+    Rule,
+    Trigger,
+)
+from resentry_core._notify._webhook import WebhookFlavor
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import (
-    _outbox,
     _sql_admin,
+    _sql_notify,
+    _sql_notify_work,
     _sql_read,
     _sql_security,
     _sql_telemetry,
 )
 from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
-from resentry_core._storage._outbox import DEFAULT_LEASE, OutboxEntry
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_insights import SqlInsights
+from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
@@ -60,8 +70,9 @@ class SqlStorage(SqlInsights):
     """A :class:`~resentry_core._storage._protocol.Storage` on SQLite or PostgreSQL.
 
     Build it with :meth:`from_url`, bring the schema up to date with :meth:`migrate`, and
-    :meth:`aclose` it when done. Beyond the protocol it serves the notification outbox
-    (:meth:`claim_notifications`, :meth:`complete_notification`, :meth:`fail_notification`).
+    :meth:`aclose` it when done. Beyond the protocol it is the
+    :class:`~resentry_core.NotificationStore` (channels, rules, the delivery log and the
+    notification worker's transactions).
     """
 
     def __init__(self, database: Database) -> None:
@@ -281,6 +292,7 @@ class SqlStorage(SqlInsights):
         *,
         is_admin: bool = False,
         telegram_chat_id: str | None = None,
+        email: str | None = None,
     ) -> User:
         """Create an active user. Raises ConflictError."""
         try:
@@ -290,6 +302,7 @@ class SqlStorage(SqlInsights):
                 password_hash,
                 is_admin=is_admin,
                 telegram_chat_id=telegram_chat_id,
+                email=email,
             )
         except IntegrityConflictError as exc:  # a concurrent writer took the username first
             raise IntegrityConflictError(f"the username {username!r} is taken") from exc
@@ -315,6 +328,7 @@ class SqlStorage(SqlInsights):
         is_admin: bool | Unset = UNSET,
         is_active: bool | Unset = UNSET,
         telegram_chat_id: str | Unset | None = UNSET,
+        email: str | Unset | None = UNSET,
         end_sessions: bool = False,
         check: AdminCheck | None = None,
     ) -> User:
@@ -328,6 +342,7 @@ class SqlStorage(SqlInsights):
                 is_admin=is_admin,
                 is_active=is_active,
                 telegram_chat_id=telegram_chat_id,
+                email=email,
                 end_sessions=end_sessions,
                 check=check,
             )
@@ -468,22 +483,142 @@ class SqlStorage(SqlInsights):
         """What SDKs reported discarding, summed per reason and category."""
         return await self._read(_sql_telemetry.list_discard_counters, project_id)
 
-    # Notification outbox (beyond the Storage protocol)
+    # Notifications (NotificationStore)
 
-    async def claim_notifications(
-        self, limit: int, *, now: datetime, lease: timedelta = DEFAULT_LEASE
-    ) -> list[OutboxEntry]:
-        """Lease up to ``limit`` due notices for delivery (see ``_outbox``).
+    async def create_channel(
+        self,
+        project_id: int,
+        *,
+        name: str,
+        kind: ChannelKind,
+        target: str,
+        flavor: WebhookFlavor | None = None,
+    ) -> Channel:
+        """Create a channel (webhooks get a new secret). Raises NotFoundError, InvalidInputError."""
+        return await self._write(
+            _sql_notify.create_channel,
+            project_id,
+            name=name,
+            kind=kind,
+            target=target,
+            flavor=flavor,
+            now=datetime.now(UTC),
+        )
 
-        A claimed notice is not claimed again before ``now + lease`` unless it fails first;
-        concurrent workers (processes, hosts) never receive the same notice at once.
-        """
-        return await self._write(_outbox.claim, limit, now, lease)
+    async def get_channel(self, project_id: int, channel_id: int) -> Channel:
+        """One channel of the project. Raises NotFoundError."""
+        return await self._read(_sql_notify.get_channel, project_id, channel_id)
 
-    async def complete_notification(self, entry_id: int, *, now: datetime | None = None) -> None:
-        """Mark a notice delivered (at ``now``, default the current time)."""
-        await self._write(_outbox.complete, entry_id, now or datetime.now(UTC))
+    async def list_channels(self, project_id: int) -> list[Channel]:
+        """The project's channels, by id. Raises NotFoundError."""
+        return await self._read(_sql_notify.list_channels, project_id)
 
-    async def fail_notification(self, entry_id: int, error: str, retry_at: datetime) -> None:
-        """Record a failed delivery of a notice; it is due again at ``retry_at``."""
-        await self._write(_outbox.fail, entry_id, error, retry_at)
+    async def update_channel(
+        self,
+        project_id: int,
+        channel_id: int,
+        *,
+        name: str | Unset = UNSET,
+        target: str | Unset = UNSET,
+        flavor: WebhookFlavor | Unset = UNSET,
+    ) -> Channel:
+        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        return await self._write(
+            _sql_notify.update_channel,
+            project_id,
+            channel_id,
+            name=name,
+            target=target,
+            flavor=flavor,
+        )
+
+    async def delete_channel(self, project_id: int, channel_id: int) -> None:
+        """Delete a channel with its rules and deliveries. Raises NotFoundError."""
+        await self._write(_sql_notify.delete_channel, project_id, channel_id)
+
+    async def create_rule(
+        self,
+        project_id: int,
+        *,
+        channel_id: int,
+        trigger: Trigger,
+        min_level: Level = "error",
+        environment: str | None = None,
+    ) -> Rule:
+        """Add a rule to a channel. Raises NotFoundError, InvalidInputError."""
+        return await self._write(
+            _sql_notify.create_rule,
+            project_id,
+            channel_id=channel_id,
+            trigger=trigger,
+            min_level=min_level,
+            environment=environment,
+            now=datetime.now(UTC),
+        )
+
+    async def list_rules(self, project_id: int) -> list[Rule]:
+        """The project's rules, by id. Raises NotFoundError."""
+        return await self._read(_sql_notify.list_rules, project_id)
+
+    async def delete_rule(self, project_id: int, rule_id: int) -> None:
+        """Delete a rule. Raises NotFoundError."""
+        await self._write(_sql_notify.delete_rule, project_id, rule_id)
+
+    async def list_deliveries(
+        self,
+        project_id: int,
+        *,
+        channel_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Delivery]:
+        """The project's delivery log, newest first. Raises NotFoundError, InvalidInputError."""
+        return await self._read(_sql_notify.list_deliveries, project_id, channel_id, cursor, limit)
+
+    async def enqueue_test(self, project_id: int, channel_id: int) -> Delivery:
+        """Queue a test message to a channel for the worker. Raises NotFoundError."""
+        return await self._write(
+            _sql_notify.enqueue_test, project_id, channel_id, datetime.now(UTC)
+        )
+
+    async def fan_out(
+        self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
+    ) -> int:
+        """Expand due outbox notices into deliveries (see ``_sql_notify_work``)."""
+        return await self._write(_sql_notify_work.fan_out, limit, now, window, app_notifiers)
+
+    async def close_windows(self, limit: int, *, now: datetime, window: timedelta) -> int:
+        """Queue digests for ended de-duplication windows; return how many."""
+        return await self._write(_sql_notify_work.close_windows, now, window, limit)
+
+    async def claim_deliveries(
+        self, limit: int, *, now: datetime, lease: timedelta, app_notifiers: int = 0
+    ) -> list[DeliveryJob]:
+        """Lease up to ``limit`` due deliveries (``app:`` ones only with ``app_notifiers``)."""
+        return await self._write(_sql_notify_work.claim, limit, now, lease, app_notifiers)
+
+    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
+        """Mark a delivery delivered."""
+        await self._write(_sql_notify_work.finish, delivery_id, now)
+
+    async def retry_delivery(
+        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
+        await self._write(_sql_notify_work.retry, delivery_id, error, now, retry_at)
+
+    async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
+        """Give claimed deliveries back unsent (their attempt is not counted)."""
+        await self._write(_sql_notify_work.release, delivery_ids, now)
+
+    async def pending_work(
+        self, *, now: datetime, judge: MonitorJudge, app_notifiers: int = 0
+    ) -> Pending:
+        """What the worker has to do at ``now``, read without a write lock."""
+        return await self._read(_sql_notify_work.pending, now, app_notifiers, judge)
+
+    async def check_monitors(
+        self, monitor_ids: Sequence[int], *, now: datetime, judge: MonitorJudge
+    ) -> int:
+        """Write the notices that these monitors' states call for; return how many."""
+        return await self._write(_sql_notify_work.check_monitors, now, judge, monitor_ids)

@@ -215,6 +215,7 @@ def user_from_row(row: Any) -> User:
         telegram_chat_id=row.telegram_chat_id,
         created_at=row.created_at,
         token_generation=row.token_generation,
+        email=row.email,
     )
 
 
@@ -311,7 +312,13 @@ def _username_columns(tx: Tx, username: str, user_id: int | None) -> Row:
 
 
 def create_user(
-    tx: Tx, username: str, password_hash: str, *, is_admin: bool, telegram_chat_id: str | None
+    tx: Tx,
+    username: str,
+    password_hash: str,
+    *,
+    is_admin: bool,
+    telegram_chat_id: str | None,
+    email: str | None,
 ) -> User:
     """Create an active user. Raises ConflictError."""
     row: Row = {
@@ -320,6 +327,7 @@ def create_user(
         "is_admin": is_admin,
         "is_active": True,
         "telegram_chat_id": telegram_chat_id or None,
+        "email": email or None,
         "created_at": datetime.now(UTC),
     }
     [user_id] = tx.insert_ids(users, [row])
@@ -330,6 +338,7 @@ def create_user(
         is_active=True,
         telegram_chat_id=row["telegram_chat_id"],
         created_at=row["created_at"],
+        email=row["email"],
     )
 
 
@@ -372,6 +381,7 @@ def update_user(
     is_admin: bool | Unset,
     is_active: bool | Unset,
     telegram_chat_id: str | Unset | None,
+    email: str | Unset | None,
     end_sessions: bool,
     check: AdminCheck | None,
 ) -> User:
@@ -390,6 +400,8 @@ def update_user(
         values["is_active"] = is_active
     if telegram_chat_id is not UNSET:
         values["telegram_chat_id"] = telegram_chat_id or None
+    if email is not UNSET:
+        values["email"] = email or None
     if end_sessions:
         values["token_generation"] = users.c.token_generation + 1
     if values:

@@ -21,9 +21,11 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from resentry_core._errors import InvalidInputError, NotFoundError
+from resentry_core._notify._models import level_rank
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._rules import check_status, status_after_event
 from resentry_core._storage import _sql_record_extra
+from resentry_core._storage._sql_notify import notice_row
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import DriverSql, InLookup, Row, Tx, chunks
 from resentry_core._storage._tables import (
@@ -33,6 +35,8 @@ from resentry_core._storage._tables import (
     events,
     issues,
     notification_outbox,
+    notification_rules,
+    notification_windows,
     projects,
 )
 from resentry_core._storage._values import aware
@@ -69,7 +73,7 @@ def record_batch(tx: Tx, batch: Sequence[PreparedEnvelope]) -> list[Recorded]:
         _insert_events(tx, kept, groups)
         _insert_attachments(tx, kept)
         _sql_record_extra.record_extras(tx, kept)
-        _insert_outbox(tx, groups)
+        _insert_outbox(tx, kept, groups)
     results = dict(duplicates)
     for entry in kept:
         results[entry.index] = _recorded(entry, groups)
@@ -220,6 +224,32 @@ _STORED_EVENT_IDS = InLookup(
         [events.c.event_id.type],
     ),
     events.c.event_id.type,
+)
+
+
+# Read without locks: rules and windows change only by admins and the worker, and a notice
+# written or skipped a moment early or late is the same notice.
+_LEVEL_RULES = InLookup(
+    DriverSql(
+        'SELECT "project_id", "channel_id", "min_level" FROM "notification_rules"'
+        ' WHERE "trigger" = {trigger} AND "project_id" IN ({in_list})',
+        {"trigger": notification_rules.c.trigger.type},
+        [
+            notification_rules.c.project_id.type,
+            notification_rules.c.channel_id.type,
+            notification_rules.c.min_level.type,
+        ],
+    ),
+    notification_rules.c.project_id.type,
+)
+_OPEN_WINDOWS = InLookup(
+    DriverSql(
+        'SELECT "issue_id", "destination" FROM "notification_windows"'
+        ' WHERE "issue_id" IN ({in_list}) AND "ends_at" > {now}',
+        {"now": notification_windows.c.ends_at.type},
+        [notification_windows.c.issue_id.type, notification_windows.c.destination.type],
+    ),
+    notification_windows.c.issue_id.type,
 )
 
 
@@ -388,24 +418,72 @@ def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:
     tx.insert(attachments, rows)
 
 
-def _insert_outbox(tx: Tx, groups: dict[tuple[int, str], _Group]) -> None:
+def _insert_outbox(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group]) -> None:
+    """Notices of the batch's new and reopened issues, and of its events at or above the level
+    of a project's ``level`` rule (one notice per issue, naming its most severe such event,
+    unless every channel with such a rule is within its de-duplication window for the issue)."""
     now = datetime.now(UTC)
-    rows: list[Row] = [
-        {
-            "project_id": group.project_id,
-            "issue_id": group.issue_id,
-            "event_id": group.first.event_id,
-            "kind": "new_issue" if group.created else "regression",
-            "created_at": now,
-            "delivered_at": None,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-        }
+    notices = [
+        (group, group.first, "new_issue" if group.created else "regression")
         for group in groups.values()
         if group.created or group.reopened
     ]
+    level_events = _level_events(tx, kept, groups, now)
+    notices.extend((groups[key], record, "level") for key, record in level_events.items())
+    rows: list[Row] = [
+        notice_row(
+            project_id=group.project_id,
+            kind=kind,
+            now=now,
+            issue_id=group.issue_id,
+            event_id=record.event_id,
+        )
+        for group, record, kind in notices
+    ]
     tx.insert(notification_outbox, rows)
+
+
+def _level_events(
+    tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Group], now: datetime
+) -> dict[tuple[int, str], EventRecord]:
+    """The most severe event of each issue at or above a ``level`` rule of its project, for
+    the issues that some channel with such a rule would be told about now."""
+    project_ids = sorted({entry.envelope.project_id for entry in kept})
+    thresholds: dict[int, int] = {}
+    channels: dict[int, set[str]] = {}
+    rules = [
+        row
+        for chunk in chunks(project_ids)
+        for row in tx.select_in(_LEVEL_RULES, {"trigger": "level"}, chunk, lock=False)
+    ]
+    for project_id, channel_id, min_level in rules:
+        rank = level_rank(min_level)
+        thresholds[project_id] = min(rank, thresholds.get(project_id, rank))
+        channels.setdefault(project_id, set()).add(f"channel:{channel_id}")
+    chosen: dict[tuple[int, str], EventRecord] = {}
+    if not thresholds:
+        return chosen
+    for entry in kept:
+        threshold = thresholds.get(entry.envelope.project_id)
+        if threshold is None:
+            continue
+        for record in entry.events:
+            if record.fingerprint is None or level_rank(record.level) < threshold:
+                continue
+            key = (entry.envelope.project_id, record.fingerprint)
+            best = chosen.get(key)
+            if best is None or level_rank(record.level) >= level_rank(best.level):
+                chosen[key] = record
+    # Issues whose every level channel is inside its window: the digest counts their events.
+    by_issue = {groups[key].issue_id: key for key in chosen}
+    open_windows: dict[int, set[str]] = {}
+    for chunk in chunks(sorted(by_issue)):
+        for issue_id, destination in tx.select_in(_OPEN_WINDOWS, {"now": now}, chunk, lock=False):
+            open_windows.setdefault(issue_id, set()).add(destination)
+    for issue_id, key in by_issue.items():
+        if channels[key[0]] <= open_windows.get(issue_id, set()):
+            del chosen[key]
+    return chosen
 
 
 def _recorded(entry: Kept, groups: dict[tuple[int, str], _Group]) -> Recorded:

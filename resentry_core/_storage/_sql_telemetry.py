@@ -93,7 +93,8 @@ def release_health(tx: Tx, project_id: int) -> list[ReleaseHealth]:
     ]
 
 
-def _monitor(row: Any) -> Monitor:
+def monitor_from_row(row: Any) -> Monitor:
+    """The :class:`Monitor` of a ``monitors`` row."""
     return Monitor(
         id=row.id,
         project_id=row.project_id,
@@ -108,7 +109,7 @@ def _monitor(row: Any) -> Monitor:
 def list_monitors(tx: Tx, project_id: int) -> list[Monitor]:
     """The project's monitors by slug."""
     rows = tx.conn.execute(select(monitors).where(monitors.c.project_id == project_id)).all()
-    return sorted((_monitor(row) for row in rows), key=lambda monitor: monitor.slug)
+    return sorted((monitor_from_row(row) for row in rows), key=lambda monitor: monitor.slug)
 
 
 def _check_in(row: Any) -> CheckIn:

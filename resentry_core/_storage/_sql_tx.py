@@ -200,10 +200,10 @@ class Tx:
             self._run(plan.sql, [plan.parameters(row) for row in rows], many=True)
 
     def select_in(
-        self, lookup: InLookup, parameters: Row, values: Sequence[Any]
+        self, lookup: InLookup, parameters: Row, values: Sequence[Any], *, lock: bool = True
     ) -> list[tuple[Any, ...]]:
         """The rows of ``lookup`` for ``parameters`` and the ``IN`` list ``values`` (at most a
-        chunk), locked on PostgreSQL (see :meth:`locking`).
+        chunk), locked on PostgreSQL (see :meth:`locking`) unless ``lock`` is false.
 
         The list is padded to a power of two by repeating its last value (which selects
         nothing more), so a lookup has a handful of plans and prepared statements, not one
@@ -212,8 +212,10 @@ class Tx:
         if not values:
             return []
         size = 1 << (len(values) - 1).bit_length()
-        lock = not self.sqlite
-        plan = _plan(self.conn.dialect, (lookup, size), lambda: lookup.statement(size, lock=lock))
+        lock = lock and not self.sqlite
+        plan = _plan(
+            self.conn.dialect, (lookup, size, lock), lambda: lookup.statement(size, lock=lock)
+        )
         padded = [*values, *[values[-1]] * (size - len(values))]
         bound = {**parameters, **{f"in_{index}": value for index, value in enumerate(padded)}}
         return [plan.row(row) for row in self._run(plan.sql, plan.parameters(bound))]

@@ -46,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
+from resentry_core._notify._models import CHANNEL_KINDS, DELIVERY_STATUSES, TRIGGERS
+
 
 class SqliteUtcDateTime(sqlite.DATETIME):
     """SQLite's ``DATETIME`` holding UTC as fixed-width text, converted in one C call each way.
@@ -143,6 +145,7 @@ users = Table(
     _text("username_skeleton", null=True),
     # Every token carries the generation it was issued under; raising it ends them all.
     Column("token_generation", Integer, nullable=False, server_default=text("0")),
+    _text("email", null=True),
     UniqueConstraint("username"),
     # Unique indexes, not constraints: SQLite can add these without rebuilding the table.
     Index(None, "username_key", unique=True),
@@ -367,6 +370,7 @@ monitors = Table(
     _when("created_at"),
     _when("last_check_in", null=True),
     _text("last_status", null=True),
+    _when("alerted_check_in", null=True),
     UniqueConstraint("project_id", "slug"),
     sqlite_autoincrement=True,
 )
@@ -449,12 +453,18 @@ discard_counters = Table(
     sqlite_autoincrement=True,
 )
 
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 notification_outbox = Table(
     "notification_outbox",
     metadata,
     _id(),
     _copy("project_id"),
-    _ref("issue_id", "issues.id"),
+    _ref("issue_id", "issues.id", null=True),
     _text("event_id", null=True),
     _text("kind"),
     _when("created_at"),
@@ -462,8 +472,91 @@ notification_outbox = Table(
     Column("attempts", Integer, nullable=False),
     _when("next_attempt_at"),
     _text("last_error", null=True),
+    # Last, where migration 0003 added it (memory:// databases are built from this metadata).
+    _ref("monitor_id", "monitors.id", null=True),
     Index(None, "issue_id"),
+    Index(None, "monitor_id"),
     Index(None, "delivered_at", "next_attempt_at"),
-    CheckConstraint("kind IN ('new_issue', 'regression')", name="kind"),
+    _one_of("kind", TRIGGERS),
     sqlite_autoincrement=True,
+)
+
+notification_channels = Table(
+    "notification_channels",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("name"),
+    _text("kind"),
+    _text("target"),
+    _text("secret", null=True),
+    _text("flavor", null=True),
+    _when("created_at"),
+    Index(None, "project_id"),
+    _one_of("kind", CHANNEL_KINDS),
+    sqlite_autoincrement=True,
+)
+
+notification_rules = Table(
+    "notification_rules",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _ref("channel_id", "notification_channels.id"),
+    _text("trigger"),
+    _text("min_level"),
+    _text("environment", null=True),
+    _when("created_at"),
+    Index(None, "project_id", "trigger"),
+    Index(None, "channel_id"),
+    _one_of("trigger", TRIGGERS),
+    sqlite_autoincrement=True,
+)
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    _id(),
+    _ref("project_id", "projects.id"),
+    _text("key"),
+    _text("destination"),
+    _ref("channel_id", "notification_channels.id", null=True),
+    _ref("user_id", "users.id", null=True),
+    _text("reason"),
+    _ref("issue_id", "issues.id", null=True),
+    _ref("monitor_id", "monitors.id", null=True),
+    _text("event_id", null=True),
+    Column("count", BigInteger, nullable=False),
+    _text("status"),
+    Column("attempts", Integer, nullable=False),
+    _text("last_error", null=True),
+    _when("created_at"),
+    _when("updated_at"),
+    _when("next_attempt_at"),
+    _when("delivered_at", null=True),
+    UniqueConstraint("key"),
+    Index(None, "project_id", "id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "channel_id"),
+    Index(None, "user_id"),
+    Index(None, "issue_id"),
+    Index(None, "monitor_id"),
+    _one_of("status", DELIVERY_STATUSES),
+    sqlite_autoincrement=True,
+)
+
+notification_windows = Table(
+    "notification_windows",
+    metadata,
+    _ref("issue_id", "issues.id"),
+    _text("destination"),
+    _copy("project_id"),
+    _ref("channel_id", "notification_channels.id", null=True),
+    _ref("user_id", "users.id", null=True),
+    Column("baseline", BigInteger, nullable=False),
+    _when("ends_at"),
+    PrimaryKeyConstraint("issue_id", "destination"),
+    Index(None, "ends_at"),
+    Index(None, "channel_id"),
+    Index(None, "user_id"),
 )

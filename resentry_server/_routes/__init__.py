@@ -6,7 +6,7 @@
 
 from fastapi import APIRouter
 
-from resentry_server._routes import auth, data, events, issues, projects, users
+from resentry_server._routes import auth, data, events, issues, notifications, projects, users
 
 MANAGEMENT_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -15,6 +15,7 @@ MANAGEMENT_ROUTERS: list[APIRouter] = [
     projects.router,
     issues.router,
     data.router,
+    notifications.router,
 ]
 
 __all__ = ["MANAGEMENT_ROUTERS"]

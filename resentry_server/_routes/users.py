@@ -25,6 +25,7 @@ async def create_user(_: AdminUser, body: UserCreate, core: ResentryDep) -> User
         body.password,
         is_admin=body.is_admin,
         telegram_chat_id=body.telegram_chat_id,
+        email=body.email,
     )
     return UserOut.from_core(user)
 

@@ -261,67 +261,41 @@ async def test_other_instances_changes_show_within_a_second(storage: SqlStorage,
     assert await storage.project_for_key(project.id, key.public_key) is None
 
 
-async def test_outbox_notices_are_claimed_leased_and_completed(storage: SqlStorage) -> None:
-    """New issues and regressions queue one notice each, claimable once per lease."""
+async def test_notices_are_expanded_once_and_deliveries_leased(storage: SqlStorage) -> None:
+    """New issues and regressions queue one notice each (transactions none); a notice is
+    expanded into deliveries once, and a claimed delivery is not claimed again before its
+    lease ends or it is given back."""
     project_id = (await Projects(storage).create_project("Notify")).id
     first = error_envelope(project_id, fingerprint="a", received_at=at(0))
     created, _ = await storage.record([first, error_envelope(project_id, fingerprint="a")])
     assert created.issue_id is not None
     await storage.record([transaction_envelope(project_id)])  # no issue, no notice
-    now = datetime.now(UTC)
-    [entry] = await storage.claim_notifications(10, now=now)
-    assert (entry.kind, entry.issue_id, entry.project_id) == (
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    window, lease = timedelta(minutes=10), timedelta(minutes=1)
+    assert await storage.fan_out(10, now=now, window=window, app_notifiers=1) == 1
+    assert await storage.fan_out(10, now=now, window=window, app_notifiers=1) == 0
+    assert await storage.claim_deliveries(10, now=now, lease=lease) == []  # app: needs one
+    [job] = await storage.claim_deliveries(10, now=now, lease=lease, app_notifiers=1)
+    assert (job.delivery.reason, job.delivery.issue_id, job.delivery.event_id) == (
         "new_issue",
         created.issue_id,
-        project_id,
+        first.event_id,
     )
-    assert (entry.event_id, entry.attempts, entry.last_error) == (first.event_id, 1, None)
-    assert await storage.claim_notifications(10, now=now) == []  # leased
-    await storage.fail_notification(entry.id, "telegram: 502", now + timedelta(seconds=30))
-    assert await storage.claim_notifications(10, now=now + timedelta(seconds=29)) == []
-    [again] = await storage.claim_notifications(10, now=now + timedelta(seconds=30))
-    assert (again.id, again.attempts, again.last_error) == (entry.id, 2, "telegram: 502")
-    await storage.complete_notification(again.id)
-    assert await storage.claim_notifications(10, now=now + timedelta(hours=1)) == []
+    assert job.issue is not None and job.issue.times_seen == 2
+    later = now + timedelta(seconds=59)
+    assert await storage.claim_deliveries(10, now=later, lease=lease, app_notifiers=1) == []
+    await storage.release_deliveries([job.delivery.id], now=later)
+    [again] = await storage.claim_deliveries(10, now=later, lease=lease, app_notifiers=1)
+    assert (again.delivery.id, again.delivery.attempts) == (job.delivery.id, 1)
+    await storage.finish_delivery(again.delivery.id, now=later)
 
     await storage.set_issue_status(project_id, created.issue_id, "resolved")
     [regressed] = await storage.record([error_envelope(project_id, fingerprint="a")])
     assert regressed.regression
-    [notice] = await storage.claim_notifications(10, now=now + timedelta(hours=1))
-    assert (notice.kind, notice.issue_id) == ("regression", created.issue_id)
-
-
-async def test_lease_expiry_makes_a_notice_due_again(storage: SqlStorage) -> None:
-    """A notice claimed by a worker that never reports back is claimed again after the lease."""
-    project_id = (await Projects(storage).create_project("Lease")).id
-    await storage.record([error_envelope(project_id)])
-    now = datetime.now(UTC)
-    [entry] = await storage.claim_notifications(5, now=now, lease=timedelta(minutes=1))
-    assert await storage.claim_notifications(5, now=now + timedelta(seconds=59)) == []
-    [retaken] = await storage.claim_notifications(5, now=now + timedelta(minutes=1))
-    assert (retaken.id, retaken.attempts) == (entry.id, 2)
-
-
-async def test_concurrent_claims_never_share_a_notice(storage: SqlStorage, url: str) -> None:
-    """Workers of two instances claiming at once together get every notice exactly once."""
-    project_id = (await Projects(storage).create_project("Workers")).id
-    await storage.record([error_envelope(project_id, fingerprint=f"fp{n}") for n in range(40)])
-    other = SqlStorage.from_url(url)
-    claimed: list[int] = []
-    now = datetime.now(UTC)
-
-    async def work(target: SqlStorage) -> None:
-        while entries := await target.claim_notifications(3, now=now):
-            claimed.extend(entry.id for entry in entries)
-
-    try:
-        async with anyio.create_task_group() as group:
-            for worker in range(6):
-                group.start_soon(work, (storage, other)[worker % 2])
-    finally:
-        await other.aclose()
-    assert len(claimed) == 40
-    assert len(set(claimed)) == 40
+    after = datetime.now(UTC) + window + timedelta(seconds=1)
+    assert await storage.fan_out(10, now=after, window=window, app_notifiers=1) == 1
+    [notice] = await storage.claim_deliveries(10, now=after, lease=lease, app_notifiers=1)
+    assert (notice.delivery.reason, notice.delivery.issue_id) == ("regression", created.issue_id)
 
 
 async def test_delete_project_leaves_no_row_behind(storage: SqlStorage, url: str) -> None:

@@ -125,7 +125,7 @@ def test_access_token_is_not_a_refresh_token(codec: TokenCodec) -> None:
 
 def test_alg_none_is_refused(codec: TokenCodec) -> None:
     """An unsigned token (``alg: none``) is refused."""
-    token = jwt.encode(_claims(), None, algorithm="none")
+    token = jwt.encode(_claims(), "", algorithm="none")  # "" means no key
     with pytest.raises(AuthenticationError, match="alg"):
         codec.verify(token, kind="access")
 

@@ -194,9 +194,12 @@ class LiveServer:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def open_core(self) -> AbstractAsyncContextManager[Resentry]:
-        """Open a core on the server's database (to read back what it stored)."""
+        """Open a core on the server's database (to read back what it stored), without a
+        worker of its own."""
         return Resentry.open(
-            CoreConfig(database_url=self.database_url, secret_key=secrets.token_urlsafe(48))
+            CoreConfig(
+                database_url=self.database_url, secret_key=secrets.token_urlsafe(48), worker=False
+            )
         )
 
     def log(self) -> str:

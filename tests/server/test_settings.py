@@ -177,10 +177,74 @@ def test_retention_interval_zero_turns_retention_off(
     assert Settings(data_dir=tmp_path).to_core_config().retention_interval is None
 
 
+def test_notification_settings_reach_the_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram, SMTP, the window, retries, the worker switch and allow-private reach
+    CoreConfig; the token and password stay out of its repr."""
+    values = {
+        "SECRET_KEY": "s" * 32,
+        "PUBLIC_URL": "https://errors.example.com/",
+        "WORKER": "false",
+        "TELEGRAM_BOT_TOKEN": "123:secret-token",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9999/",
+        "SMTP_HOST": "mail.example.com",
+        "SMTP_PORT": "465",
+        "SMTP_SECURITY": "tls",
+        "SMTP_USERNAME": "resentry",
+        "SMTP_PASSWORD": "smtp-secret",
+        "EMAIL_FROM": "errors@example.com",
+        "NOTIFY_WINDOW_SECONDS": "60",
+        "NOTIFY_MAX_ATTEMPTS": "3",
+        "NOTIFY_BACKOFF_SECONDS": "2",
+        "NOTIFY_LEASE_SECONDS": "30",
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(f"RESENTRY_{name}", value)
+    config = Settings(data_dir=tmp_path).to_core_config()
+    assert (config.worker, config.public_url) == (False, "https://errors.example.com")
+    assert config.telegram is not None
+    assert (config.telegram.bot_token, config.telegram.api_url) == (
+        "123:secret-token",
+        "http://127.0.0.1:9999",
+    )
+    assert config.smtp is not None
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == (
+        "mail.example.com",
+        465,
+        "tls",
+    )
+    assert (config.smtp.username, config.smtp.password) == ("resentry", "smtp-secret")
+    assert config.smtp.from_address == "errors@example.com"
+    assert config.notify_window == timedelta(minutes=1)
+    assert (config.notify_max_attempts, config.notify_backoff) == (3, timedelta(seconds=2))
+    assert config.notify_lease == timedelta(seconds=30)
+    assert config.webhook_allow_private is True
+    assert "secret-token" not in repr(config)
+    assert "smtp-secret" not in repr(config)
+    assert Settings(data_dir=tmp_path).to_core_config(worker=True).worker is True
+
+
+def test_smtp_without_a_from_address_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SMTP server without RESENTRY_EMAIL_FROM fails at startup, saying what is missing;
+    without either, e-mail is simply off."""
+    monkeypatch.setenv("RESENTRY_SECRET_KEY", "s" * 32)
+    assert Settings(data_dir=tmp_path).to_core_config().smtp is None
+    monkeypatch.setenv("RESENTRY_SMTP_HOST", "mail.example.com")
+    with pytest.raises(ValueError, match="RESENTRY_EMAIL_FROM"):
+        Settings(data_dir=tmp_path).to_core_config()
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("PUBLIC_URL", "errors.example.com"),
+        ("TELEGRAM_API_URL", "api.telegram.org"),
+        ("SMTP_SECURITY", "maybe"),
+        ("NOTIFY_MAX_ATTEMPTS", "0"),
         ("MAX_REQUEST_BYTES", "0"),
         ("BCRYPT_ROUNDS", "3"),
         ("LOG_LEVEL", "loud"),

@@ -11,7 +11,15 @@ from tests.server.api_helpers import PASSWORD, Headers, add_user, get_json, logi
 from tests.server.conftest import ADMIN_PASSWORD
 
 USERS = "/api/v1/users/"
-USER_FIELDS = {"id", "username", "is_admin", "is_active", "telegram_chat_id", "created_at"}
+USER_FIELDS = {
+    "id",
+    "username",
+    "is_admin",
+    "is_active",
+    "telegram_chat_id",
+    "email",
+    "created_at",
+}
 
 
 def user_url(user_id: int) -> str:
@@ -103,6 +111,28 @@ async def test_chat_id_can_be_cleared(
     await client.patch(url, json={"telegram_chat_id": "5"}, headers=auth_headers)
     cleared = await client.patch(url, json={"telegram_chat_id": ""}, headers=auth_headers)
     assert cleared.json()["telegram_chat_id"] is None
+
+
+async def test_email_is_checked_stored_and_cleared(
+    client: httpx.AsyncClient, core: Resentry, auth_headers: Headers
+) -> None:
+    """``Accounts`` checks an ``email``: a bad one answers 422 and changes nothing; a good one
+    is stored stripped; ``null`` or ``""`` clears it."""
+    body = {"username": "mail", "password": PASSWORD, "email": "not-an-address"}
+    refused = await client.post(USERS, json=body, headers=auth_headers)
+    assert refused.status_code == 422 and "e-mail address" in refused.text
+    assert len((await get_json(client, USERS, auth_headers))["items"]) == 1
+    body["email"] = " ops@example.com "
+    created = await client.post(USERS, json=body, headers=auth_headers)
+    assert created.json()["email"] == "ops@example.com"
+    url = user_url(created.json()["id"])
+    refused = await client.patch(url, json={"email": "a@b"}, headers=auth_headers)
+    assert refused.status_code == 422
+    assert (await get_json(client, url, auth_headers))["email"] == "ops@example.com"
+    for cleared in (None, ""):
+        await client.patch(url, json={"email": "dev@example.org"}, headers=auth_headers)
+        response = await client.patch(url, json={"email": cleared}, headers=auth_headers)
+        assert response.json()["email"] is None
 
 
 async def test_null_in_a_non_nullable_field_changes_nothing(

@@ -1,0 +1,1 @@
+"""Notifications: the Notifier interface, the built-in channels and their delivery."""

@@ -1,0 +1,135 @@
+"""What the notification worker and the management API need from storage."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from resentry_core._models import Level, Page
+from resentry_core._notify._models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryJob,
+    Rule,
+    Trigger,
+)
+from resentry_core._notify._webhook import WebhookFlavor
+from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
+from resentry_core._storage._values import UNSET, Unset
+
+
+class NotificationStore(Protocol):
+    """Channels, rules, the delivery log and the worker's transactions (``SqlStorage``)."""
+
+    async def create_channel(
+        self,
+        project_id: int,
+        *,
+        name: str,
+        kind: ChannelKind,
+        target: str,
+        flavor: WebhookFlavor | None = None,
+    ) -> Channel:
+        """Create a channel (webhooks get a new secret). Raises NotFoundError, InvalidInputError."""
+        ...
+
+    async def get_channel(self, project_id: int, channel_id: int) -> Channel:
+        """Raises NotFoundError."""
+        ...
+
+    async def list_channels(self, project_id: int) -> list[Channel]:
+        """The project's channels, by id. Raises NotFoundError."""
+        ...
+
+    async def update_channel(
+        self,
+        project_id: int,
+        channel_id: int,
+        *,
+        name: str | Unset = UNSET,
+        target: str | Unset = UNSET,
+        flavor: WebhookFlavor | Unset = UNSET,
+    ) -> Channel:
+        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        ...
+
+    async def delete_channel(self, project_id: int, channel_id: int) -> None:
+        """Delete a channel with its rules and deliveries. Raises NotFoundError."""
+        ...
+
+    async def create_rule(
+        self,
+        project_id: int,
+        *,
+        channel_id: int,
+        trigger: Trigger,
+        min_level: Level = "error",
+        environment: str | None = None,
+    ) -> Rule:
+        """Add a rule to a channel. Raises NotFoundError, InvalidInputError."""
+        ...
+
+    async def list_rules(self, project_id: int) -> list[Rule]:
+        """The project's rules, by id. Raises NotFoundError."""
+        ...
+
+    async def delete_rule(self, project_id: int, rule_id: int) -> None:
+        """Raises NotFoundError."""
+        ...
+
+    async def list_deliveries(
+        self,
+        project_id: int,
+        *,
+        channel_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[Delivery]:
+        """The delivery log, newest first. Raises NotFoundError, InvalidInputError."""
+        ...
+
+    async def enqueue_test(self, project_id: int, channel_id: int) -> Delivery:
+        """Queue a test message to a channel. Raises NotFoundError."""
+        ...
+
+    async def fan_out(
+        self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
+    ) -> int:
+        """Expand due outbox notices into deliveries; return how many notices."""
+        ...
+
+    async def close_windows(self, limit: int, *, now: datetime, window: timedelta) -> int:
+        """Queue digests for ended de-duplication windows; return how many."""
+        ...
+
+    async def claim_deliveries(
+        self, limit: int, *, now: datetime, lease: timedelta, app_notifiers: int = 0
+    ) -> list[DeliveryJob]:
+        """Lease up to ``limit`` due deliveries."""
+        ...
+
+    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
+        """Mark a delivery delivered."""
+        ...
+
+    async def retry_delivery(
+        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
+        ...
+
+    async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
+        """Give claimed deliveries back unsent."""
+        ...
+
+    async def pending_work(
+        self, *, now: datetime, judge: MonitorJudge, app_notifiers: int = 0
+    ) -> Pending:
+        """What the worker has to do at ``now``, read without a write lock."""
+        ...
+
+    async def check_monitors(
+        self, monitor_ids: Sequence[int], *, now: datetime, judge: MonitorJudge
+    ) -> int:
+        """Write the notices that these monitors' states call for; return how many."""
+        ...

@@ -128,6 +128,13 @@ class Accounts:
         """The active user a current access token belongs to. Raises AuthenticationError."""
         return await self._current_user(self._tokens.verify(access_token, kind="access"))
 
+    async def user_named(self, username: str) -> User:
+        """The user called ``username`` (as stored). Raises NotFoundError."""
+        credentials = await self._store.get_credentials(username)
+        if credentials is None:
+            raise NotFoundError(f"user {username!r} not found")
+        return credentials[0]
+
     async def create_user(
         self,
         username: str,

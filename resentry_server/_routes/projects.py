@@ -6,7 +6,7 @@ project the caller may not see answers 404, like one that does not exist.
 
 from fastapi import APIRouter
 
-from resentry_core import NotFoundError, Resentry
+from resentry_core import Resentry
 from resentry_server._deps import PublicUrlDep, ResentryDep
 from resentry_server._routes._common import PageDep, errors, page_of
 from resentry_server._schemas import (
@@ -126,7 +126,4 @@ async def remove_member(project: AdminProject, user_id: RowId, core: ResentryDep
 async def _user_id(core: Resentry, body: MemberAdd) -> int:
     if body.user_id is not None:
         return body.user_id
-    credentials = await core.storage.get_credentials(body.username or "")
-    if credentials is None:
-        raise NotFoundError(f"user {body.username!r} not found")
-    return credentials[0].id
+    return (await core.accounts.user_named(body.username or "")).id

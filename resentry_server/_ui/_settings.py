@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from resentry_core import Dsn, InvalidInputError, NotFoundError
+from resentry_core import Dsn, InvalidInputError
 from resentry_core.storage import UNSET, Unset
 from resentry_server._deps import PublicUrlDep, ResentryDep
 from resentry_server._schemas import RowId
@@ -189,10 +189,8 @@ async def add_member(
     username: Annotated[str, Form()],
 ) -> Response:
     """Add a user to the project by username."""
-    credentials = await core.storage.get_credentials(username)
-    if credentials is None:
-        raise NotFoundError(f"user {username!r} not found")
-    await core.storage.add_member(project.id, credentials[0].id)
+    user = await core.accounts.user_named(username)
+    await core.storage.add_member(project.id, user.id)
     return _back(request, "ui_project_settings", project_id=project.id)
 
 

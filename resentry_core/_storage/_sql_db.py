@@ -183,10 +183,10 @@ class Database:
         """
         if self._checkpointer is not None:
             self._checkpointer.start()
-        if not self.is_sqlite:
+        if not self.is_sqlite or self._in_memory:
             return await self._run(fn, write=True)
         async with self._write_lock:
-            if inline and not self._in_memory:
+            if inline:
                 pauses = iter(_INLINE_RETRY_SECONDS)
                 while not self._closed:
                     try:
@@ -200,15 +200,14 @@ class Database:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read transaction (a snapshot on SQLite; read committed on PostgreSQL)."""
-        if self._in_memory:
-            async with self._write_lock:
-                return await self._run(fn, write=False)
         return await self._run(fn, write=False)
 
     async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         if self._closed:
             raise StorageError("the storage is closed")
         if self._in_memory:
+            # Synchronous on the event loop: no other transaction can interleave, so the
+            # held connection needs no lock (nor does a write need the write lock).
             return self._transaction(fn, write)
         if isinstance(self._engine, Engine):
             # Not abandoned on cancellation: the transaction always ends before we return.
@@ -239,9 +238,8 @@ class Database:
         if self._checkpointer is not None:
             await anyio.to_thread.run_sync(self._checkpointer.stop)
         if self._in_memory:  # the engine is shared; the database goes with its connection
-            async with self._write_lock:
-                if self._connection is not None:
-                    self._connection.close()
+            if self._connection is not None:
+                self._connection.close()
         elif isinstance(self._engine, Engine):
             async with self._write_lock:
                 await anyio.to_thread.run_sync(self._engine.dispose, limiter=self._threads)
@@ -308,7 +306,7 @@ def _translated_errors() -> Iterator[None]:
         if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
             raise TransientStorageError(f"transaction aborted: {exc.orig}") from exc
         raise StorageError(f"database error: {type(exc.orig).__name__}: {exc.orig}") from exc
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, sqlite3.Error) as exc:  # sqlite3: BEGIN (_sqlite_begin)
         raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
 
 
@@ -381,12 +379,14 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
+    # On the driver's connection: SQLAlchemy's execution of a statement (~20 µs) would double
+    # the cost of a short transaction.
     write = conn.get_execution_options().get(_WRITE_OPTION)
-    if write != "nowait":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-        return
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
+        if write != "nowait":
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            return
         cursor.execute("PRAGMA busy_timeout = 0")
         try:
             cursor.execute("BEGIN IMMEDIATE")

@@ -119,6 +119,9 @@ def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
     return ProjectKey(id=key_id, **{name: row[name] for name in row if name != "id"})
 
 
+_SLUG_TAKEN = Query(select(projects.c.id).where(projects.c.slug == bindparam("slug")))
+
+
 def create_project(
     tx: Tx,
     name: str,
@@ -129,7 +132,7 @@ def create_project(
     retention_days: int | None,
 ) -> Project:
     """Create a project with one active key. Raises ConflictError."""
-    if tx.conn.execute(select(exists().where(projects.c.slug == slug))).scalar():
+    if tx.first(_SLUG_TAKEN, {"slug": slug}) is not None:
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
         "name": name,

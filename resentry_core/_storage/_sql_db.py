@@ -2,6 +2,8 @@
 
 SQLite goes through the standard library's ``sqlite3`` in worker threads (``anyio.to_thread``),
 one thread hop per transaction; ingest batches run on the calling thread (``write(inline=True)``).
+An in-memory database (``memory://``) runs every transaction on the calling thread, begun and
+ended on the driver's connection (``_in_driver_transaction``).
 PostgreSQL goes through SQLAlchemy's async extension and asyncpg, the one place where Resentry
 depends on asyncio; everything above it uses anyio.
 
@@ -125,8 +127,8 @@ class Database:
     transaction by :meth:`read` or :meth:`write`. On SQLite (the standard library's
     ``sqlite3``) the whole function runs in a worker thread: one thread hop per transaction,
     however many statements it runs; ``write(inline=True)`` runs it on the calling thread
-    instead. On PostgreSQL (asyncpg) it runs through ``AsyncConnection.run_sync`` on the event
-    loop.
+    instead, as every transaction in memory runs. On PostgreSQL (asyncpg) it runs through
+    ``AsyncConnection.run_sync`` on the event loop.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -134,8 +136,8 @@ class Database:
         self.url: URL = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # A private in-memory SQLite database (``memory://``) lives in one connection, held
-        # open from the first transaction to aclose(), so every transaction, not only writes,
-        # takes the lock. With no I/O to wait for, its transactions run on the calling thread.
+        # open from the first transaction to aclose(). With no I/O to wait for, each
+        # transaction runs on the calling thread from start to end: none can interleave.
         self._in_memory = self.is_sqlite and parsed.database in (None, "", ":memory:")
         self._connection: Connection | None = None
         self._engine: Engine | AsyncEngine

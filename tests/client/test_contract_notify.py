@@ -14,7 +14,6 @@ from resentry_client import (
     Delivery,
     Member,
     NotFoundError,
-    Page,
     PermissionDeniedError,
     Rule,
     UnprocessableEntityError,
@@ -244,13 +243,7 @@ async def test_test_messages_and_the_delivery_log(admin_api: Api, project: Proje
 
     newest_first = [d.id for d in reversed(queued)]
 
-    async def walk() -> list[Page[Delivery]]:
-        if admin_api.is_async:
-            pager = admin_api.client.deliveries.list(pid, limit=1).pages()
-            return [page async for page in pager]
-        return await admin_api(lambda c: list(c.deliveries.list(pid, limit=1).pages()))
-
-    pages = await walk()
+    pages = await admin_api.collect(lambda c: c.deliveries.list(pid, limit=1).pages())
     assert [[d.id for d in page.items] for page in pages] == [[i] for i in newest_first]
     team_only = await admin_api.collect(lambda c: c.deliveries.list(pid, channel_id=team.id))
     assert [d.id for d in team_only] == newest_first[1:]

@@ -24,6 +24,7 @@ from resentry_server._schemas_notify import (
     MemberSettings,
     RuleCreate,
     RuleOut,
+    RuleUpdate,
 )
 from resentry_server._security import AdminProject, CurrentUser, VisibleProject
 
@@ -125,6 +126,16 @@ async def create_rule(
         min_level=body.min_level,
         environment=body.environment,
     )
+    return RuleOut.from_core(rule)
+
+
+@router.patch("/rules/{rule_id}", responses=errors(400, 401, 403, 404))
+async def update_rule(
+    project: AdminProject, rule_id: RowId, body: RuleUpdate, notifications: NotificationsDep
+) -> RuleOut:
+    """Change a rule's channel, trigger, level or environment (admins only; at least one);
+    ``environment: null`` clears the filter. Checked as on creation."""
+    rule = await notifications.update_rule(project.id, rule_id, **body.changes())
     return RuleOut.from_core(rule)
 
 

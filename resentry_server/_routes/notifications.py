@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from resentry_core import Notifications, PermissionDeniedError
+from resentry_core import Notifications
 from resentry_core.storage import UNSET
 from resentry_server._deps import ResentryDep
 from resentry_server._routes._common import PageDep, errors, page_of
@@ -171,11 +171,10 @@ async def update_member(
     notifications: NotificationsDep,
 ) -> MemberOut:
     """Change a member's notification settings: a member their own, an admin anyone's."""
-    if user_id != caller.id and not caller.is_admin:
-        raise PermissionDeniedError("only an admin may change another member's settings")
     updated = await notifications.update_member(
         project.id,
         user_id,
+        changed_by=caller,
         min_level=UNSET if body.min_level is None else body.min_level,
         notify_new_issues=UNSET if body.notify_new_issues is None else body.notify_new_issues,
         notify_regressions=(UNSET if body.notify_regressions is None else body.notify_regressions),

@@ -9,6 +9,7 @@ from resentry_core import (
     InvalidInputError,
     NotFoundError,
     Notifications,
+    PermissionDeniedError,
     Projects,
     SqlStorage,
 )
@@ -162,21 +163,37 @@ async def test_bad_rule_changes_change_nothing(sql: SqlStorage, service: Notific
 async def test_members_change_their_settings_through_the_service(
     sql: SqlStorage, service: Notifications
 ) -> None:
-    """Only the fields given change; a user who is not a member is not found."""
+    """Only the fields given change; a member changes their own settings, not another's, an
+    admin anyone's; a user who is not a member is not found."""
     project = await Projects(sql).create_project("Shop")
     ann = await sql.create_user("ann", "x")
     bob = await sql.create_user("bob", "x")
+    root = await sql.create_user("root", "x", is_admin=True)
     await sql.add_member(project.id, ann.id, min_level="warning")
-    member = await service.update_member(project.id, ann.id, notify_regressions=False)
+    await sql.add_member(project.id, bob.id)
+    member = await service.update_member(
+        project.id, ann.id, changed_by=ann, notify_regressions=False
+    )
     assert (member.min_level, member.notify_new_issues, member.notify_regressions) == (
         "warning",
         True,
         False,
     )
+    with pytest.raises(PermissionDeniedError):
+        await service.update_member(project.id, bob.id, changed_by=ann, min_level="fatal")
+    by_admin = await service.update_member(project.id, bob.id, changed_by=root, min_level="info")
+    assert by_admin.min_level == "info"
     with pytest.raises(NotFoundError, match="not a member"):
-        await service.update_member(project.id, bob.id, min_level="fatal")
+        await service.update_member(project.id, root.id, changed_by=root, min_level="fatal")
     with pytest.raises(InvalidInputError, match="unknown level"):
-        await service.update_member(project.id, ann.id, min_level="loud")  # type: ignore[arg-type]
+        await service.update_member(
+            project.id,
+            ann.id,
+            changed_by=ann,
+            min_level="loud",  # type: ignore[arg-type]
+        )
+    members = {m.user_id: m for m in await sql.list_members(project.id)}
+    assert (members[ann.id].min_level, members[bob.id].min_level) == ("warning", "info")
 
 
 async def test_a_storage_without_notifications_refuses_clearly() -> None:

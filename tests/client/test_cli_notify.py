@@ -94,8 +94,9 @@ def test_channels_and_the_secret_shown_once(run: Run) -> None:
 
 
 def test_rules(run: Run) -> None:
-    """``rule create`` (``min_level`` error unless given), ``list`` and ``delete``; a bad
-    trigger is a usage error, a channel of another project a one-line 404."""
+    """``rule create`` (``min_level`` error unless given), ``list``, ``update`` (``--environment
+    ""`` clears the filter) and ``delete``; a bad trigger is a usage error, a channel of another
+    project a one-line 404."""
     run("channel", "create", "1", "team", "--kind", "email", "--target", "a@example.com")
     rule = run.json("rule", "create", "1", "--channel", "1", "--trigger", "new_issue")
     assert (rule["id"], rule["min_level"], rule["environment"]) == (1, "error", None)
@@ -118,6 +119,19 @@ def test_rules(run: Run) -> None:
         ["1", "1", "new_issue", "error", "just"],
         ["2", "1", "level", "warning", "production"],
     ]
+    run("channel", "create", "1", "ops", "--kind", "telegram", "--target", "-100123")
+    moved = run.json("rule", "update", "1", "2", "--channel", "2", "--min-level", "fatal")
+    assert (moved["channel_id"], moved["trigger"], moved["min_level"], moved["environment"]) == (
+        2,
+        "level",
+        "fatal",
+        "production",
+    )
+    cleared = run("rule", "update", "1", "2", "--environment", "")
+    assert re.search(r"^environment: *$", cleared, re.MULTILINE), cleared
+    assert run("rule", "update", "1", "9", "--min-level", "info", code=1) == (
+        "error: 404 rule 9 not found in project 1\n"
+    )
     with pytest.raises(SystemExit) as usage:
         run("rule", "create", "1", "--channel", "1", "--trigger", "sometimes")
     assert usage.value.code == 2
@@ -128,25 +142,6 @@ def test_rules(run: Run) -> None:
     assert run("rule", "delete", "1", "1").strip() == "deleted rule 1"
     assert [r["id"] for r in run.json("rule", "list", "1")] == [2]
     assert run("rule", "delete", "1", "1", code=1).startswith("error: 404 ")
-
-
-def test_rule_update(run: Run) -> None:
-    """``rule update`` changes what is given; ``--environment ""`` clears the filter."""
-    run("channel", "create", "1", "team", "--kind", "email", "--target", "a@example.com")
-    run("channel", "create", "1", "ops", "--kind", "telegram", "--target", "-100123")
-    run(
-        "rule", "create", "1", "--channel", "1", "--trigger", "level",
-        "--environment", "production",
-    )  # fmt: skip
-    moved = run.json("rule", "update", "1", "1", "--channel", "2", "--min-level", "fatal")
-    assert (moved["channel_id"], moved["min_level"], moved["environment"]) == (
-        2,
-        "fatal",
-        "production",
-    )
-    cleared = run("rule", "update", "1", "1", "--environment", "")
-    assert re.search(r"^environment: *$", cleared, re.MULTILINE), cleared
-    assert run("rule", "update", "1", "9", "--min-level", "info", code=1).startswith("error: 404 ")
 
 
 def test_member_settings_and_user_addresses(run: Run) -> None:

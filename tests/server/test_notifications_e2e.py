@@ -232,9 +232,9 @@ def test_a_member_gets_a_new_issue_by_email_from_the_worker(
         "ValueError: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
         in body["text/html"]
     )
-    issue_path = f"/projects/{project_id}/issues/{delivery['issue_id']}"
-    assert "Issue: https://errors.example.com/" in body["text/plain"]
-    assert issue_path in body["text/plain"]
+    issue_page = f"https://errors.example.com/projects/{project_id}/issues/{delivery['issue_id']}/"
+    assert f"Issue: {issue_page}" in body["text/plain"]
+    assert f'<a href="{issue_page}">' in body["text/html"]
     assert (delivery["destination"], delivery["reason"], delivery["attempts"]) == (
         f"user:{user.json()['id']}:email",
         "new_issue",

@@ -72,8 +72,8 @@ async def test_new_issue_tells_each_member_and_channel_once_escaped(
         assert hook.json()["issue"]["title"] == SCRIPT_TITLE
         assert app.reasons() == ["new_issue"]
         assert app.received[0].issue_url == (
-            f"http://errors.example.com/api/v1/projects/{project_id}/issues/"
-            f"{app.received[0].issue.id if app.received[0].issue else 0}"
+            f"http://errors.example.com/projects/{project_id}/issues/"
+            f"{app.received[0].issue.id if app.received[0].issue else 0}/"
         )
     log = (await sql.list_deliveries(project_id)).items
     assert sorted(entry.destination for entry in log) == sorted(

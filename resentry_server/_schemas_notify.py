@@ -36,9 +36,9 @@ class ChannelCreatedOut(ChannelOut):
     secret: str | None
 
     @classmethod
-    def of(cls, channel: Channel) -> Self:
-        """The answer to a channel's creation, secret included."""
-        return cls.model_validate(channel)
+    def of(cls, channel: Channel, secret: str | None) -> Self:
+        """The answer to a channel's creation, with its ``secret``."""
+        return cls.model_validate({**ChannelOut.from_core(channel).model_dump(), "secret": secret})
 
 
 class ChannelCreate(_In):

@@ -10,10 +10,10 @@ from starlette.datastructures import FormData
 
 from resentry_core import (
     CHANNEL_KINDS,
-    ChannelKind,
     LEVELS,
     WEBHOOK_FLAVORS,
     Channel,
+    ChannelKind,
     Delivery,
     InvalidInputError,
     Level,
@@ -240,15 +240,14 @@ async def test_channel(
 ) -> Response:
     """Queue a test message, then show the channel's delivery log."""
     await core.notifications.test_channel(project.id, channel_id)
-    return redirect_to(
-        request, "ui_deliveries", {"channel_id": channel_id}, project_id=project.id
-    )
+    return redirect_to(request, "ui_deliveries", {"channel_id": channel_id}, project_id=project.id)
 
 
 def _rule_fields(form: FormData) -> tuple[str, str, str, str]:
     """The rule form's channel id, trigger, minimum level and environment, as sent."""
     channel_id, trigger, min_level, environment = (
-        form_text(form, field) or "" for field in ("channel_id", "trigger", "min_level", "environment")
+        form_text(form, field) or ""
+        for field in ("channel_id", "trigger", "min_level", "environment")
     )
     return channel_id, trigger, min_level, environment
 
@@ -307,7 +306,11 @@ def _rule_page(
         "environment": rule.environment or "",
     }
     context = _context(
-        project, rule=rule, channels=channels, rule_form=shown, errors={"rule": error} if error else {}
+        project,
+        rule=rule,
+        channels=channels,
+        rule_form=shown,
+        errors={"rule": error} if error else {},
     )
     return render(request, "rule.html", context, status=status)
 
@@ -325,9 +328,7 @@ async def rule(
     return _rule_page(request, project, found, await core.notifications.list_channels(project.id))
 
 
-@router.post(
-    "/projects/{project_id}/settings/notifications/rules/{rule_id}", name="ui_rule_update"
-)
+@router.post("/projects/{project_id}/settings/notifications/rules/{rule_id}", name="ui_rule_update")
 async def update_rule(
     request: Request,
     form: CheckedForm,
@@ -378,16 +379,20 @@ def _destination_labels(
     deliveries: Sequence[Delivery], channels: Sequence[Channel], usernames: Mapping[int, str]
 ) -> dict[str, str]:
     """Each delivery's destination in words: a channel's name, a member's name and medium."""
-    names = {f"channel:{channel.id}": f"{channel.name} ({KIND_LABELS[channel.kind]})" for channel in channels}
+    names = {
+        f"channel:{channel.id}": f"{channel.name} ({KIND_LABELS[channel.kind]})"
+        for channel in channels
+    }
     labels: dict[str, str] = {}
     for delivery in deliveries:
         destination = delivery.destination
         kind, _, rest = destination.partition(":")
+        username = usernames.get(delivery.user_id or 0)
         if destination in names:
             labels[destination] = names[destination]
-        elif kind == "user" and delivery.user_id in usernames:
+        elif kind == "user" and username is not None:
             medium = KIND_LABELS.get(rest.rpartition(":")[2], rest)
-            labels[destination] = f"{usernames[delivery.user_id]} ({medium})"
+            labels[destination] = f"{username} ({medium})"
         elif kind == "app":
             labels[destination] = f"application notifier {rest}"
         else:

@@ -146,7 +146,7 @@ def test_webhook_channel_rule_and_test_delivery(
         webhook.get_by_label("Format").select_option("resentry")
         webhook.get_by_role("button", name="Add webhook channel").click()
         expect(page.get_by_text("it will not be shown again")).to_be_visible()
-        receiver.secret = page.get_by_label("Secret").input_value()
+        receiver.secret = page.get_by_role("textbox", name="Secret").input_value()
         assert re.fullmatch(r"[0-9a-f]{64}", receiver.secret)
         page.get_by_role("link", name="Back to notifications").click()
         rule = page.get_by_role("form", name="New rule")

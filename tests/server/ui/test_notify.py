@@ -248,13 +248,17 @@ async def test_members_change_their_own_settings_admins_anyones(
     assert "Your notifications" in html
     assert "nothing reaches you yet" in html
     own = await post_form(
-        client, page, f"/projects/{project.id}/members/{jane.id}/notifications",
+        client,
+        page,
+        f"/projects/{project.id}/members/{jane.id}/notifications",
         {"min_level": "warning", "notify_regressions": "true"},
     )
     assert own.status_code == 303
     assert own.headers["location"] == page
     other = await post_form(
-        client, page, f"/projects/{project.id}/members/{bob.id}/notifications",
+        client,
+        page,
+        f"/projects/{project.id}/members/{bob.id}/notifications",
         {"min_level": "fatal"},
     )
     assert other.status_code == 403
@@ -267,7 +271,9 @@ async def test_members_change_their_own_settings_admins_anyones(
     settings = f"/projects/{project.id}/settings/"
     assert 'id="min-level-' in (await client.get(settings)).text
     by_admin = await post_form(
-        client, settings, f"/projects/{project.id}/members/{bob.id}/notifications",
+        client,
+        settings,
+        f"/projects/{project.id}/members/{bob.id}/notifications",
         {"min_level": "fatal", "notify_new_issues": "true"},
     )
     assert by_admin.status_code == 303

@@ -7,8 +7,8 @@ from typing import Final, Protocol, TypeVar
 
 import anyio
 
-from resentry_core._errors import InvalidInputError, NotFoundError
-from resentry_core._models import LEVELS, Level, Member, Page
+from resentry_core._errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from resentry_core._models import LEVELS, Level, Member, Page, User
 from resentry_core._notify._models import (
     CHANNEL_KINDS,
     TRIGGERS,
@@ -239,17 +239,21 @@ class Notifications:
         project_id: int,
         user_id: int,
         *,
+        changed_by: User,
         min_level: Level | Unset = UNSET,
         notify_new_issues: bool | Unset = UNSET,
         notify_regressions: bool | Unset = UNSET,
     ) -> Member:
-        """Change a member's own notification settings (:data:`UNSET`: unchanged). Who may
-        is the caller's to decide: the member themself, or an admin.
+        """Change a member's own notification settings (:data:`UNSET`: unchanged): the member
+        changes their own, an admin anyone's.
 
         Raises:
+            PermissionDeniedError: ``changed_by`` is neither the member nor an admin.
             NotFoundError: the user is not a member of the project (or no such project).
             InvalidInputError: an unknown level.
         """
+        if user_id != changed_by.id and not changed_by.is_admin:
+            raise PermissionDeniedError("only an admin may change another member's settings")
         store = self._store
         members = {member.user_id: member for member in await store.list_members(project_id)}
         member = members.get(user_id)

@@ -112,6 +112,11 @@ class NotificationStore(Protocol):
         """Queue a test message to a channel. Raises NotFoundError."""
         ...
 
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        """Delete the finished (``delivered`` or ``failed``) deliveries last updated before
+        ``older_than``; return how many. Pending and retrying ones are never deleted."""
+        ...
+
     async def fan_out(
         self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
     ) -> int:

@@ -608,6 +608,18 @@ class SqlStorage(SqlInsights):
             _sql_notify.enqueue_test, project_id, channel_id, datetime.now(UTC)
         )
 
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        """Delete finished deliveries last updated before ``older_than``; return how many.
+
+        In steps of ``PRUNE_DELIVERIES_STEP``, one transaction each, like :meth:`prune`.
+        """
+        total = 0
+        while True:
+            deleted = await self._write(_sql_notify.prune_deliveries_step, older_than)
+            total += deleted
+            if deleted < _sql_notify.PRUNE_DELIVERIES_STEP:
+                return total
+
     async def fan_out(
         self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
     ) -> int:

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select, update
 
@@ -25,7 +25,7 @@ from resentry_core._storage._tables import (
     notification_deliveries,
     notification_rules,
 )
-from resentry_core._storage._values import UNSET, Unset
+from resentry_core._storage._values import UNSET, Unset, aware
 
 
 def channel_from_row(row: Any) -> Channel:
@@ -256,6 +256,31 @@ def list_deliveries(
         present=delivery_from_row,
         timed=False,
     )
+
+
+FINISHED: Final = ("delivered", "failed")
+PRUNE_DELIVERIES_STEP: Final = 1_000
+
+
+def prune_deliveries_step(tx: Tx, older_than: datetime) -> int:
+    """Delete up to :data:`PRUNE_DELIVERIES_STEP` finished (delivered or failed) deliveries
+    last updated before ``older_than``; return how many. Pending and retrying ones stay."""
+    cutoff = aware(older_than, "older_than")
+    ids = (
+        select(notification_deliveries.c.id)
+        .where(
+            notification_deliveries.c.status.in_(FINISHED),
+            notification_deliveries.c.updated_at < cutoff,
+        )
+        .order_by(notification_deliveries.c.id)
+        .limit(PRUNE_DELIVERIES_STEP)
+    )
+    found = list(tx.conn.execute(ids).scalars())
+    if found:
+        tx.conn.execute(
+            delete(notification_deliveries).where(notification_deliveries.c.id.in_(found))
+        )
+    return len(found)
 
 
 def delivery_row(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from resentry_core import Notifications, PermissionDeniedError
+from resentry_core import Notifications
 from resentry_core.storage import UNSET
 from resentry_server._deps import ResentryDep
 from resentry_server._routes._common import PageDep, errors, page_of
@@ -24,6 +24,7 @@ from resentry_server._schemas_notify import (
     MemberSettings,
     RuleCreate,
     RuleOut,
+    RuleUpdate,
 )
 from resentry_server._security import AdminProject, CurrentUser, VisibleProject
 
@@ -128,6 +129,16 @@ async def create_rule(
     return RuleOut.from_core(rule)
 
 
+@router.patch("/rules/{rule_id}", responses=errors(400, 401, 403, 404))
+async def update_rule(
+    project: AdminProject, rule_id: RowId, body: RuleUpdate, notifications: NotificationsDep
+) -> RuleOut:
+    """Change a rule's channel, trigger, level or environment (admins only; at least one);
+    ``environment: null`` clears the filter. Checked as on creation."""
+    rule = await notifications.update_rule(project.id, rule_id, **body.changes())
+    return RuleOut.from_core(rule)
+
+
 @router.delete("/rules/{rule_id}", status_code=204, responses=errors(401, 403, 404))
 async def delete_rule(
     project: AdminProject, rule_id: RowId, notifications: NotificationsDep
@@ -160,11 +171,10 @@ async def update_member(
     notifications: NotificationsDep,
 ) -> MemberOut:
     """Change a member's notification settings: a member their own, an admin anyone's."""
-    if user_id != caller.id and not caller.is_admin:
-        raise PermissionDeniedError("only an admin may change another member's settings")
     updated = await notifications.update_member(
         project.id,
         user_id,
+        changed_by=caller,
         min_level=UNSET if body.min_level is None else body.min_level,
         notify_new_issues=UNSET if body.notify_new_issues is None else body.notify_new_issues,
         notify_regressions=(UNSET if body.notify_regressions is None else body.notify_regressions),

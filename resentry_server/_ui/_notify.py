@@ -17,7 +17,6 @@ from resentry_core import (
     Delivery,
     InvalidInputError,
     Level,
-    PermissionDeniedError,
     Project,
     Resentry,
     Rule,
@@ -457,16 +456,14 @@ async def update_member(
 ) -> Response:
     """Change a member's notification settings: a member their own, an admin anyone's. The
     form sends every setting (an unchecked box is off)."""
-    own = user_id == viewer.user.id
-    if not own and not viewer.user.is_admin:
-        raise PermissionDeniedError("only an admin may change another member's settings")
     await core.notifications.update_member(
         project.id,
         user_id,
+        changed_by=viewer.user,
         min_level=cast("Level", form_text(form, "min_level") or ""),  # checked by the service
         notify_new_issues=form_text(form, "notify_new_issues") == "true",
         notify_regressions=form_text(form, "notify_regressions") == "true",
     )
-    if own:
+    if user_id == viewer.user.id:
         return redirect_to(request, "ui_my_notifications", project_id=project.id)
     return redirect_to(request, "ui_project_settings", project_id=project.id)

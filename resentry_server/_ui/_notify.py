@@ -26,6 +26,7 @@ from resentry_core import (
 from resentry_core.storage import UNSET
 from resentry_server._deps import ResentryDep
 from resentry_server._schemas import MAX_ROW_ID, RowId
+from resentry_server._ui._data import PAGE_SIZE
 from resentry_server._ui._render import render
 from resentry_server._ui._route import UiRoute
 from resentry_server._ui._session import AdminViewer, CheckedForm, SignedIn, VisibleProject
@@ -33,14 +34,17 @@ from resentry_server._ui._settings import form_text, redirect_to
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
-PAGE_SIZE: Final = 50
-KIND_LABELS: Final = {"telegram": "Telegram", "email": "E-mail", "webhook": "Webhook"}
-TARGET_LABELS: Final = {
+KIND_LABELS: Final[Mapping[str, str]] = {
+    "telegram": "Telegram",
+    "email": "E-mail",
+    "webhook": "Webhook",
+}
+TARGET_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "telegram": ("Chat id", "The group chat's id (the bot must be in the group)."),
     "email": ("Addresses", "One or more e-mail addresses, separated by commas."),
     "webhook": ("URL", "An http(s) URL; requests are signed with a secret shown once."),
 }
-TRIGGER_LABELS: Final = {
+TRIGGER_LABELS: Final[Mapping[str, str]] = {
     "new_issue": "New issue",
     "regression": "Regression",
     "level": "Every event at or above the level",
@@ -54,7 +58,6 @@ REASON_LABELS: Final = {
     "digest": "Digest",
     "test": "Test message",
 }
-_SETTINGS_PAGES: Final = ("ui_project_settings", "ui_notifications", "ui_deliveries")
 
 
 def _form_values(form: FormData) -> dict[str, str]:

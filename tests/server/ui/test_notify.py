@@ -8,13 +8,21 @@ messages stay pending.
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 
-from resentry_core import CoreConfig, Project, Resentry
+from resentry_core import (
+    CHANNEL_KINDS,
+    TRIGGERS,
+    CoreConfig,
+    NotificationReason,
+    Project,
+    Resentry,
+)
 from resentry_core._models import User
+from resentry_server._ui._notify import KIND_LABELS, REASON_LABELS, TARGET_LABELS, TRIGGER_LABELS
 from tests.server.api_helpers import PASSWORD
 from tests.server.conftest import ADMIN_PASSWORD
 from tests.server.ui.helpers import csrf_of, post_form, sign_in
@@ -32,6 +40,13 @@ def core_config(core_config: CoreConfig) -> CoreConfig:
 def pages(project: Project) -> str:
     """The project's notification settings page."""
     return f"/projects/{project.id}/settings/notifications/"
+
+
+def test_every_kind_and_trigger_has_words() -> None:
+    """The pages name every channel kind and trigger the core knows, and every reason."""
+    assert set(KIND_LABELS) == set(TARGET_LABELS) == set(CHANNEL_KINDS)
+    assert set(TRIGGER_LABELS) == set(TRIGGERS)
+    assert set(REASON_LABELS) == set(get_args(NotificationReason))
 
 
 async def add_channel(

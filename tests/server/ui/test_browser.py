@@ -155,7 +155,7 @@ def test_webhook_channel_rule_and_test_delivery(
         rule.get_by_label("Minimum level").select_option("warning")
         rule.get_by_role("button", name="Add rule").click()
         expect(page.get_by_role("cell", name="New issue")).to_be_visible()
-        page.get_by_role("button", name="Send a test message to ops hook").click()
+        page.get_by_role("button", name="Send test to ops hook").click()
         expect(page.get_by_role("heading", name="Delivery log")).to_be_visible()
         status = page.locator(".deliveries .delivery").first
         deadline = time.monotonic() + DELIVERY_WAIT_SECONDS

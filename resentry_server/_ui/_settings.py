@@ -119,8 +119,8 @@ async def create_project(
 @router.get("/projects/{project_id}/settings/", name="ui_project_settings")
 async def project_settings(
     request: Request,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     core: ResentryDep,
     base_url: PublicUrlDep,
 ) -> Response:
@@ -144,8 +144,8 @@ async def project_settings(
 async def update_project(
     request: Request,
     form: CheckedForm,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     core: ResentryDep,
 ) -> Response:
     """Change the fields sent: name, rate limit, retention (blank clears) and allowed origins."""
@@ -169,8 +169,8 @@ async def update_project(
 async def create_key(
     request: Request,
     form: CheckedForm,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     core: ResentryDep,
     label: Annotated[str, Form()] = "",
 ) -> Response:
@@ -183,8 +183,8 @@ async def create_key(
 async def revoke_key(
     request: Request,
     form: CheckedForm,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     key_id: RowId,
     core: ResentryDep,
 ) -> Response:
@@ -197,8 +197,8 @@ async def revoke_key(
 async def add_member(
     request: Request,
     form: CheckedForm,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     core: ResentryDep,
     username: Annotated[str, Form()],
 ) -> Response:
@@ -212,8 +212,8 @@ async def add_member(
 async def remove_member(
     request: Request,
     form: CheckedForm,
-    viewer: AdminViewer,
     project: VisibleProject,
+    viewer: AdminViewer,
     user_id: RowId,
     core: ResentryDep,
 ) -> Response:

@@ -609,13 +609,20 @@ class SqlStorage(SqlInsights):
         )
 
     async def prune_deliveries(self, older_than: datetime) -> int:
-        """Delete finished deliveries last updated before ``older_than``; return how many.
+        """Delete finished deliveries last updated before ``older_than``, and the outbox
+        notices fanned out before it; return how many deliveries.
 
         In steps of ``PRUNE_DELIVERIES_STEP``, one transaction each, like :meth:`prune`.
         """
+        await self._prune_in_steps(_sql_notify.prune_outbox_step, older_than)
+        return await self._prune_in_steps(_sql_notify.prune_deliveries_step, older_than)
+
+    async def _prune_in_steps(
+        self, step: Callable[[Tx, datetime], int], older_than: datetime
+    ) -> int:
         total = 0
         while True:
-            deleted = await self._write(_sql_notify.prune_deliveries_step, older_than)
+            deleted = await self._write(step, older_than)
             total += deleted
             if deleted < _sql_notify.PRUNE_DELIVERIES_STEP:
                 return total

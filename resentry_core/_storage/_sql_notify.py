@@ -5,7 +5,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Table, delete, select, update
 
 from resentry_core._errors import NotFoundError
 from resentry_core._models import Level, Page
@@ -23,6 +23,7 @@ from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import (
     notification_channels,
     notification_deliveries,
+    notification_outbox,
     notification_rules,
 )
 from resentry_core._storage._values import UNSET, Unset, aware
@@ -265,21 +266,27 @@ PRUNE_DELIVERIES_STEP: Final = 1_000
 def prune_deliveries_step(tx: Tx, older_than: datetime) -> int:
     """Delete up to :data:`PRUNE_DELIVERIES_STEP` finished (delivered or failed) deliveries
     last updated before ``older_than``; return how many. Pending and retrying ones stay."""
-    cutoff = aware(older_than, "older_than")
-    ids = (
-        select(notification_deliveries.c.id)
-        .where(
-            notification_deliveries.c.status.in_(FINISHED),
-            notification_deliveries.c.updated_at < cutoff,
-        )
-        .order_by(notification_deliveries.c.id)
-        .limit(PRUNE_DELIVERIES_STEP)
+    table = notification_deliveries
+    finished = (table.c.status.in_(FINISHED), table.c.updated_at < aware(older_than, "older_than"))
+    return _delete_step(tx, table, finished)
+
+
+def prune_outbox_step(tx: Tx, older_than: datetime) -> int:
+    """Delete up to :data:`PRUNE_DELIVERIES_STEP` outbox notices fanned out before
+    ``older_than`` (their deliveries carry on without them); return how many."""
+    table = notification_outbox
+    done = (
+        table.c.delivered_at.is_not(None),
+        table.c.delivered_at < aware(older_than, "older_than"),
     )
+    return _delete_step(tx, table, done)
+
+
+def _delete_step(tx: Tx, table: Table, where: tuple[ColumnElement[bool], ...]) -> int:
+    ids = select(table.c.id).where(*where).order_by(table.c.id).limit(PRUNE_DELIVERIES_STEP)
     found = list(tx.conn.execute(ids).scalars())
     if found:
-        tx.conn.execute(
-            delete(notification_deliveries).where(notification_deliveries.c.id.in_(found))
-        )
+        tx.conn.execute(delete(table).where(table.c.id.in_(found)))
     return len(found)
 
 

@@ -3,7 +3,10 @@ and retrying ones never (SQLite and PostgreSQL)."""
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from resentry_core import DeliveryError, Notifications, Projects, SqlStorage
+from resentry_core._storage._tables import notification_outbox
 from tests.core.records import error_envelope
 from tests.notify.worker_helpers import Clock, Recorder, config, drain, worker_on
 
@@ -76,3 +79,27 @@ async def test_the_worker_prunes_the_log_in_its_retention_sweep(
         if entry.issue_id != before["app:2"].issue_id
     ] == [("app:2", "delivered"), ("app:1", "delivered"), ("app:0", "delivered")]
     assert len(log) == 4
+
+
+async def test_prune_deliveries_takes_the_outbox_notices_fanned_out_before_the_cutoff(
+    sql: SqlStorage,
+) -> None:
+    """Fanned-out outbox notices older than the cutoff go with the log, whatever the project's
+    own retention (none here); a notice not yet fanned out stays, however old."""
+    project = await Projects(sql).create_project("Shop")
+    await sql.record([error_envelope(project.id, fingerprint="old")])
+    now = datetime.now(UTC)
+    await sql.fan_out(100, now=now, window=timedelta(minutes=10))
+    await sql.record([error_envelope(project.id, fingerprint="new")])
+    assert await _outbox(sql) == [("new_issue", False), ("new_issue", True)]
+    await sql.prune_deliveries(now - timedelta(seconds=1))
+    assert await _outbox(sql) == [("new_issue", False), ("new_issue", True)]
+    await sql.prune_deliveries(now + timedelta(seconds=1))
+    assert await _outbox(sql) == [("new_issue", False)]
+
+
+async def _outbox(sql: SqlStorage) -> list[tuple[str, bool]]:
+    """Each outbox notice's kind, and whether it was fanned out."""
+    query = select(notification_outbox.c.kind, notification_outbox.c.delivered_at.is_not(None))
+    rows = await sql._read(lambda tx: tx.conn.execute(query).all())
+    return sorted((kind, bool(done)) for kind, done in rows)

@@ -94,6 +94,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--receiver-delay", type=float, default=0.5)
     parser.add_argument(
+        "--issues",
+        type=int,
+        default=50,
+        help="distinct issues in the envelopes (0: every error event is a new issue, so the "
+        "worker has a notification to deliver for each)",
+    )
+    parser.add_argument(
         "--rule",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -101,8 +108,11 @@ def main() -> None:
         "runs with nothing to do, which isolates its own cost)",
     )
     args = parser.parse_args()
-    warmup = make_bodies(300, seed=1)
-    rounds = [make_bodies(args.requests, seed=100 + index) for index in range(args.rounds)]
+    warmup = make_bodies(300, seed=1, issues=args.issues)
+    rounds = [
+        make_bodies(args.requests, seed=100 + index, issues=args.issues)
+        for index in range(args.rounds)
+    ]
     print(f"{args.rounds} rounds of {args.requests} gzip envelopes; {args.senders} senders")
     base = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RESENTRY_")},

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from resentry_core._json import clean_text
 from resentry_core._models import Monitor
@@ -99,6 +99,25 @@ def _projects(tx: Tx, project_ids: set[int]) -> dict[int, _Project]:
     return found
 
 
+def _events(tx: Tx, keys: set[tuple[int, str]], query: Any) -> dict[tuple[int, str], Any]:
+    """The rows of ``query`` (on ``events``) for the ``(project_id, event_id)`` ``keys``.
+
+    One ``event_id IN (...)`` per project: SQLite answers a row-value ``(project_id,
+    event_id) IN (...)`` by scanning every event, which made each fan-out and claim cost time
+    in proportion to the database's size, while holding the write lock ingestion waits for.
+    """
+    by_project: dict[int, list[str]] = {}
+    for project_id, event_id in sorted(keys):
+        by_project.setdefault(project_id, []).append(event_id)
+    found: dict[tuple[int, str], Any] = {}
+    for project_id, event_ids in by_project.items():
+        for chunk in chunks(event_ids):
+            where = (events.c.project_id == project_id, events.c.event_id.in_(chunk))
+            for row in tx.conn.execute(query.where(*where)).all():
+                found[(row.project_id, row.event_id)] = row
+    return found
+
+
 def _default_wants(kind: str, level: str) -> bool:
     """What a channel without rules, and an application notifier, is told about."""
     return kind in MONITOR_KINDS or (
@@ -168,14 +187,11 @@ def fan_out(tx: Tx, limit: int, now: datetime, window: timedelta, app_notifiers:
             )
         ).all()
     }
-    event_keys = sorted({(n.project_id, n.event_id) for n in notices if n.issue_id and n.event_id})
-    found_events: dict[tuple[int, str], Any] = {}
-    for chunk in chunks(event_keys):
-        query_events = select(
-            events.c.project_id, events.c.event_id, events.c.level, events.c.environment
-        ).where(tuple_(events.c.project_id, events.c.event_id).in_(chunk))
-        for row in tx.conn.execute(query_events).all():
-            found_events[(row.project_id, row.event_id)] = row
+    found_events = _events(
+        tx,
+        {(n.project_id, n.event_id) for n in notices if n.issue_id and n.event_id},
+        select(events.c.project_id, events.c.event_id, events.c.level, events.c.environment),
+    )
     windows = {
         (row.issue_id, row.destination): row.ends_at
         for row in tx.conn.execute(
@@ -352,16 +368,13 @@ def _jobs(tx: Tx, rows: Sequence[Any], leased_until: datetime) -> list[DeliveryJ
         users.c.telegram_chat_id,
         users.c.email,
     )
-    event_keys = sorted({(row.project_id, row.event_id) for row in rows if row.event_id})
-    found_events: dict[tuple[int, str], Any] = {}
-    if event_keys:
-        query = (
-            select(events, envelope_items.c.payload)
-            .join(envelope_items, envelope_items.c.id == events.c.item_id)
-            .where(tuple_(events.c.project_id, events.c.event_id).in_(event_keys))
-        )
-        for found in tx.conn.execute(query).all():
-            found_events[(found.project_id, found.event_id)] = found
+    found_events = _events(
+        tx,
+        {(row.project_id, row.event_id) for row in rows if row.event_id},
+        select(events, envelope_items.c.payload).join(
+            envelope_items, envelope_items.c.id == events.c.item_id
+        ),
+    )
     jobs: list[DeliveryJob] = []
     for row in rows:
         values = dict(row._mapping)

@@ -60,6 +60,7 @@ from resentry_core._models import (
     StoredItem,
     User,
 )
+from resentry_core._notify._channels import Notifications
 from resentry_core._notify._email import EmailNotifier
 from resentry_core._notify._models import (
     CHANNEL_KINDS,
@@ -103,6 +104,7 @@ from resentry_core._storage._insights import (
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
+from resentry_core._usernames import MAX_USERNAME_LENGTH
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -112,6 +114,7 @@ __all__ = [
     "LEVELS",
     "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
+    "MAX_USERNAME_LENGTH",
     "TRIGGERS",
     "WEBHOOK_FLAVORS",
     "Accounts",
@@ -157,6 +160,7 @@ __all__ = [
     "NotFoundError",
     "Notification",
     "NotificationReason",
+    "Notifications",
     "NotifiedEvent",
     "NotifiedIssue",
     "NotifiedMonitor",

@@ -16,6 +16,7 @@ from resentry_core._config import CoreConfig
 from resentry_core._errors import InvalidInputError
 from resentry_core._ingest import Ingestor
 from resentry_core._issues import Issues
+from resentry_core._notify._channels import Notifications
 from resentry_core._notify._destinations import Destinations
 from resentry_core._notify._notifier import Notifier
 from resentry_core._notify._worker import Worker
@@ -50,6 +51,9 @@ class Resentry:
         accounts: users (their rules), logins and tokens for the management API.
         projects: creates and changes projects, checking their settings.
         issues: issue status changes.
+        notifications: each project's channels, rules, test messages, delivery log and
+            members' notification settings (on a storage other than :class:`SqlStorage`,
+            which keeps none, its methods raise InvalidInputError).
     """
 
     config: CoreConfig
@@ -58,6 +62,7 @@ class Resentry:
     accounts: Accounts
     projects: Projects
     issues: Issues
+    notifications: Notifications
 
     @classmethod
     @asynccontextmanager
@@ -125,6 +130,10 @@ class Resentry:
                         accounts=accounts,
                         projects=Projects(store),
                         issues=Issues(store),
+                        notifications=Notifications(
+                            store if isinstance(store, SqlStorage) else None,
+                            allow_private=config.webhook_allow_private,
+                        ),
                     )
                 finally:
                     background.cancel_scope.cancel()

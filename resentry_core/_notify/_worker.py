@@ -3,8 +3,10 @@
 Each round it (1) writes the notices that cron monitors' states call for, (2) expands outbox
 notices into one delivery per destination, (3) queues digests for ended de-duplication
 windows, (4) sends the due deliveries concurrently, each with a timeout, and (5) sweeps
-retention when it is due. Each step is a short transaction on the shared database, so several
-workers (PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
+retention when it is due: projects' envelopes past their ``retention_days``, and finished
+deliveries past ``CoreConfig.delivery_retention``. Each step is a short transaction on the
+shared database, so several workers (PostgreSQL) share the work without sending anything
+twice at once; on SQLite run one.
 
 Delivery is at least once: a delivery is claimed as a lease and marked after the send, so a
 crash between the two sends it again after the lease (with the same idempotency key), and a
@@ -190,3 +192,6 @@ class Worker:
         deleted = await self._sweep(now)
         if deleted:
             logger.info("retention: deleted %d envelopes past their retention", deleted)
+        keep = self._config.delivery_retention
+        if keep is not None and (pruned := await self._store.prune_deliveries(now - keep)):
+            logger.info("retention: deleted %d finished deliveries older than %s", pruned, keep)

@@ -493,8 +493,9 @@ class SqlStorage(SqlInsights):
         kind: ChannelKind,
         target: str,
         flavor: WebhookFlavor | None = None,
+        secret: str | None = None,
     ) -> Channel:
-        """Create a channel (webhooks get a new secret). Raises NotFoundError, InvalidInputError."""
+        """Store a channel as given. Raises NotFoundError."""
         return await self._write(
             _sql_notify.create_channel,
             project_id,
@@ -502,6 +503,7 @@ class SqlStorage(SqlInsights):
             kind=kind,
             target=target,
             flavor=flavor,
+            secret=secret,
             now=datetime.now(UTC),
         )
 
@@ -522,7 +524,7 @@ class SqlStorage(SqlInsights):
         target: str | Unset = UNSET,
         flavor: WebhookFlavor | Unset = UNSET,
     ) -> Channel:
-        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        """Store the given fields as given. Raises NotFoundError."""
         return await self._write(
             _sql_notify.update_channel,
             project_id,
@@ -545,7 +547,7 @@ class SqlStorage(SqlInsights):
         min_level: Level = "error",
         environment: str | None = None,
     ) -> Rule:
-        """Add a rule to a channel. Raises NotFoundError, InvalidInputError."""
+        """Store a rule of one of the project's channels as given."""
         return await self._write(
             _sql_notify.create_rule,
             project_id,
@@ -559,6 +561,31 @@ class SqlStorage(SqlInsights):
     async def list_rules(self, project_id: int) -> list[Rule]:
         """The project's rules, by id. Raises NotFoundError."""
         return await self._read(_sql_notify.list_rules, project_id)
+
+    async def get_rule(self, project_id: int, rule_id: int) -> Rule:
+        """One rule of the project. Raises NotFoundError."""
+        return await self._read(_sql_notify.get_rule, project_id, rule_id)
+
+    async def update_rule(
+        self,
+        project_id: int,
+        rule_id: int,
+        *,
+        channel_id: int | Unset = UNSET,
+        trigger: Trigger | Unset = UNSET,
+        min_level: Level | Unset = UNSET,
+        environment: str | Unset | None = UNSET,
+    ) -> Rule:
+        """Store the given fields as given. Raises NotFoundError."""
+        return await self._write(
+            _sql_notify.update_rule,
+            project_id,
+            rule_id,
+            channel_id=channel_id,
+            trigger=trigger,
+            min_level=min_level,
+            environment=environment,
+        )
 
     async def delete_rule(self, project_id: int, rule_id: int) -> None:
         """Delete a rule. Raises NotFoundError."""
@@ -580,6 +607,25 @@ class SqlStorage(SqlInsights):
         return await self._write(
             _sql_notify.enqueue_test, project_id, channel_id, datetime.now(UTC)
         )
+
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        """Delete finished deliveries last updated before ``older_than``, and the outbox
+        notices fanned out before it; return how many deliveries.
+
+        In steps of ``PRUNE_DELIVERIES_STEP``, one transaction each, like :meth:`prune`.
+        """
+        await self._prune_in_steps(_sql_notify.prune_outbox_step, older_than)
+        return await self._prune_in_steps(_sql_notify.prune_deliveries_step, older_than)
+
+    async def _prune_in_steps(
+        self, step: Callable[[Tx, datetime], int], older_than: datetime
+    ) -> int:
+        total = 0
+        while True:
+            deleted = await self._write(step, older_than)
+            total += deleted
+            if deleted < _sql_notify.PRUNE_DELIVERIES_STEP:
+                return total
 
     async def fan_out(
         self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0

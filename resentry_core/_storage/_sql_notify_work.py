@@ -49,6 +49,12 @@ from resentry_core._storage._tables import (
 MAX_ERROR_CHARS = 2000
 DEFAULT_TRIGGERS = frozenset({"new_issue", "regression"})
 MONITOR_KINDS = frozenset({"monitor_missed", "monitor_failed", "monitor_timeout"})
+# What members are told about, with the membership flag that opts out of it (None: none).
+MEMBER_KINDS: dict[str, str | None] = {
+    "new_issue": "notify_new_issues",
+    "regression": "notify_regressions",
+    **dict.fromkeys(MONITOR_KINDS, None),
+}
 # A judge of a monitor: the notice its state calls for at ``now`` ("monitor_missed", …), or None.
 MonitorJudge = Callable[[Monitor, datetime], str | None]
 
@@ -128,13 +134,16 @@ def _default_wants(kind: str, level: str) -> bool:
 def _targets(
     project: _Project, kind: str, level: str, environment: str | None, app_notifiers: int
 ) -> list[_Target]:
-    """Who is told about a notice: members (new issues and regressions, by their own
-    settings), channels (by their rules, or the default), the application's notifiers."""
+    """Who is told about a notice: members (new issues and regressions by their own settings,
+    monitor alerts as ``error`` events against their ``min_level``), channels (by their rules,
+    or the default), the application's notifiers."""
     targets: list[_Target] = []
-    if kind in DEFAULT_TRIGGERS:
-        wanted = "notify_new_issues" if kind == "new_issue" else "notify_regressions"
+    if kind in MEMBER_KINDS:
+        wanted = MEMBER_KINDS[kind]
         for member in project.members:
-            if not getattr(member, wanted) or level_rank(level) < level_rank(member.min_level):
+            if wanted is not None and not getattr(member, wanted):
+                continue
+            if level_rank(level) < level_rank(member.min_level):
                 continue
             if member.telegram_chat_id:
                 targets.append(_Target(f"user:{member.id}:telegram", user_id=member.id))

@@ -36,7 +36,7 @@ BATCH: Final = 50  # deliveries sent at once
 # deliveries per round and starts a busy round only PACE seconds after the last: sending costs
 # CPU (httpx, rendering, ~1-2 ms a message), which the process's ingestion would miss.
 PACED_BATCH: Final = 5
-PACE: Final = 0.5
+PACE: Final = 1.0
 FAN_OUT_BATCH: Final = 500  # notices expanded in one transaction
 SEND_TIMEOUT: Final = 30.0
 MAX_BACKOFF: Final = timedelta(hours=1)

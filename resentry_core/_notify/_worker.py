@@ -6,7 +6,9 @@ windows, (4) sends the due deliveries concurrently, each with a timeout, and (5)
 retention when it is due: projects' envelopes past their ``retention_days``, and finished
 deliveries past ``CoreConfig.delivery_retention``. Each step is a short transaction on the
 shared database, so several workers (PostgreSQL) share the work without sending anything
-twice at once; on SQLite run one.
+twice at once; on SQLite run one. In a process that also ingests, the worker yields while
+ingestion is busy: one round a second with a few deliveries, so that sending (its main cost)
+does not take ingestion's CPU.
 
 Delivery is at least once: a delivery is claimed as a lease and marked after the send, so a
 crash between the two sends it again after the lease (with the same idempotency key), and a
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 BATCH: Final = 50  # deliveries sent at once
 # While ingestion in the same process is busy, the worker sends at most PACED_BATCH
 # deliveries per round and starts a busy round only PACE seconds after the last: sending costs
-# CPU (httpx, rendering, ~1-2 ms a message), which the process's ingestion would miss.
+# CPU (httpx, rendering, 1-3 ms a message), which the process's ingestion would miss.
 PACED_BATCH: Final = 5
 PACE: Final = 1.0
 FAN_OUT_BATCH: Final = 500  # notices expanded in one transaction

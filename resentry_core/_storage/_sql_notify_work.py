@@ -30,7 +30,7 @@ from resentry_core._storage._sql_notify import (
 )
 from resentry_core._storage._sql_read import event_from_row, issue_from_row
 from resentry_core._storage._sql_telemetry import monitor_from_row
-from resentry_core._storage._sql_tx import Row, Tx, chunks
+from resentry_core._storage._sql_tx import Row, Tx, pair_filters
 from resentry_core._storage._tables import (
     envelope_items,
     events,
@@ -108,19 +108,13 @@ def _projects(tx: Tx, project_ids: set[int]) -> dict[int, _Project]:
 def _events(tx: Tx, keys: set[tuple[int, str]], query: Any) -> dict[tuple[int, str], Any]:
     """The rows of ``query`` (on ``events``) for the ``(project_id, event_id)`` ``keys``.
 
-    One ``event_id IN (...)`` per project: SQLite answers a row-value ``(project_id,
-    event_id) IN (...)`` by scanning every event, which made each fan-out and claim cost time
-    in proportion to the database's size, while holding the write lock ingestion waits for.
+    Through :func:`pair_filters`: a row value ``IN`` made each fan-out and claim scan every
+    event on SQLite, while holding the write lock ingestion waits for.
     """
-    by_project: dict[int, list[str]] = {}
-    for project_id, event_id in sorted(keys):
-        by_project.setdefault(project_id, []).append(event_id)
     found: dict[tuple[int, str], Any] = {}
-    for project_id, event_ids in by_project.items():
-        for chunk in chunks(event_ids):
-            where = (events.c.project_id == project_id, events.c.event_id.in_(chunk))
-            for row in tx.conn.execute(query.where(*where)).all():
-                found[(row.project_id, row.event_id)] = row
+    for where in pair_filters(events.c.project_id, events.c.event_id, keys):
+        for row in tx.conn.execute(query.where(where)).all():
+            found[(row.project_id, row.event_id)] = row
     return found
 
 

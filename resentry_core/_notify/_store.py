@@ -14,7 +14,7 @@ from resentry_core._notify._models import (
     Trigger,
 )
 from resentry_core._notify._webhook import WebhookFlavor
-from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
+from resentry_core._storage._sql_notify_work import MonitorJudge, Outcome, Pending
 from resentry_core._storage._values import UNSET, Unset
 
 
@@ -133,14 +133,8 @@ class NotificationStore(Protocol):
         """Lease up to ``limit`` due deliveries."""
         ...
 
-    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
-        """Mark a delivery delivered."""
-        ...
-
-    async def retry_delivery(
-        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
-    ) -> None:
-        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
+    async def settle_deliveries(self, outcomes: Sequence[Outcome]) -> None:
+        """Record how claimed deliveries' attempts ended (delivered, retrying or failed)."""
         ...
 
     async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:

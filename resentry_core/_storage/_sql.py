@@ -56,7 +56,7 @@ from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_insights import SqlInsights
-from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
+from resentry_core._storage._sql_notify_work import MonitorJudge, Outcome, Pending
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
@@ -643,15 +643,9 @@ class SqlStorage(SqlInsights):
         """Lease up to ``limit`` due deliveries (``app:`` ones only with ``app_notifiers``)."""
         return await self._write(_sql_notify_work.claim, limit, now, lease, app_notifiers)
 
-    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
-        """Mark a delivery delivered."""
-        await self._write(_sql_notify_work.finish, delivery_id, now)
-
-    async def retry_delivery(
-        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
-    ) -> None:
-        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
-        await self._write(_sql_notify_work.retry, delivery_id, error, now, retry_at)
+    async def settle_deliveries(self, outcomes: Sequence[Outcome]) -> None:
+        """Record how claimed deliveries' attempts ended, in one transaction."""
+        await self._write(_sql_notify_work.settle, outcomes)
 
     async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
         """Give claimed deliveries back unsent (their attempt is not counted)."""

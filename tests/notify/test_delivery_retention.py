@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from resentry_core import DeliveryError, Notifications, Projects, SqlStorage
+from resentry_core._storage._sql_notify_work import Outcome
 from resentry_core._storage._tables import notification_outbox
 from tests.core.records import error_envelope
 from tests.notify.worker_helpers import Clock, Recorder, config, drain, worker_on
@@ -21,10 +22,14 @@ async def test_prune_deliveries_takes_only_finished_ones(sql: SqlStorage) -> Non
     delivered, failed, retrying, recent, pending = (delivery.id for delivery in queued)
     now = datetime.now(UTC)
     old = now - timedelta(days=40)
-    await sql.finish_delivery(delivered, now=old)
-    await sql.retry_delivery(failed, "blocked", now=old, retry_at=None)
-    await sql.retry_delivery(retrying, "busy", now=old, retry_at=now + timedelta(days=1))
-    await sql.finish_delivery(recent, now=now - timedelta(days=1))
+    await sql.settle_deliveries(
+        [
+            Outcome(delivered, old),
+            Outcome(failed, old, "blocked"),
+            Outcome(retrying, old, "busy", retry_at=now + timedelta(days=1)),
+            Outcome(recent, now - timedelta(days=1)),
+        ]
+    )
     assert await sql.prune_deliveries(now - timedelta(days=30)) == 2
     log = (await service.list_deliveries(project.id)).items
     assert sorted((entry.id, entry.status) for entry in log) == [

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from resentry_core import Channel, DeliveryError, Notifications, Projects, SqlStorage
+from resentry_core import (
+    Channel,
+    DeliveryError,
+    Notifications,
+    Projects,
+    SqlStorage,
+    open_worker,
+)
+from resentry_core._notify._worker import PACED_BATCH
 from tests.core.records import error_envelope
 from tests.notify.fakes import FakeTelegram, Reply, WebhookReceiver
 from tests.notify.worker_helpers import TOKEN, Clock, Recorder, config, drain, worker_on
@@ -262,3 +270,21 @@ async def test_level_rule_with_environment_filter(sql: SqlStorage, sql_url: str)
             assert await sql.fan_out(10, now=datetime.now(UTC), window=window) == 0
         titles = [request.json()["reason"] for request in receiver.requests]
     assert titles == ["level"]
+
+
+async def test_a_paced_worker_sends_a_few_per_round(sql: SqlStorage, sql_url: str) -> None:
+    """While its process ingests (``paced``), a round sends at most ``PACED_BATCH``
+    deliveries; the others wait for the next rounds, none is lost or sent twice."""
+    project = await Projects(sql).create_project("Shop")
+    app = Recorder()
+    issues = PACED_BATCH + 3
+    envelopes = [error_envelope(project.id, fingerprint=f"fp{n}") for n in range(issues)]
+    await sql.record(envelopes)
+    clock = Clock()
+    async with open_worker(
+        config(sql_url), storage=sql, notifiers=[app], clock=clock, paced=lambda: True
+    ) as worker:
+        assert await worker.run_once()
+        assert len(app.received) == PACED_BATCH
+        await drain(worker)
+    assert len({n.issue.id for n in app.received if n.issue}) == len(app.received) == issues

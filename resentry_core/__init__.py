@@ -103,6 +103,7 @@ from resentry_core._storage._insights import (
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventFilter, Storage
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._tokens import TokenPair
+from resentry_core._usernames import MAX_USERNAME_LENGTH
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -112,6 +113,7 @@ __all__ = [
     "LEVELS",
     "MAX_JSON_DEPTH",
     "MAX_PAGE_SIZE",
+    "MAX_USERNAME_LENGTH",
     "TRIGGERS",
     "WEBHOOK_FLAVORS",
     "Accounts",

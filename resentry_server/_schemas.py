@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from resentry_core import (
+    MAX_USERNAME_LENGTH,
     Dsn,
     IssueStatus,
     Level,
@@ -36,7 +37,6 @@ C = TypeVar("C")
 M = TypeVar("M", bound=BaseModel)
 
 MAX_ROW_ID = 2**63 - 1  # ids are 64-bit integers in every backend
-MAX_USERNAME_CHARS = 150
 MAX_NAME_CHARS = 200
 MAX_TEXT_CHARS = 2000
 MAX_ORIGINS = 100
@@ -73,7 +73,7 @@ def _digits_only(value: object) -> object:
 RowId = Annotated[int, BeforeValidator(_digits_only), Path(ge=1, le=MAX_ROW_ID)]
 """A numeric id in a path: digits only, 1 to 2**63-1; anything else answers 422."""
 
-Username = Annotated[str, Field(min_length=1, max_length=MAX_USERNAME_CHARS)]
+Username = Annotated[str, Field(min_length=1, max_length=MAX_USERNAME_LENGTH)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 Email = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
 """An e-mail address (checked by the core: ``name@domain.tld``, or ``""`` for none)."""

@@ -2,6 +2,7 @@
 PostgreSQL: after any sequence of batches, after pruning in steps, and after migration 0004
 fills them from events stored before it."""
 
+import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tests.core.conftest import open_sql_storage
 from tests.core.records import T0, error_envelope, feedback_envelope, transaction_envelope
 
 EVENT_IDS = [f"{index:032x}" for index in range(1, 13)]  # a small pool, so ids repeat
+_SLUGS = itertools.count()  # a new project per example: the database is the fixture's
 Hours = dict[tuple[int, datetime], int]  # (issue id or PROJECT_TOTAL, hour) -> events
 
 
@@ -119,7 +121,7 @@ async def test_counts_equal_the_events_after_batches_and_pruning(
     in steps of any size, ending inside an hour, keeps them so and drops emptied hours."""
     store = await open_sql_storage(url)
     try:
-        project = await store.create_project("p", slug=f"p-{EVENT_IDS[0]}-{id(sends)}")
+        project = await store.create_project("p", slug=f"p-{next(_SLUGS)}")
         for batch in sends:
             await store.record([_envelope(project.id, item) for item in batch])
         before = await _assert_exact(store, project.id)

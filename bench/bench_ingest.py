@@ -29,8 +29,9 @@ from tests import factories as f
 from tests.core.postgres_admin import scratch_database
 
 
-def make_bodies(count: int, seed: int = 7) -> list[bytes]:
-    """The realistic mix, gzip-compressed."""
+def make_bodies(count: int, seed: int = 7, issues: int = 50) -> list[bytes]:
+    """The realistic mix over ``issues`` distinct issues (0: each error event its own),
+    gzip-compressed."""
     rng = random.Random(seed)
     attachment = rng.randbytes(100 * 1024)
     bodies = []
@@ -43,7 +44,7 @@ def make_bodies(count: int, seed: int = 7) -> list[bytes]:
                 event_id=event_id,
             )
         else:
-            issue = rng.randrange(50)
+            issue = rng.randrange(issues) if issues else rng.getrandbits(64)
             event = f.error_event(exc_type=f"Error{issue}", function=f"handler_{issue}")
             items = [f.item("event", event)]
             if roll > 0.95:

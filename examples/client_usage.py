@@ -1,5 +1,6 @@
 """Use the Resentry SDK: log in, create a project, send an event to its DSN, read it back,
-resolve its issue, and do the same reads with the async client.
+resolve its issue, tell a mailing list of new issues, and do the same reads with the async
+client.
 
 Run it against a server (``resentry serve``) and an admin user::
 
@@ -30,6 +31,10 @@ def sync_part(url: str, username: str, password: str) -> tuple[int, str]:
         for issue in client.issues.list(project.id, status="unresolved"):
             resolved = client.issues.resolve(project.id, issue.id)
             print(f"issue {resolved.id} is {resolved.status}: seen {resolved.times_seen}x")
+
+        channel = client.channels.create(project.id, "ops", "email", "ops@example.com")
+        rule = client.rules.create(project.id, channel.id, "new_issue", min_level="warning")
+        print(f"rule {rule.id}: {rule.trigger} at {rule.min_level}+ to {channel.target}")
         return project.id, client.access_token or ""
 
 

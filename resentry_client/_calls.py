@@ -15,7 +15,10 @@ from typing import IO, Any, Final, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from resentry_client._models import (
+    Channel,
     CheckIn,
+    CreatedChannel,
+    Delivery,
     DiscardCounter,
     Download,
     Event,
@@ -30,6 +33,7 @@ from resentry_client._models import (
     Project,
     ProjectKey,
     ReleaseHealth,
+    Rule,
     StoredItem,
     Tokens,
     User,
@@ -46,6 +50,11 @@ inside it), or a binary stream opened for writing."""
 Level = Literal["debug", "info", "warning", "error", "fatal"]
 IssueStatus = Literal["unresolved", "resolved", "ignored"]
 IssueSort = Literal["last_seen", "first_seen", "times_seen"]
+ChannelKind = Literal["telegram", "email", "webhook"]
+WebhookFlavor = Literal["resentry", "slack", "discord"]
+Trigger = Literal[
+    "new_issue", "regression", "level", "monitor_missed", "monitor_failed", "monitor_timeout"
+]
 
 
 class NotGiven(enum.Enum):
@@ -134,6 +143,10 @@ def _list(
 
 def _project_path(project_id: int) -> str:
     return f"/api/v1/projects/{_seg(project_id)}"
+
+
+def _project_item(project_id: int, collection: str, item_id: object) -> str:
+    return f"{_project_path(project_id)}/{collection}/{_seg(item_id)}"
 
 
 class ProjectList(Protocol[T]):
@@ -253,13 +266,16 @@ def create_user(
     *,
     is_admin: bool = False,
     telegram_chat_id: str | NotGiven | None = NOT_GIVEN,
+    email: str | NotGiven | None = NOT_GIVEN,
 ) -> Call[User]:
-    """Create a user (admins only)."""
+    """Create a user (admins only); ``telegram_chat_id`` and ``email`` are where the user's
+    notifications go."""
     body = {
         "username": username,
         "password": password,
         "is_admin": is_admin,
         "telegram_chat_id": telegram_chat_id,
+        "email": email,
     }
     return _send("POST", User, "/api/v1/users/", body)
 
@@ -273,8 +289,10 @@ def update_user(
     is_admin: bool | NotGiven = NOT_GIVEN,
     is_active: bool | NotGiven = NOT_GIVEN,
     telegram_chat_id: str | NotGiven | None = NOT_GIVEN,
+    email: str | NotGiven | None = NOT_GIVEN,
 ) -> Call[User]:
-    """Change the given fields of a user; ``current_password`` with one's own new password."""
+    """Change the given fields of a user; ``current_password`` with one's own new password;
+    ``None`` (or ``""``) clears ``telegram_chat_id`` or ``email``."""
     body = {
         "username": username,
         "password": password,
@@ -282,6 +300,7 @@ def update_user(
         "is_admin": is_admin,
         "is_active": is_active,
         "telegram_chat_id": telegram_chat_id,
+        "email": email,
     }
     return _send("PATCH", User, f"/api/v1/users/{_seg(user_id)}", body)
 
@@ -357,7 +376,7 @@ def create_key(project_id: int, *, label: str = "") -> Call[ProjectKey]:
 
 def revoke_key(project_id: int, key_id: int) -> Call[ProjectKey]:
     """Revoke a key (admins only); it stays listed, inactive."""
-    path = _project_path(project_id) + f"/keys/{_seg(key_id)}"
+    path = _project_item(project_id, "keys", key_id)
     return Call(method="DELETE", path=path, parse=lambda b: parse(ProjectKey, b))
 
 
@@ -384,9 +403,141 @@ def add_member(
     return _send("POST", Member, _project_path(project_id) + "/members/", body)
 
 
+def update_member(
+    project_id: int,
+    user_id: int,
+    *,
+    min_level: Level | NotGiven = NOT_GIVEN,
+    notify_new_issues: bool | NotGiven = NOT_GIVEN,
+    notify_regressions: bool | NotGiven = NOT_GIVEN,
+) -> Call[Member]:
+    """Change a member's notification settings (at least one): a member their own, an admin
+    anyone's."""
+    body = {
+        "min_level": min_level,
+        "notify_new_issues": notify_new_issues,
+        "notify_regressions": notify_regressions,
+    }
+    return _send("PATCH", Member, _project_item(project_id, "members", user_id), body)
+
+
 def remove_member(project_id: int, user_id: int) -> Call[None]:
     """Remove a member (admins only)."""
-    return _no_content(_project_path(project_id) + f"/members/{_seg(user_id)}")
+    return _no_content(_project_item(project_id, "members", user_id))
+
+
+# --- notifications: channels, rules, the delivery log -------------------------------------------
+
+
+list_channels = _project_list(
+    Channel, "channels/", "A project's notification channels, by id (admins only; no secrets)."
+)
+
+
+def get_channel(project_id: int, channel_id: int) -> Call[Channel]:
+    """One channel (admins only)."""
+    return _get(Channel, _project_item(project_id, "channels", channel_id))
+
+
+def create_channel(
+    project_id: int,
+    name: str,
+    kind: ChannelKind,
+    target: str,
+    *,
+    flavor: WebhookFlavor | NotGiven = NOT_GIVEN,
+) -> Call[CreatedChannel]:
+    """Create a channel (admins only). ``target``: a Telegram chat id, comma-separated e-mail
+    addresses, or a webhook's ``http(s)`` URL (public addresses only, unless the server allows
+    private ones). A webhook's ``secret`` is in this answer only."""
+    body = {"name": name, "kind": kind, "target": target, "flavor": flavor}
+    return _send("POST", CreatedChannel, _project_path(project_id) + "/channels/", body)
+
+
+def update_channel(
+    project_id: int,
+    channel_id: int,
+    *,
+    name: str | NotGiven = NOT_GIVEN,
+    target: str | NotGiven = NOT_GIVEN,
+    flavor: WebhookFlavor | NotGiven = NOT_GIVEN,
+) -> Call[Channel]:
+    """Change the given fields of a channel (admins only); targets are checked as on creation."""
+    body = {"name": name, "target": target, "flavor": flavor}
+    return _send("PATCH", Channel, _project_item(project_id, "channels", channel_id), body)
+
+
+def delete_channel(project_id: int, channel_id: int) -> Call[None]:
+    """Delete a channel with its rules and delivery log (admins only)."""
+    return _no_content(_project_item(project_id, "channels", channel_id))
+
+
+def queue_test_message(project_id: int, channel_id: int) -> Call[Delivery]:
+    """Queue a test message to a channel (admins only); the server's worker sends it and the
+    delivery log shows how it went."""
+    path = _project_item(project_id, "channels", channel_id) + "/test"
+    return Call(method="POST", path=path, parse=lambda b: parse(Delivery, b))
+
+
+list_rules = _project_list(Rule, "rules/", "A project's notification rules, by id (admins only).")
+
+
+def create_rule(
+    project_id: int,
+    channel_id: int,
+    trigger: Trigger,
+    *,
+    min_level: Level | NotGiven = NOT_GIVEN,
+    environment: str | NotGiven | None = NOT_GIVEN,
+) -> Call[Rule]:
+    """Add a rule to a channel of the project (admins only); ``min_level`` is ``error`` unless
+    given. A channel with no rule gets new issues, regressions and monitor alerts; once it has
+    rules, only what they name."""
+    body = {
+        "channel_id": channel_id,
+        "trigger": trigger,
+        "min_level": min_level,
+        "environment": environment,
+    }
+    return _send("POST", Rule, _project_path(project_id) + "/rules/", body)
+
+
+def update_rule(
+    project_id: int,
+    rule_id: int,
+    *,
+    channel_id: int | NotGiven = NOT_GIVEN,
+    trigger: Trigger | NotGiven = NOT_GIVEN,
+    min_level: Level | NotGiven = NOT_GIVEN,
+    environment: str | NotGiven | None = NOT_GIVEN,
+) -> Call[Rule]:
+    """Change the given fields of a rule (admins only; at least one); ``environment=None``
+    clears its environment filter."""
+    body = {
+        "channel_id": channel_id,
+        "trigger": trigger,
+        "min_level": min_level,
+        "environment": environment,
+    }
+    return _send("PATCH", Rule, _project_item(project_id, "rules", rule_id), body)
+
+
+def delete_rule(project_id: int, rule_id: int) -> Call[None]:
+    """Delete a rule (admins only)."""
+    return _no_content(_project_item(project_id, "rules", rule_id))
+
+
+def list_deliveries(
+    project_id: int,
+    *,
+    channel_id: int | None = None,
+    limit: int | None = None,
+    max_items: int | None = None,
+) -> ListCall[Delivery]:
+    """The delivery log, newest first (admins only), optionally of one channel."""
+    path = _project_path(project_id) + "/deliveries/"
+    params = {"channel_id": channel_id}
+    return _list(Delivery, path, limit=limit, max_items=max_items, params=params)
 
 
 # --- events, downloads --------------------------------------------------------------------------
@@ -452,7 +603,7 @@ def list_all_events(
 
 def get_event(project_id: int, event_id: str) -> Call[EventDetail]:
     """An event with its payload, attachments and envelope URL."""
-    return _get(EventDetail, _project_path(project_id) + f"/events/{_seg(event_id)}")
+    return _get(EventDetail, _project_item(project_id, "events", event_id))
 
 
 def download_attachment(
@@ -491,12 +642,12 @@ def list_issues(
 
 def get_issue(project_id: int, issue_id: int) -> Call[Issue]:
     """One issue."""
-    return _get(Issue, _project_path(project_id) + f"/issues/{_seg(issue_id)}")
+    return _get(Issue, _project_item(project_id, "issues", issue_id))
 
 
 def set_issue_status(project_id: int, issue_id: int, status: IssueStatus) -> Call[Issue]:
     """Set an issue's status: ``resolved``, ``ignored`` or ``unresolved``."""
-    path = _project_path(project_id) + f"/issues/{_seg(issue_id)}"
+    path = _project_item(project_id, "issues", issue_id)
     return _send("PUT", Issue, path, {"status": status})  # PUT: safe to retry
 
 

@@ -15,17 +15,32 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from resentry_client._calls import NOT_GIVEN
+from resentry_client._calls import NOT_GIVEN, Level, Trigger, WebhookFlavor
 from resentry_client._client import Client
 from resentry_client._config import StoredLogin, forget_login, load_login, login_path, save_login
 from resentry_client._errors import APIConnectionError, AuthenticationError, ResentryClientError
-from resentry_client._models import Event, EventDetail, Issue, Member, Project, ProjectKey, User
+from resentry_client._models import (
+    Channel,
+    Delivery,
+    Event,
+    EventDetail,
+    Issue,
+    Member,
+    Project,
+    ProjectKey,
+    Rule,
+    User,
+)
+from resentry_client._resources import SyncPager
 from resentry_client._table import cell, render_fields, render_table, to_json
 from resentry_client._testevent import parse_dsn, send_test_event
 
 Columns = Sequence[tuple[str, Callable[[Any], object]]]
+LEVELS = list(get_args(Level))
+TRIGGERS = list(get_args(Trigger))
+FLAVORS = list(get_args(WebhookFlavor))
 
 # What a table of each model shows; other models show all their fields.
 _COLUMNS: dict[type, Columns] = {
@@ -74,6 +89,32 @@ _COLUMNS: dict[type, Columns] = {
         ("LAST SEEN", lambda i: i.last_seen),
         ("FIRST SEEN", lambda i: i.first_seen),
         ("TITLE", lambda i: i.title),
+    ],
+    Channel: [
+        ("ID", lambda c: c.id),
+        ("NAME", lambda c: c.name),
+        ("KIND", lambda c: c.kind),
+        ("FLAVOR", lambda c: c.flavor),
+        ("CREATED", lambda c: c.created_at),
+        ("TARGET", lambda c: c.target),
+    ],
+    Rule: [
+        ("ID", lambda r: r.id),
+        ("CHANNEL", lambda r: r.channel_id),
+        ("TRIGGER", lambda r: r.trigger),
+        ("MIN LEVEL", lambda r: r.min_level),
+        ("ENVIRONMENT", lambda r: r.environment),
+        ("CREATED", lambda r: r.created_at),
+    ],
+    Delivery: [
+        ("ID", lambda d: d.id),
+        ("CREATED", lambda d: d.created_at),
+        ("STATUS", lambda d: d.status),
+        ("REASON", lambda d: d.reason),
+        ("DESTINATION", lambda d: d.destination),
+        ("ISSUE", lambda d: d.issue_id),
+        ("TRIES", lambda d: d.attempts),
+        ("LAST ERROR", lambda d: d.last_error),
     ],
 }
 
@@ -161,9 +202,34 @@ def _password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
 # --- commands -----------------------------------------------------------------------------------
 
 
-def cmd_health(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.health())
+Handler = Callable[[argparse.Namespace, Output], None]
+
+
+def _shows(
+    fetch: Callable[[Client, argparse.Namespace], Any], model: type | None = None
+) -> Handler:
+    """A command that prints what ``fetch`` answers (a lazy list is read to its end, into a
+    table of ``model``)."""
+
+    def command(args: argparse.Namespace, out: Output) -> None:
+        with _client(args) as client:
+            result = fetch(client, args)
+            out.show(list(result) if isinstance(result, SyncPager) else result, model)
+
+    return command
+
+
+def _does(
+    act: Callable[[Client, argparse.Namespace], None], message: Callable[[argparse.Namespace], str]
+) -> Handler:
+    """A command that does ``act`` (it answers nothing) and says what it did."""
+
+    def command(args: argparse.Namespace, out: Output) -> None:
+        with _client(args) as client:
+            act(client, args)
+        _done(out, message(args))
+
+    return command
 
 
 def cmd_login(args: argparse.Namespace, out: Output) -> None:
@@ -204,21 +270,6 @@ def cmd_logout(args: argparse.Namespace, out: Output) -> None:
     print(to_json(result) if out.json else message)
 
 
-def cmd_whoami(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.me())
-
-
-def cmd_user_list(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(list(client.users.list()), User)
-
-
-def cmd_user_get(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.users.get(args.user_id))
-
-
 def cmd_user_create(args: argparse.Namespace, out: Output) -> None:
     password = _password(args, f"Password for {args.username}: ")
     with _client(args) as client:
@@ -227,6 +278,7 @@ def cmd_user_create(args: argparse.Namespace, out: Output) -> None:
             password,
             is_admin=args.admin,
             telegram_chat_id=args.telegram_chat_id or NOT_GIVEN,
+            email=args.email or NOT_GIVEN,
         )
     out.show(user)
 
@@ -241,6 +293,7 @@ def cmd_user_update(args: argparse.Namespace, out: Output) -> None:
             is_admin=_given(args.admin),
             is_active=_given(args.active),
             telegram_chat_id=_given(args.telegram_chat_id),
+            email=_given(args.email),
         )
     out.show(user)
 
@@ -249,19 +302,8 @@ def _given(value: Any) -> Any:
     return NOT_GIVEN if value is None else value
 
 
-def cmd_user_delete(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        client.users.delete(args.user_id)
-    _done(out, f"deleted user {args.user_id}")
-
-
 def _done(out: Output, message: str) -> None:
     print(to_json({"ok": True, "message": message}) if out.json else message)
-
-
-def cmd_project_list(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(list(client.projects.list()), Project)
 
 
 def cmd_project_get(args: argparse.Namespace, out: Output) -> None:
@@ -306,36 +348,18 @@ def _limit(value: int | None) -> Any:
     return NOT_GIVEN if value is None else (None if value == 0 else value)
 
 
-def cmd_project_delete(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        client.projects.delete(args.project_id)
-    _done(out, f"deleted project {args.project_id} and all its data")
-
-
 def cmd_project_dsn(args: argparse.Namespace, out: Output) -> None:
     with _client(args) as client:
         dsns = client.projects.get(args.project_id).dsns
     print(to_json(dsns) if out.json else "\n".join(dsns))
 
 
-def cmd_key_list(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(list(client.keys.list(args.project_id)), ProjectKey)
-
-
-def cmd_key_create(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.keys.create(args.project_id, label=args.label))
-
-
-def cmd_key_revoke(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.keys.revoke(args.project_id, args.key_id))
-
-
-def cmd_member_list(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(list(client.members.list(args.project_id)), Member)
+def _member_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "min_level": _given(args.min_level),
+        "notify_new_issues": _given(args.new_issues),
+        "notify_regressions": _given(args.regressions),
+    }
 
 
 def cmd_member_add(args: argparse.Namespace, out: Output) -> None:
@@ -343,20 +367,97 @@ def cmd_member_add(args: argparse.Namespace, out: Output) -> None:
         {"user_id": int(args.user)} if args.user.isdigit() else {"username": args.user}
     )
     with _client(args) as client:
-        member = client.members.add(
-            args.project_id,
-            **user,
-            min_level=_given(args.min_level),
-            notify_new_issues=_given(args.new_issues),
-            notify_regressions=_given(args.regressions),
-        )
+        member = client.members.add(args.project_id, **user, **_member_settings(args))
     out.show(member)
 
 
-def cmd_member_remove(args: argparse.Namespace, out: Output) -> None:
+def cmd_member_update(args: argparse.Namespace, out: Output) -> None:
     with _client(args) as client:
-        client.members.remove(args.project_id, args.user_id)
-    _done(out, f"removed user {args.user_id} from project {args.project_id}")
+        user_id = _member_id(client, args.project_id, args.user)
+        member = client.members.update(args.project_id, user_id, **_member_settings(args))
+    out.show(member)
+
+
+def _member_id(client: Client, project_id: int, user: str) -> int:
+    # USER is an id, or the user name of a member of the project.
+    if user.isdigit():
+        return int(user)
+    for member in client.members.list(project_id):
+        if member.username == user:
+            return member.user_id
+    raise ResentryClientError(f"{user} is not a member of project {project_id}")
+
+
+def cmd_channel_create(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        channel = client.channels.create(
+            args.project_id, args.name, args.kind, args.target, flavor=_given(args.flavor)
+        )
+    out.show(channel)
+    if channel.secret is not None:
+        print(
+            f"note: keep the secret now; it signs channel {channel.id}'s requests and "
+            "will not be shown again",
+            file=sys.stderr,
+        )
+
+
+def cmd_channel_update(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        channel = client.channels.update(
+            args.project_id,
+            args.channel_id,
+            name=_given(args.name),
+            target=_given(args.target),
+            flavor=_given(args.flavor),
+        )
+    out.show(channel)
+
+
+def cmd_channel_test(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        delivery = client.channels.test(args.project_id, args.channel_id)
+    if out.json:
+        out.show(delivery)
+        return
+    print(f"queued test message {delivery.id} to channel {args.channel_id}")
+    print(
+        f"see how it went with: resentry-client deliveries list {args.project_id} "
+        f"--channel {args.channel_id}"
+    )
+
+
+def cmd_rule_create(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        rule = client.rules.create(
+            args.project_id,
+            args.channel,
+            args.trigger,
+            min_level=_given(args.min_level),
+            environment=_given(args.environment),
+        )
+    out.show(rule)
+
+
+def cmd_rule_update(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        rule = client.rules.update(
+            args.project_id,
+            args.rule_id,
+            channel_id=_given(args.channel),
+            trigger=_given(args.trigger),
+            min_level=_given(args.min_level),
+            environment=NOT_GIVEN if args.environment is None else (args.environment or None),
+        )
+    out.show(rule)
+
+
+def cmd_deliveries_list(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        deliveries = client.deliveries.list(
+            args.project_id, channel_id=args.channel, max_items=args.limit
+        )
+        out.show(list(deliveries), Delivery)
 
 
 def cmd_events_list(args: argparse.Namespace, out: Output) -> None:
@@ -406,12 +507,7 @@ def cmd_issues_list(args: argparse.Namespace, out: Output) -> None:
         out.show(list(issues), Issue)
 
 
-def cmd_issues_get(args: argparse.Namespace, out: Output) -> None:
-    with _client(args) as client:
-        out.show(client.issues.get(args.project_id, args.issue_id))
-
-
-def _issue_status(status: str) -> Callable[[argparse.Namespace, Output], None]:
+def _issue_status(status: str) -> Handler:
     def command(args: argparse.Namespace, out: Output) -> None:
         with _client(args) as client:
             issue = client.issues.set_status(args.project_id, args.issue_id, status)  # type: ignore[arg-type]
@@ -468,7 +564,7 @@ def cmd_send_test_event(args: argparse.Namespace, out: Output) -> None:
 def _command(
     group: Any,
     name: str,
-    handler: Callable[[argparse.Namespace, Output], None],
+    handler: Handler,
     help: str,
     *,
     aliases: Iterable[str] = (),
@@ -518,6 +614,115 @@ def _limit_arg(parser: argparse.ArgumentParser, default: int | None) -> None:
     )
 
 
+def _channel_args(parser: argparse.ArgumentParser) -> None:
+    _project(parser)
+    parser.add_argument("channel_id", metavar="CHANNEL", type=_positive, help="channel id")
+
+
+def _rule_args(parser: argparse.ArgumentParser) -> None:
+    _project(parser)
+    parser.add_argument("rule_id", metavar="RULE", type=_positive, help="rule id")
+
+
+def _rule_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    parser.add_argument(
+        "--channel", type=_positive, required=creating, help="the channel to tell (its id)"
+    )
+    parser.add_argument("--trigger", choices=TRIGGERS, required=creating, help="what to tell of")
+    parser.add_argument(
+        "--min-level", choices=LEVELS, help="the least level" + (" (default error)" * creating)
+    )
+    parser.add_argument(
+        "--environment",
+        help="only events of this environment" + ("" if creating else ' ("" clears it)'),
+    )
+
+
+def _notification_commands(commands: Any) -> None:
+    channels = _group(commands, "channel", "notification channels (admins only)")
+    _project(
+        _command(
+            channels,
+            "list",
+            _shows(lambda c, a: c.channels.list(a.project_id), Channel),
+            "a project's channels",
+        )
+    )
+    _channel_args(
+        _command(
+            channels,
+            "get",
+            _shows(lambda c, a: c.channels.get(a.project_id, a.channel_id)),
+            "one channel",
+        )
+    )
+    create = _command(
+        channels,
+        "create",
+        cmd_channel_create,
+        "create a channel; a webhook's secret is shown this once",
+    )
+    _project(create)
+    create.add_argument("name")
+    create.add_argument("--kind", choices=["telegram", "email", "webhook"], required=True)
+    create.add_argument(
+        "--target",
+        required=True,
+        help="a Telegram chat id, comma-separated e-mail addresses, or a webhook URL",
+    )
+    update = _command(channels, "update", cmd_channel_update, "change a channel")
+    _channel_args(update)
+    update.add_argument("--name")
+    update.add_argument("--target")
+    for each in (create, update):
+        each.add_argument("--flavor", choices=FLAVORS, help="a webhook's payload format")
+    _channel_args(
+        _command(
+            channels,
+            "delete",
+            _does(
+                lambda c, a: c.channels.delete(a.project_id, a.channel_id),
+                lambda a: f"deleted channel {a.channel_id} with its rules and deliveries",
+            ),
+            "delete a channel with its rules",
+        )
+    )
+    _channel_args(_command(channels, "test", cmd_channel_test, "queue a test message"))
+
+    rules = _group(commands, "rule", "notification rules: which channel hears of what")
+    _project(
+        _command(
+            rules,
+            "list",
+            _shows(lambda c, a: c.rules.list(a.project_id), Rule),
+            "a project's rules",
+        )
+    )
+    create = _command(rules, "create", cmd_rule_create, "add a rule to a channel")
+    _project(create)
+    _rule_options(create, creating=True)
+    update = _command(rules, "update", cmd_rule_update, "change a rule")
+    _rule_args(update)
+    _rule_options(update, creating=False)
+    _rule_args(
+        _command(
+            rules,
+            "delete",
+            _does(
+                lambda c, a: c.rules.delete(a.project_id, a.rule_id),
+                lambda a: f"deleted rule {a.rule_id}",
+            ),
+            "delete a rule",
+        )
+    )
+
+    deliveries = _group(commands, "deliveries", "the notification delivery log")
+    listing = _command(deliveries, "list", cmd_deliveries_list, "deliveries, newest first")
+    _project(listing)
+    listing.add_argument("--channel", type=_positive, help="of this channel only")
+    _limit_arg(listing, 50)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``resentry-client`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -528,24 +733,32 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, defaults=True)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    _command(commands, "health", cmd_health, "check that the server and its database answer")
+    _command(
+        commands,
+        "health",
+        _shows(lambda c, a: c.health()),
+        "check that the server and its database answer",
+    )
     login = _command(commands, "login", cmd_login, "log in and store the tokens")
     login.add_argument("--username", "-u", help="prompted for when not given")
     login.add_argument("--password", "-p", help="prompted for (without echo) when not given")
     _command(
         commands, "logout", cmd_logout, "end the tokens on the server and forget the stored login"
     )
-    _command(commands, "whoami", cmd_whoami, "the logged-in user")
+    _command(commands, "whoami", _shows(lambda c, a: c.me()), "the logged-in user")
 
     users = _group(commands, "user", "users (admins only; anyone may read themself)")
-    _command(users, "list", cmd_user_list, "every user")
-    get = _command(users, "get", cmd_user_get, "one user", aliases=["get-user"])
+    _command(users, "list", _shows(lambda c, a: c.users.list(), User), "every user")
+    get = _command(
+        users, "get", _shows(lambda c, a: c.users.get(a.user_id)), "one user", aliases=["get-user"]
+    )
     get.add_argument("user_id", metavar="USER", type=_positive)
     create = _command(users, "create", cmd_user_create, "create a user", aliases=["create-user"])
     create.add_argument("username")
     create.add_argument("--password", "-p", help="prompted for when not given")
     create.add_argument("--admin", action="store_true", help="make an administrator")
-    create.add_argument("--telegram-chat-id")
+    create.add_argument("--telegram-chat-id", help="where the user's Telegram messages go")
+    create.add_argument("--email", help="where the user's e-mail notifications go")
     update = _command(users, "update", cmd_user_update, "change a user", aliases=["update-user"])
     update.add_argument("user_id", metavar="USER", type=_positive)
     update.add_argument("--username")
@@ -554,11 +767,19 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--admin", action=argparse.BooleanOptionalAction)
     update.add_argument("--active", action=argparse.BooleanOptionalAction)
     update.add_argument("--telegram-chat-id", help='"" clears it')
-    delete = _command(users, "delete", cmd_user_delete, "delete a user")
+    update.add_argument("--email", help='"" clears it')
+    delete = _command(
+        users,
+        "delete",
+        _does(lambda c, a: c.users.delete(a.user_id), lambda a: f"deleted user {a.user_id}"),
+        "delete a user",
+    )
     delete.add_argument("user_id", metavar="USER", type=_positive)
 
     projects = _group(commands, "project", "projects and their DSNs")
-    _command(projects, "list", cmd_project_list, "the projects you see")
+    _command(
+        projects, "list", _shows(lambda c, a: c.projects.list(), Project), "the projects you see"
+    )
     _project(_command(projects, "get", cmd_project_get, "one project with its keys"))
     create = _command(projects, "create", cmd_project_create, "create a project; prints its DSN")
     create.add_argument("name")
@@ -572,36 +793,88 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--retention-days", type=int, help="days to keep events (0: forever)")
     _project(
         _command(
-            projects, "delete", cmd_project_delete, "delete a project", aliases=["delete-project"]
+            projects,
+            "delete",
+            _does(
+                lambda c, a: c.projects.delete(a.project_id),
+                lambda a: f"deleted project {a.project_id} and all its data",
+            ),
+            "delete a project",
+            aliases=["delete-project"],
         )
     )
     _project(_command(projects, "dsn", cmd_project_dsn, "the DSNs of the active keys"))
 
     keys = _group(commands, "key", "project keys (DSNs)")
-    _project(_command(keys, "list", cmd_key_list, "a project's keys"))
-    create = _command(keys, "create", cmd_key_create, "add a key")
+    _project(
+        _command(
+            keys,
+            "list",
+            _shows(lambda c, a: c.keys.list(a.project_id), ProjectKey),
+            "a project's keys",
+        )
+    )
+    create = _command(
+        keys, "create", _shows(lambda c, a: c.keys.create(a.project_id, label=a.label)), "add a key"
+    )
     _project(create)
     create.add_argument("--label", default="")
-    revoke = _command(keys, "revoke", cmd_key_revoke, "revoke a key")
+    revoke = _command(
+        keys, "revoke", _shows(lambda c, a: c.keys.revoke(a.project_id, a.key_id)), "revoke a key"
+    )
     _project(revoke)
     revoke.add_argument("key_id", metavar="KEY", type=_positive)
 
     members = _group(commands, "member", "project members")
-    _project(_command(members, "list", cmd_member_list, "a project's members"))
+    _project(
+        _command(
+            members,
+            "list",
+            _shows(lambda c, a: c.members.list(a.project_id), Member),
+            "a project's members",
+        )
+    )
     add = _command(members, "add", cmd_member_add, "add a member (or change their settings)")
     _project(add)
-    add.add_argument("user", metavar="USER", help="user id or username")
-    add.add_argument("--min-level", choices=["debug", "info", "warning", "error", "fatal"])
-    add.add_argument("--new-issues", action=argparse.BooleanOptionalAction)
-    add.add_argument("--regressions", action=argparse.BooleanOptionalAction)
-    remove = _command(members, "remove", cmd_member_remove, "remove a member")
+    update = _command(
+        members, "update", cmd_member_update, "change a member's notification settings"
+    )
+    _project(update)
+    for each in (add, update):
+        each.add_argument("user", metavar="USER", help="user id or username")
+        each.add_argument("--min-level", choices=LEVELS, help="the least level to be told of")
+        each.add_argument(
+            "--notify-new-issues",
+            "--new-issues",
+            dest="new_issues",
+            action=argparse.BooleanOptionalAction,
+            help="be told of new issues",
+        )
+        each.add_argument(
+            "--notify-regressions",
+            "--regressions",
+            dest="regressions",
+            action=argparse.BooleanOptionalAction,
+            help="be told of regressions",
+        )
+    remove = _command(
+        members,
+        "remove",
+        _does(
+            lambda c, a: c.members.remove(a.project_id, a.user_id),
+            lambda a: f"removed user {a.user_id} from project {a.project_id}",
+        ),
+        "remove a member",
+    )
     _project(remove)
     remove.add_argument("user_id", metavar="USER", type=_positive)
+
+    _notification_commands(commands)
 
     events = _group(commands, "events", "events")
     listing = _command(events, "list", cmd_events_list, "a project's events, newest first")
     _project(listing)
-    listing.add_argument("--level", choices=["debug", "info", "warning", "error", "fatal"])
+    listing.add_argument("--level", choices=LEVELS)
     listing.add_argument("--since", type=_when, help="received at or after (ISO 8601, or 2h, 7d)")
     listing.add_argument("--until", type=_when, help="received before")
     listing.add_argument("--release")
@@ -619,7 +892,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=["unresolved", "resolved", "ignored"])
     listing.add_argument("--sort", choices=["last_seen", "first_seen", "times_seen"])
     _limit_arg(listing, 50)
-    _issue_args(_command(issues, "get", cmd_issues_get, "one issue"))
+    _issue_args(
+        _command(
+            issues, "get", _shows(lambda c, a: c.issues.get(a.project_id, a.issue_id)), "one issue"
+        )
+    )
     for name, status in (("resolve", "resolved"), ("ignore", "ignored"), ("reopen", "unresolved")):
         _issue_args(_command(issues, name, _issue_status(status), f"mark an issue {status}"))
     issue_events = _command(issues, "events", cmd_issues_events, "an issue's events")

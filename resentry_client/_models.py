@@ -252,6 +252,68 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    """A project's notification channel: ``kind`` ``telegram`` (``target`` a chat id),
+    ``email`` (comma-separated addresses) or ``webhook`` (an ``http(s)`` URL, with a
+    ``flavor``: ``resentry``, ``slack`` or ``discord``)."""
+
+    id: int
+    project_id: int
+    name: str
+    kind: str
+    target: str
+    flavor: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatedChannel(Channel):
+    """A channel just created: a webhook's ``secret`` (it signs the webhook's requests) is in
+    this answer only, never shown again; ``None`` for the other kinds."""
+
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """Tell a channel about ``trigger`` (``new_issue``, ``regression``, ``level``,
+    ``monitor_missed``, ``monitor_failed``, ``monitor_timeout``) at ``min_level`` or above,
+    in ``environment`` only when set."""
+
+    id: int
+    project_id: int
+    channel_id: int
+    trigger: str
+    min_level: str
+    environment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """One notification to one destination and how its delivery went: ``status``
+    ``pending``, ``retrying``, ``delivered`` or ``failed``."""
+
+    id: int
+    project_id: int
+    destination: str
+    channel_id: int | None
+    user_id: int | None
+    reason: str
+    issue_id: int | None
+    monitor_id: int | None
+    event_id: str | None
+    count: int
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Page(Generic[T]):
     """One page of a list; ``next_cursor`` fetches the next (None: this is the last)."""
 

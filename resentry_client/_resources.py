@@ -199,11 +199,40 @@ class Keys(Resource[R]):
 
 
 class Members(Resource[R]):
-    """A project's members: list, add (or update), remove."""
+    """A project's members: list, add (or update), update their notification settings,
+    remove."""
 
     list = list_op(_calls.list_members)
     add = op(_calls.add_member)
+    update = op(_calls.update_member)
     remove = op(_calls.remove_member)
+
+
+class Channels(Resource[R]):
+    """A project's notification channels (admins only); ``create`` answers a webhook's secret,
+    once; ``test`` queues a test message."""
+
+    list = list_op(_calls.list_channels)
+    get = op(_calls.get_channel)
+    create = op(_calls.create_channel)
+    update = op(_calls.update_channel)
+    delete = op(_calls.delete_channel)
+    test = op(_calls.queue_test_message)
+
+
+class Rules(Resource[R]):
+    """A project's notification rules (admins only): which channel hears of what."""
+
+    list = list_op(_calls.list_rules)
+    create = op(_calls.create_rule)
+    update = op(_calls.update_rule)
+    delete = op(_calls.delete_rule)
+
+
+class Deliveries(Resource[R]):
+    """A project's delivery log (admins only)."""
+
+    list = list_op(_calls.list_deliveries)
 
 
 class Events(Resource[R]):
@@ -292,6 +321,9 @@ class Api(Resource[R]):
         self.projects = Projects(runner)
         self.keys = Keys(runner)
         self.members = Members(runner)
+        self.channels = Channels(runner)
+        self.rules = Rules(runner)
+        self.deliveries = Deliveries(runner)
         self.events = Events(runner)
         self.attachments = Attachments(runner)
         self.envelopes = Envelopes(runner)

@@ -60,6 +60,7 @@ from resentry_core._models import (
     StoredItem,
     User,
 )
+from resentry_core._notify._channels import Notifications
 from resentry_core._notify._email import EmailNotifier
 from resentry_core._notify._models import (
     CHANNEL_KINDS,
@@ -159,6 +160,7 @@ __all__ = [
     "NotFoundError",
     "Notification",
     "NotificationReason",
+    "Notifications",
     "NotifiedEvent",
     "NotifiedIssue",
     "NotifiedMonitor",

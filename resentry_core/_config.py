@@ -28,7 +28,9 @@ class CoreConfig:
         max_concurrent_password_checks: bcrypt hashes and checks that may run at once.
         batch_max_envelopes: most envelopes written in one storage transaction (group commit).
         retention_interval: how often the worker prunes projects with ``retention_days``
-            (first at once); ``None`` never prunes.
+            and the delivery log (first at once); ``None`` never prunes.
+        delivery_retention: how long the delivery log keeps finished (``delivered`` or
+            ``failed``) deliveries, counted from their last update; ``None`` keeps them.
         worker: run the background worker (notification delivery, digests, cron-monitor
             deadlines, retention) while the core is open; turn it off in processes that leave
             this to a separate ``resentry worker``.
@@ -59,6 +61,7 @@ class CoreConfig:
     max_concurrent_password_checks: int = 2
     batch_max_envelopes: int = 256
     retention_interval: timedelta | None = timedelta(hours=1)
+    delivery_retention: timedelta | None = timedelta(days=30)
     worker: bool = True
     public_url: str | None = None
     telegram: TelegramConfig | None = None

@@ -31,6 +31,8 @@ from resentry_core._store import decode_store_body, envelope_from_store
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 # Items that rate limits never drop (Relay: client reports are "internal", never limited).
 _NEVER_LIMITED = frozenset({"client_report"})
+# How long after storing an envelope the ingestor counts as busy (see Ingestor.busy).
+BUSY_SECONDS = 1.0
 
 
 class Ingestor:
@@ -60,12 +62,19 @@ class Ingestor:
         self._clock = clock
         self._default_rate = default_rate_limit_per_minute
         self._buckets = TokenBuckets(monotonic)
+        self._monotonic = monotonic
+        self._last_stored = -BUSY_SECONDS
         self._committer: GroupCommit | None = None
 
     @property
     def limits(self) -> Limits:
         """The limits this ingestor applies."""
         return self._limits
+
+    def busy(self) -> bool:
+        """Whether an envelope was stored within the last :data:`BUSY_SECONDS`: the background
+        worker of the same process then paces itself, so that ingestion keeps the CPU."""
+        return self._monotonic() - self._last_stored < BUSY_SECONDS
 
     async def ingest(self, request: IngestRequest) -> IngestResult:
         """Accept one envelope request (``/api/{project_id}/envelope/``).
@@ -172,6 +181,7 @@ class Ingestor:
         return replace(envelope, items=kept), (RateLimit(retry_after=retry_after),)
 
     async def _record(self, prepared: PreparedEnvelope) -> Recorded:
+        self._last_stored = self._monotonic()
         if self._committer is not None:
             return await self._committer.submit(prepared)
         return (await record_batch(self._store, [prepared]))[0]

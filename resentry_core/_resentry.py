@@ -16,6 +16,7 @@ from resentry_core._config import CoreConfig
 from resentry_core._errors import InvalidInputError
 from resentry_core._ingest import Ingestor
 from resentry_core._issues import Issues
+from resentry_core._notify._channels import Notifications
 from resentry_core._notify._destinations import Destinations
 from resentry_core._notify._notifier import Notifier
 from resentry_core._notify._worker import Worker
@@ -50,6 +51,9 @@ class Resentry:
         accounts: users (their rules), logins and tokens for the management API.
         projects: creates and changes projects, checking their settings.
         issues: issue status changes.
+        notifications: each project's channels, rules, test messages, delivery log and
+            members' notification settings (on a storage other than :class:`SqlStorage`,
+            which keeps none, its methods raise InvalidInputError).
     """
 
     config: CoreConfig
@@ -58,6 +62,7 @@ class Resentry:
     accounts: Accounts
     projects: Projects
     issues: Issues
+    notifications: Notifications
 
     @classmethod
     @asynccontextmanager
@@ -110,7 +115,7 @@ class Resentry:
                 anyio.create_task_group() as background,
             ):
                 if config.worker and isinstance(store, SqlStorage):
-                    await background.start(_run_worker, store, config, notifiers)
+                    await background.start(_run_worker, store, config, notifiers, ingestor.busy)
                 elif config.worker and config.retention_interval is not None:
                     background.start_soon(
                         partial(enforce_retention, clock=utc_now),
@@ -125,6 +130,10 @@ class Resentry:
                         accounts=accounts,
                         projects=Projects(store),
                         issues=Issues(store),
+                        notifications=Notifications(
+                            store if isinstance(store, SqlStorage) else None,
+                            allow_private=config.webhook_allow_private,
+                        ),
                     )
                 finally:
                     background.cancel_scope.cancel()
@@ -137,10 +146,11 @@ async def _run_worker(
     storage: SqlStorage,
     config: CoreConfig,
     notifiers: Sequence[Notifier],
+    paced: Callable[[], bool],
     *,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    async with open_worker(config, storage=storage, notifiers=notifiers) as worker:
+    async with open_worker(config, storage=storage, notifiers=notifiers, paced=paced) as worker:
         task_status.started()
         await worker.run()
 
@@ -152,12 +162,14 @@ async def open_worker(
     storage: Storage | None = None,
     notifiers: Sequence[Notifier] = (),
     clock: Callable[[], datetime] = utc_now,
+    paced: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[Worker]:
     """A background :class:`Worker` on ``storage``, with its own HTTP client, for a process
     that runs it on its own (``resentry worker``); :meth:`Resentry.open` runs one by itself.
 
     A ``storage`` passed in is used as it is and left open; otherwise one is opened (and
-    migrated) from ``config.database_url`` and closed on exit.
+    migrated) from ``config.database_url`` and closed on exit. ``paced`` tells the worker when
+    to yield to ingestion in the same process (``Resentry.open`` passes ``Ingestor.busy``).
 
     Raises:
         InvalidInputError: the storage keeps no notifications (it is not a SqlStorage).
@@ -180,6 +192,7 @@ async def open_worker(
                 notifiers=notifiers,
                 clock=clock,
                 sweep=partial(sweep, store),
+                paced=paced,
             )
     finally:
         if storage is None:

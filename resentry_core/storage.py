@@ -9,8 +9,8 @@ to ``Resentry.open(config, storage=...)``. Its ``record`` method receives batche
 :class:`PreparedEnvelope`, built from the records below, and answers one :class:`Recorded` per
 envelope; the ``update_*`` methods take :data:`UNSET` for fields to leave as they are, and
 ``update_user``/``delete_user`` an :data:`AdminCheck` to call inside their transaction. A
-backend stores and reads: the services (``Accounts``, ``Projects``, ``Issues``) apply the
-domain rules before they call it.
+backend stores and reads: the services (``Accounts``, ``Projects``, ``Issues``,
+``Notifications``) apply the domain rules before they call it.
 :class:`NotificationStore` is what the notification worker and routes need beyond
 :class:`Storage` (``SqlStorage`` implements it), and :class:`DeliveryJob` what its claims answer.
 """

@@ -1,6 +1,6 @@
 """Pydantic models of the notification routes: channels, rules, deliveries, member settings."""
 
-from typing import Annotated, Self
+from typing import Annotated, Self, TypedDict, cast
 
 from pydantic import Field, model_validator
 
@@ -12,6 +12,7 @@ from resentry_server._schemas import (
     FromCore,
     UtcDatetime,
     _In,
+    _sent,
 )
 
 ChannelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
@@ -36,9 +37,9 @@ class ChannelCreatedOut(ChannelOut):
     secret: str | None
 
     @classmethod
-    def of(cls, channel: Channel) -> Self:
-        """The answer to a channel's creation, secret included."""
-        return cls.model_validate(channel)
+    def of(cls, channel: Channel, secret: str | None) -> Self:
+        """The answer to a channel's creation, with its ``secret``."""
+        return cls.model_validate({**ChannelOut.from_core(channel).model_dump(), "secret": secret})
 
 
 class ChannelCreate(_In):
@@ -82,6 +83,31 @@ class RuleCreate(_In):
     trigger: Trigger
     min_level: Level = "error"
     environment: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
+
+
+class RuleChanges(TypedDict, total=False):
+    """The changes of a :class:`RuleUpdate`, as keyword arguments of ``update_rule``."""
+
+    channel_id: int
+    trigger: Trigger
+    min_level: Level
+    environment: str | None
+
+
+class RuleUpdate(_In):
+    """Fields of a rule to change (at least one); absent ones stay as they are.
+
+    ``null`` clears ``environment`` (any environment); in the other fields it changes nothing.
+    """
+
+    channel_id: Annotated[int | None, Field(ge=1, le=MAX_ROW_ID)] = None
+    trigger: Trigger | None = None
+    min_level: Level | None = None
+    environment: Annotated[str | None, Field(max_length=MAX_NAME_CHARS)] = None
+
+    def changes(self) -> RuleChanges:
+        """The fields sent."""
+        return cast(RuleChanges, _sent(self, nullable={"environment"}))
 
 
 class DeliveryOut(FromCore):

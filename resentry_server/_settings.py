@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     )
     max_request_header_bytes: int = Field(default=DEFAULT_MAX_REQUEST_HEADER_BYTES, ge=1024)
     retention_interval_seconds: int = Field(default=3600, ge=0)
+    delivery_retention_days: int = Field(default=30, ge=0)
     log_level: LogLevel = "info"
     worker: bool = True
     telegram_bot_token: SecretStr | None = None
@@ -234,6 +235,11 @@ class Settings(BaseSettings):
             retention_interval=(
                 timedelta(seconds=self.retention_interval_seconds)
                 if self.retention_interval_seconds
+                else None
+            ),
+            delivery_retention=(
+                timedelta(days=self.delivery_retention_days)
+                if self.delivery_retention_days
                 else None
             ),
             worker=self.worker if worker is None else worker,

@@ -45,8 +45,9 @@ def test_custom_notifier_is_called_for_a_new_issue() -> None:
 
 
 def test_client_usage_logs_in_sends_reads_and_resolves(live_server: server.LiveServer) -> None:
-    """``client_usage.py`` creates a project, reads back the event it sent, resolves the issue
-    and reads the same events with the async client; a second run reuses the project."""
+    """``client_usage.py`` creates a project, reads back the event it sent, resolves the issue,
+    adds an e-mail channel with a rule, and reads the same events with the async client; a
+    second run reuses the project."""
     live_server.create_user("admin", "example password", admin=True)
     for run in range(2):
         out = _run("client_usage.py", live_server.base_url, "admin", "example password")
@@ -54,4 +55,5 @@ def test_client_usage_logs_in_sends_reads_and_resolves(live_server: server.LiveS
         assert lines[0].startswith("project 1 (client-example): http://")
         assert lines[1].endswith(": ResentryTestError: checkout failed")
         assert lines[2] == "issue 1 is resolved: seen " + ("1x" if run == 0 else "2x")
-    assert lines[3] == "admin sees 2 error event(s) in project 1"
+        assert lines[3] == f"rule {run + 1}: new_issue at warning+ to ops@example.com"
+    assert lines[4] == "admin sees 2 error event(s) in project 1"

@@ -71,7 +71,7 @@ def build_notification(job: DeliveryJob, *, public_url: str | None, now: datetim
     issue = event = monitor = None
     issue_url = event_url = None
     base = None if public_url is None else public_url.rstrip("/")
-    project_path = f"{base}/api/v1/projects/{delivery.project_id}"
+    project_path = f"{base}/projects/{delivery.project_id}"  # the web UI's pages
     if job.issue is not None:
         issue = NotifiedIssue(
             id=job.issue.id,
@@ -83,7 +83,7 @@ def build_notification(job: DeliveryJob, *, public_url: str | None, now: datetim
             first_seen=job.issue.first_seen,
             last_seen=job.issue.last_seen,
         )
-        issue_url = None if base is None else f"{project_path}/issues/{job.issue.id}"
+        issue_url = None if base is None else f"{project_path}/issues/{job.issue.id}/"
     if job.event is not None:
         event = NotifiedEvent(
             event_id=job.event.event_id,
@@ -92,7 +92,7 @@ def build_notification(job: DeliveryJob, *, public_url: str | None, now: datetim
             timestamp=job.event.timestamp,
             frames=top_frames(job.event_payload),
         )
-        event_url = None if base is None else f"{project_path}/events/{job.event.event_id}"
+        event_url = None if base is None else f"{project_path}/events/{job.event.event_id}/"
     if job.monitor is not None:
         monitor = NotifiedMonitor(
             id=job.monitor.id,

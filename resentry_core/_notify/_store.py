@@ -1,4 +1,4 @@
-"""What the notification worker and the management API need from storage."""
+"""What the notification worker and the :class:`Notifications` service need from storage."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -14,7 +14,7 @@ from resentry_core._notify._models import (
     Trigger,
 )
 from resentry_core._notify._webhook import WebhookFlavor
-from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
+from resentry_core._storage._sql_notify_work import MonitorJudge, Outcome, Pending
 from resentry_core._storage._values import UNSET, Unset
 
 
@@ -29,8 +29,10 @@ class NotificationStore(Protocol):
         kind: ChannelKind,
         target: str,
         flavor: WebhookFlavor | None = None,
+        secret: str | None = None,
     ) -> Channel:
-        """Create a channel (webhooks get a new secret). Raises NotFoundError, InvalidInputError."""
+        """Store a channel as given (``Notifications`` checks it first). Raises NotFoundError
+        (no such project)."""
         ...
 
     async def get_channel(self, project_id: int, channel_id: int) -> Channel:
@@ -50,7 +52,7 @@ class NotificationStore(Protocol):
         target: str | Unset = UNSET,
         flavor: WebhookFlavor | Unset = UNSET,
     ) -> Channel:
-        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        """Store the given fields (:data:`UNSET`: unchanged) as given. Raises NotFoundError."""
         ...
 
     async def delete_channel(self, project_id: int, channel_id: int) -> None:
@@ -66,11 +68,29 @@ class NotificationStore(Protocol):
         min_level: Level = "error",
         environment: str | None = None,
     ) -> Rule:
-        """Add a rule to a channel. Raises NotFoundError, InvalidInputError."""
+        """Store a rule as given (``Notifications`` checks that the channel is the project's)."""
+        ...
+
+    async def get_rule(self, project_id: int, rule_id: int) -> Rule:
+        """Raises NotFoundError."""
         ...
 
     async def list_rules(self, project_id: int) -> list[Rule]:
         """The project's rules, by id. Raises NotFoundError."""
+        ...
+
+    async def update_rule(
+        self,
+        project_id: int,
+        rule_id: int,
+        *,
+        channel_id: int | Unset = UNSET,
+        trigger: Trigger | Unset = UNSET,
+        min_level: Level | Unset = UNSET,
+        environment: str | Unset | None = UNSET,
+    ) -> Rule:
+        """Store the given fields (:data:`UNSET`: unchanged; ``environment=None``: any) as
+        given. Raises NotFoundError."""
         ...
 
     async def delete_rule(self, project_id: int, rule_id: int) -> None:
@@ -92,6 +112,11 @@ class NotificationStore(Protocol):
         """Queue a test message to a channel. Raises NotFoundError."""
         ...
 
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        """Delete the finished (``delivered`` or ``failed``) deliveries last updated before
+        ``older_than``; return how many. Pending and retrying ones are never deleted."""
+        ...
+
     async def fan_out(
         self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
     ) -> int:
@@ -108,14 +133,8 @@ class NotificationStore(Protocol):
         """Lease up to ``limit`` due deliveries."""
         ...
 
-    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
-        """Mark a delivery delivered."""
-        ...
-
-    async def retry_delivery(
-        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
-    ) -> None:
-        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
+    async def settle_deliveries(self, outcomes: Sequence[Outcome]) -> None:
+        """Record how claimed deliveries' attempts ended (delivered, retrying or failed)."""
         ...
 
     async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:

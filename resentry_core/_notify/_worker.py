@@ -3,8 +3,12 @@
 Each round it (1) writes the notices that cron monitors' states call for, (2) expands outbox
 notices into one delivery per destination, (3) queues digests for ended de-duplication
 windows, (4) sends the due deliveries concurrently, each with a timeout, and (5) sweeps
-retention when it is due. Each step is a short transaction on the shared database, so several
-workers (PostgreSQL) share the work without sending anything twice at once; on SQLite run one.
+retention when it is due: projects' envelopes past their ``retention_days``, and finished
+deliveries past ``CoreConfig.delivery_retention``. Each step is a short transaction on the
+shared database, so several workers (PostgreSQL) share the work without sending anything
+twice at once; on SQLite run one. In a process that also ingests, the worker yields while
+ingestion is busy: one round a second with a few deliveries, so that sending (its main cost)
+does not take ingestion's CPU.
 
 Delivery is at least once: a delivery is claimed as a lease and marked after the send, so a
 crash between the two sends it again after the lease (with the same idempotency key), and a
@@ -25,10 +29,16 @@ from resentry_core._notify._models import DeliveryJob
 from resentry_core._notify._notifier import DeliveryError, Notifier
 from resentry_core._notify._schedule import monitor_notice
 from resentry_core._notify._store import NotificationStore
+from resentry_core._storage._sql_notify_work import Outcome
 
 logger = logging.getLogger(__name__)
 
 BATCH: Final = 50  # deliveries sent at once
+# While ingestion in the same process is busy, the worker sends at most PACED_BATCH
+# deliveries per round and starts a busy round only PACE seconds after the last: sending costs
+# CPU (httpx, rendering, 1-3 ms a message), which the process's ingestion would miss.
+PACED_BATCH: Final = 5
+PACE: Final = 1.0
 FAN_OUT_BATCH: Final = 500  # notices expanded in one transaction
 SEND_TIMEOUT: Final = 30.0
 MAX_BACKOFF: Final = timedelta(hours=1)
@@ -43,7 +53,9 @@ class Worker:
     ``notifiers`` are the embedding application's own; they receive new issues, regressions
     (at ``error`` or above) and monitor notices of every project. ``resolve`` gives the
     built-in notifier for a member's or a channel's delivery; ``sweep`` applies retention at
-    a time and answers the envelopes it deleted.
+    a time and answers the envelopes it deleted. ``paced`` tells whether the worker should
+    yield to ingestion in its process (:meth:`Ingestor.busy`): it then works at a bounded
+    pace (at most ``PACED_BATCH`` deliveries every ``PACE`` seconds).
     """
 
     def __init__(
@@ -55,8 +67,10 @@ class Worker:
         notifiers: Sequence[Notifier] = (),
         clock: Callable[[], datetime],
         sweep: Callable[[datetime], Awaitable[int]],
+        paced: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
+        self._paced = paced
         self._sweep = sweep
         self._config = config
         self._resolve = resolve
@@ -78,8 +92,9 @@ class Worker:
             except ResentryError as exc:  # e.g. the database is unreachable: try again later
                 logger.warning("worker: the round failed: %s", exc)
                 busy = False
-            if not busy:
-                with anyio.move_on_after(idle):
+            pause = PACE if busy and self._paced() else 0.0 if busy else idle
+            if pause:
+                with anyio.move_on_after(pause):
                     await self._stop.wait()
 
     async def run_once(self) -> bool:
@@ -101,24 +116,28 @@ class Worker:
 
     async def _deliver(self) -> int:
         jobs = await self._store.claim_deliveries(
-            BATCH,
+            PACED_BATCH if self._paced() else BATCH,
             now=self._clock(),
             lease=self._config.notify_lease,
             app_notifiers=len(self._notifiers),
         )
-        done: set[int] = set()
+        outcomes: dict[int, Outcome] = {}
         try:
             async with anyio.create_task_group() as group:
                 for job in jobs:
-                    group.start_soon(self._send, job, done)
+                    group.start_soon(self._send, job, outcomes)
         finally:
-            unsent = [job.delivery.id for job in jobs if job.delivery.id not in done]
-            if unsent:
-                with anyio.CancelScope(shield=True):
+            # One transaction for the round's outcomes, not one per delivery: the worker
+            # takes the database's write lock (which ingestion waits for) twice per round.
+            unsent = [job.delivery.id for job in jobs if job.delivery.id not in outcomes]
+            with anyio.CancelScope(shield=True):
+                if outcomes:
+                    await self._store.settle_deliveries(list(outcomes.values()))
+                if unsent:
                     await self._store.release_deliveries(unsent, now=self._clock())
         return len(jobs)
 
-    async def _send(self, job: DeliveryJob, done: set[int]) -> None:
+    async def _send(self, job: DeliveryJob, outcomes: dict[int, Outcome]) -> None:
         delivery = job.delivery
         error: DeliveryError | None = None
         try:
@@ -136,19 +155,18 @@ class Worker:
             error = DeliveryError(f"{type(exc).__name__}: {exc}")
         now = self._clock()
         if error is None:
-            await self._store.finish_delivery(delivery.id, now=now)
-        else:
-            retry_at = self._retry_at(error, delivery.attempts, now)
-            logger.warning(
-                "worker: delivery %s to %s failed (attempt %d%s): %s",
-                delivery.id,
-                delivery.destination,
-                delivery.attempts,
-                "" if retry_at else ", giving up",
-                error,
-            )
-            await self._store.retry_delivery(delivery.id, str(error), now=now, retry_at=retry_at)
-        done.add(delivery.id)
+            outcomes[delivery.id] = Outcome(delivery.id, now)
+            return
+        retry_at = self._retry_at(error, delivery.attempts, now)
+        logger.warning(
+            "worker: delivery %s to %s failed (attempt %d%s): %s",
+            delivery.id,
+            delivery.destination,
+            delivery.attempts,
+            "" if retry_at else ", giving up",
+            error,
+        )
+        outcomes[delivery.id] = Outcome(delivery.id, now, str(error), retry_at)
 
     async def _notifier(self, job: DeliveryJob) -> Notifier:
         destination = job.delivery.destination
@@ -176,3 +194,6 @@ class Worker:
         deleted = await self._sweep(now)
         if deleted:
             logger.info("retention: deleted %d envelopes past their retention", deleted)
+        keep = self._config.delivery_retention
+        if keep is not None and (pruned := await self._store.prune_deliveries(now - keep)):
+            logger.info("retention: deleted %d finished deliveries older than %s", pruned, keep)

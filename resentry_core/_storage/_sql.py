@@ -55,7 +55,7 @@ from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
 from resentry_core._storage._sql_insights import SqlInsights
-from resentry_core._storage._sql_notify_work import MonitorJudge, Pending
+from resentry_core._storage._sql_notify_work import MonitorJudge, Outcome, Pending
 from resentry_core._storage._sql_prune import prune_step
 from resentry_core._storage._sql_record import record_batch, require_projects
 from resentry_core._storage._sql_tx import Tx
@@ -489,8 +489,9 @@ class SqlStorage(SqlInsights):
         kind: ChannelKind,
         target: str,
         flavor: WebhookFlavor | None = None,
+        secret: str | None = None,
     ) -> Channel:
-        """Create a channel (webhooks get a new secret). Raises NotFoundError, InvalidInputError."""
+        """Store a channel as given. Raises NotFoundError."""
         return await self._write(
             _sql_notify.create_channel,
             project_id,
@@ -498,6 +499,7 @@ class SqlStorage(SqlInsights):
             kind=kind,
             target=target,
             flavor=flavor,
+            secret=secret,
             now=datetime.now(UTC),
         )
 
@@ -518,7 +520,7 @@ class SqlStorage(SqlInsights):
         target: str | Unset = UNSET,
         flavor: WebhookFlavor | Unset = UNSET,
     ) -> Channel:
-        """Change the given fields. Raises NotFoundError, InvalidInputError."""
+        """Store the given fields as given. Raises NotFoundError."""
         return await self._write(
             _sql_notify.update_channel,
             project_id,
@@ -541,7 +543,7 @@ class SqlStorage(SqlInsights):
         min_level: Level = "error",
         environment: str | None = None,
     ) -> Rule:
-        """Add a rule to a channel. Raises NotFoundError, InvalidInputError."""
+        """Store a rule of one of the project's channels as given."""
         return await self._write(
             _sql_notify.create_rule,
             project_id,
@@ -555,6 +557,31 @@ class SqlStorage(SqlInsights):
     async def list_rules(self, project_id: int) -> list[Rule]:
         """The project's rules, by id. Raises NotFoundError."""
         return await self._read(_sql_notify.list_rules, project_id)
+
+    async def get_rule(self, project_id: int, rule_id: int) -> Rule:
+        """One rule of the project. Raises NotFoundError."""
+        return await self._read(_sql_notify.get_rule, project_id, rule_id)
+
+    async def update_rule(
+        self,
+        project_id: int,
+        rule_id: int,
+        *,
+        channel_id: int | Unset = UNSET,
+        trigger: Trigger | Unset = UNSET,
+        min_level: Level | Unset = UNSET,
+        environment: str | Unset | None = UNSET,
+    ) -> Rule:
+        """Store the given fields as given. Raises NotFoundError."""
+        return await self._write(
+            _sql_notify.update_rule,
+            project_id,
+            rule_id,
+            channel_id=channel_id,
+            trigger=trigger,
+            min_level=min_level,
+            environment=environment,
+        )
 
     async def delete_rule(self, project_id: int, rule_id: int) -> None:
         """Delete a rule. Raises NotFoundError."""
@@ -577,6 +604,25 @@ class SqlStorage(SqlInsights):
             _sql_notify.enqueue_test, project_id, channel_id, datetime.now(UTC)
         )
 
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        """Delete finished deliveries last updated before ``older_than``, and the outbox
+        notices fanned out before it; return how many deliveries.
+
+        In steps of ``PRUNE_DELIVERIES_STEP``, one transaction each, like :meth:`prune`.
+        """
+        await self._prune_in_steps(_sql_notify.prune_outbox_step, older_than)
+        return await self._prune_in_steps(_sql_notify.prune_deliveries_step, older_than)
+
+    async def _prune_in_steps(
+        self, step: Callable[[Tx, datetime], int], older_than: datetime
+    ) -> int:
+        total = 0
+        while True:
+            deleted = await self._write(step, older_than)
+            total += deleted
+            if deleted < _sql_notify.PRUNE_DELIVERIES_STEP:
+                return total
+
     async def fan_out(
         self, limit: int, *, now: datetime, window: timedelta, app_notifiers: int = 0
     ) -> int:
@@ -593,15 +639,9 @@ class SqlStorage(SqlInsights):
         """Lease up to ``limit`` due deliveries (``app:`` ones only with ``app_notifiers``)."""
         return await self._write(_sql_notify_work.claim, limit, now, lease, app_notifiers)
 
-    async def finish_delivery(self, delivery_id: int, *, now: datetime) -> None:
-        """Mark a delivery delivered."""
-        await self._write(_sql_notify_work.finish, delivery_id, now)
-
-    async def retry_delivery(
-        self, delivery_id: int, error: str, *, now: datetime, retry_at: datetime | None
-    ) -> None:
-        """Record a failed attempt: due again at ``retry_at``, or failed for good when None."""
-        await self._write(_sql_notify_work.retry, delivery_id, error, now, retry_at)
+    async def settle_deliveries(self, outcomes: Sequence[Outcome]) -> None:
+        """Record how claimed deliveries' attempts ended, in one transaction."""
+        await self._write(_sql_notify_work.settle, outcomes)
 
     async def release_deliveries(self, delivery_ids: Sequence[int], *, now: datetime) -> None:
         """Give claimed deliveries back unsent (their attempt is not counted)."""

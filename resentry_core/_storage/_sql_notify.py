@@ -1,19 +1,15 @@
 """Notification channels, rules and the delivery log on SQL (each function takes a ``Tx``)."""
 
-import secrets
 import uuid
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Table, delete, select, update
 
-from resentry_core._errors import InvalidInputError, NotFoundError
-from resentry_core._models import LEVELS, Level, Page
+from resentry_core._errors import NotFoundError
+from resentry_core._models import Level, Page
 from resentry_core._notify._models import (
-    CHANNEL_KINDS,
-    TRIGGERS,
-    WEBHOOK_FLAVORS,
     Channel,
     ChannelKind,
     Delivery,
@@ -21,18 +17,16 @@ from resentry_core._notify._models import (
     Trigger,
 )
 from resentry_core._notify._webhook import WebhookFlavor
-from resentry_core._rules import check_email, check_text
 from resentry_core._storage._sql_admin import get_project
 from resentry_core._storage._sql_read import keyset_page
 from resentry_core._storage._sql_tx import Row, Tx
 from resentry_core._storage._tables import (
     notification_channels,
     notification_deliveries,
+    notification_outbox,
     notification_rules,
 )
-from resentry_core._storage._values import UNSET, Unset
-
-SECRET_BYTES = 32
+from resentry_core._storage._values import UNSET, Unset, aware
 
 
 def channel_from_row(row: Any) -> Channel:
@@ -85,16 +79,6 @@ def delivery_from_row(row: Any) -> Delivery:
     )
 
 
-def check_target(kind: ChannelKind, target: str) -> str:
-    """A channel's target, checked for its kind (webhook URLs are checked by the caller)."""
-    target = target.strip()
-    check_text(target, "a channel target")
-    if kind == "email":
-        addresses = [check_email(part) for part in target.split(",")]
-        return ",".join(address for address in addresses if address)
-    return target
-
-
 def create_channel(
     tx: Tx,
     project_id: int,
@@ -103,25 +87,17 @@ def create_channel(
     kind: ChannelKind,
     target: str,
     flavor: WebhookFlavor | None,
+    secret: str | None,
     now: datetime,
 ) -> Channel:
-    """Create a channel; a webhook gets a new secret. Raises NotFoundError, InvalidInputError."""
+    """Store a channel as given. Raises NotFoundError (no such project)."""
     get_project(tx, project_id)
-    check_text(name, "a channel name")
-    if kind not in CHANNEL_KINDS:
-        raise InvalidInputError(f"unknown channel kind {kind!r}; use one of {CHANNEL_KINDS}")
-    if kind == "webhook":
-        flavor = flavor or "resentry"
-        if flavor not in WEBHOOK_FLAVORS:
-            raise InvalidInputError(f"unknown flavor {flavor!r}; use one of {WEBHOOK_FLAVORS}")
-    elif flavor is not None:
-        raise InvalidInputError("only webhook channels have a flavor")
     row: Row = {
         "project_id": project_id,
-        "name": name.strip(),
+        "name": name,
         "kind": kind,
-        "target": check_target(kind, target),
-        "secret": secrets.token_hex(SECRET_BYTES) if kind == "webhook" else None,
+        "target": target,
+        "secret": secret,
         "flavor": flavor,
         "created_at": now,
     }
@@ -161,18 +137,9 @@ def update_channel(
     target: str | Unset,
     flavor: WebhookFlavor | Unset,
 ) -> Channel:
-    """Change a channel's name, target or flavor. Raises NotFoundError, InvalidInputError."""
-    channel = get_channel(tx, project_id, channel_id)
-    values: Row = {}
-    if name is not UNSET:
-        check_text(name, "a channel name")
-        values["name"] = name.strip()
-    if target is not UNSET:
-        values["target"] = check_target(channel.kind, target)
-    if flavor is not UNSET:
-        if channel.kind != "webhook" or flavor not in WEBHOOK_FLAVORS:
-            raise InvalidInputError(f"a flavor is one of {WEBHOOK_FLAVORS}, for webhooks only")
-        values["flavor"] = flavor
+    """Store a channel's given fields as given. Raises NotFoundError."""
+    get_channel(tx, project_id, channel_id)
+    values = _given(name=name, target=target, flavor=flavor)
     if values:
         tx.conn.execute(
             update(notification_channels)
@@ -198,22 +165,28 @@ def create_rule(
     environment: str | None,
     now: datetime,
 ) -> Rule:
-    """Add a rule to a channel of the project. Raises NotFoundError, InvalidInputError."""
-    get_channel(tx, project_id, channel_id)
-    if trigger not in TRIGGERS:
-        raise InvalidInputError(f"unknown trigger {trigger!r}; use one of {TRIGGERS}")
-    if min_level not in LEVELS:
-        raise InvalidInputError(f"unknown level {min_level!r}; use one of {LEVELS}")
+    """Store a rule as given (``Notifications`` checks that the channel is the project's)."""
     row: Row = {
         "project_id": project_id,
         "channel_id": channel_id,
         "trigger": trigger,
         "min_level": min_level,
-        "environment": environment.strip() if environment and environment.strip() else None,
+        "environment": environment,
         "created_at": now,
     }
     [rule_id] = tx.insert_ids(notification_rules, [row])
     return _rule(SimpleNamespace(**{**row, "id": rule_id}))
+
+
+def get_rule(tx: Tx, project_id: int, rule_id: int) -> Rule:
+    """One rule of the project. Raises NotFoundError."""
+    query = select(notification_rules).where(
+        notification_rules.c.id == rule_id, notification_rules.c.project_id == project_id
+    )
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"rule {rule_id} not found in project {project_id}")
+    return _rule(row)
 
 
 def list_rules(tx: Tx, project_id: int) -> list[Rule]:
@@ -227,6 +200,28 @@ def list_rules(tx: Tx, project_id: int) -> list[Rule]:
     return [_rule(row) for row in tx.conn.execute(query).all()]
 
 
+def update_rule(
+    tx: Tx,
+    project_id: int,
+    rule_id: int,
+    *,
+    channel_id: int | Unset,
+    trigger: Trigger | Unset,
+    min_level: Level | Unset,
+    environment: str | Unset | None,
+) -> Rule:
+    """Store a rule's given fields as given. Raises NotFoundError (no such rule)."""
+    get_rule(tx, project_id, rule_id)
+    values = _given(
+        channel_id=channel_id, trigger=trigger, min_level=min_level, environment=environment
+    )
+    if values:
+        tx.conn.execute(
+            update(notification_rules).where(notification_rules.c.id == rule_id).values(values)
+        )
+    return get_rule(tx, project_id, rule_id)
+
+
 def delete_rule(tx: Tx, project_id: int, rule_id: int) -> None:
     """Delete a rule. Raises NotFoundError."""
     statement = delete(notification_rules).where(
@@ -234,6 +229,11 @@ def delete_rule(tx: Tx, project_id: int, rule_id: int) -> None:
     )
     if tx.conn.execute(statement).rowcount == 0:
         raise NotFoundError(f"rule {rule_id} not found in project {project_id}")
+
+
+def _given(**fields: object) -> Row:
+    """The fields that are not :data:`UNSET`."""
+    return {name: value for name, value in fields.items() if value is not UNSET}
 
 
 def list_deliveries(
@@ -257,6 +257,37 @@ def list_deliveries(
         present=delivery_from_row,
         timed=False,
     )
+
+
+FINISHED: Final = ("delivered", "failed")
+PRUNE_DELIVERIES_STEP: Final = 1_000
+
+
+def prune_deliveries_step(tx: Tx, older_than: datetime) -> int:
+    """Delete up to :data:`PRUNE_DELIVERIES_STEP` finished (delivered or failed) deliveries
+    last updated before ``older_than``; return how many. Pending and retrying ones stay."""
+    table = notification_deliveries
+    finished = (table.c.status.in_(FINISHED), table.c.updated_at < aware(older_than, "older_than"))
+    return _delete_step(tx, table, finished)
+
+
+def prune_outbox_step(tx: Tx, older_than: datetime) -> int:
+    """Delete up to :data:`PRUNE_DELIVERIES_STEP` outbox notices fanned out before
+    ``older_than`` (their deliveries carry on without them); return how many."""
+    table = notification_outbox
+    done = (
+        table.c.delivered_at.is_not(None),
+        table.c.delivered_at < aware(older_than, "older_than"),
+    )
+    return _delete_step(tx, table, done)
+
+
+def _delete_step(tx: Tx, table: Table, where: tuple[ColumnElement[bool], ...]) -> int:
+    ids = select(table.c.id).where(*where).order_by(table.c.id).limit(PRUNE_DELIVERIES_STEP)
+    found = list(tx.conn.execute(ids).scalars())
+    if found:
+        tx.conn.execute(delete(table).where(table.c.id.in_(found)))
+    return len(found)
 
 
 def delivery_row(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from resentry_core._json import clean_text
 from resentry_core._models import Monitor
@@ -30,7 +30,7 @@ from resentry_core._storage._sql_notify import (
 )
 from resentry_core._storage._sql_read import event_from_row, issue_from_row
 from resentry_core._storage._sql_telemetry import monitor_from_row
-from resentry_core._storage._sql_tx import Row, Tx, chunks
+from resentry_core._storage._sql_tx import Row, Tx, pair_filters
 from resentry_core._storage._tables import (
     envelope_items,
     events,
@@ -49,6 +49,12 @@ from resentry_core._storage._tables import (
 MAX_ERROR_CHARS = 2000
 DEFAULT_TRIGGERS = frozenset({"new_issue", "regression"})
 MONITOR_KINDS = frozenset({"monitor_missed", "monitor_failed", "monitor_timeout"})
+# What members are told about, with the membership flag that opts out of it (None: none).
+MEMBER_KINDS: dict[str, str | None] = {
+    "new_issue": "notify_new_issues",
+    "regression": "notify_regressions",
+    **dict.fromkeys(MONITOR_KINDS, None),
+}
 # A judge of a monitor: the notice its state calls for at ``now`` ("monitor_missed", …), or None.
 MonitorJudge = Callable[[Monitor, datetime], str | None]
 
@@ -99,6 +105,19 @@ def _projects(tx: Tx, project_ids: set[int]) -> dict[int, _Project]:
     return found
 
 
+def _events(tx: Tx, keys: set[tuple[int, str]], query: Any) -> dict[tuple[int, str], Any]:
+    """The rows of ``query`` (on ``events``) for the ``(project_id, event_id)`` ``keys``.
+
+    Through :func:`pair_filters`: a row value ``IN`` made each fan-out and claim scan every
+    event on SQLite, while holding the write lock ingestion waits for.
+    """
+    found: dict[tuple[int, str], Any] = {}
+    for where in pair_filters(events.c.project_id, events.c.event_id, keys):
+        for row in tx.conn.execute(query.where(where)).all():
+            found[(row.project_id, row.event_id)] = row
+    return found
+
+
 def _default_wants(kind: str, level: str) -> bool:
     """What a channel without rules, and an application notifier, is told about."""
     return kind in MONITOR_KINDS or (
@@ -109,13 +128,16 @@ def _default_wants(kind: str, level: str) -> bool:
 def _targets(
     project: _Project, kind: str, level: str, environment: str | None, app_notifiers: int
 ) -> list[_Target]:
-    """Who is told about a notice: members (new issues and regressions, by their own
-    settings), channels (by their rules, or the default), the application's notifiers."""
+    """Who is told about a notice: members (new issues and regressions by their own settings,
+    monitor alerts as ``error`` events against their ``min_level``), channels (by their rules,
+    or the default), the application's notifiers."""
     targets: list[_Target] = []
-    if kind in DEFAULT_TRIGGERS:
-        wanted = "notify_new_issues" if kind == "new_issue" else "notify_regressions"
+    if kind in MEMBER_KINDS:
+        wanted = MEMBER_KINDS[kind]
         for member in project.members:
-            if not getattr(member, wanted) or level_rank(level) < level_rank(member.min_level):
+            if wanted is not None and not getattr(member, wanted):
+                continue
+            if level_rank(level) < level_rank(member.min_level):
                 continue
             if member.telegram_chat_id:
                 targets.append(_Target(f"user:{member.id}:telegram", user_id=member.id))
@@ -168,14 +190,11 @@ def fan_out(tx: Tx, limit: int, now: datetime, window: timedelta, app_notifiers:
             )
         ).all()
     }
-    event_keys = sorted({(n.project_id, n.event_id) for n in notices if n.issue_id and n.event_id})
-    found_events: dict[tuple[int, str], Any] = {}
-    for chunk in chunks(event_keys):
-        query_events = select(
-            events.c.project_id, events.c.event_id, events.c.level, events.c.environment
-        ).where(tuple_(events.c.project_id, events.c.event_id).in_(chunk))
-        for row in tx.conn.execute(query_events).all():
-            found_events[(row.project_id, row.event_id)] = row
+    found_events = _events(
+        tx,
+        {(n.project_id, n.event_id) for n in notices if n.issue_id and n.event_id},
+        select(events.c.project_id, events.c.event_id, events.c.level, events.c.environment),
+    )
     windows = {
         (row.issue_id, row.destination): row.ends_at
         for row in tx.conn.execute(
@@ -322,77 +341,117 @@ def claim(
         .where(notification_deliveries.c.id.in_([row.id for row in rows]))
         .values(attempts=notification_deliveries.c.attempts + 1, next_attempt_at=now + lease)
     )
-    return [_job(tx, row, now + lease) for row in rows]
+    return _jobs(tx, rows, now + lease)
 
 
-def _job(tx: Tx, row: Any, leased_until: datetime) -> DeliveryJob:
-    values = dict(row._mapping)
-    values.update(attempts=row.attempts + 1, next_attempt_at=leased_until)
-    delivery = delivery_from_row(SimpleNamespace(**values))
-    project_name = tx.conn.execute(
-        select(projects.c.name).where(projects.c.id == row.project_id)
-    ).scalar_one()
-    issue = event = payload = monitor = channel = None
-    chat_id = email = None
-    if row.issue_id is not None:
-        found = tx.conn.execute(select(issues).where(issues.c.id == row.issue_id)).first()
-        issue = None if found is None else issue_from_row(found)
-    if row.event_id is not None:
-        found = tx.conn.execute(
-            select(events, envelope_items.c.payload)
-            .join(envelope_items, envelope_items.c.id == events.c.item_id)
-            .where(events.c.project_id == row.project_id, events.c.event_id == row.event_id)
-        ).first()
-        if found is not None:
-            event, payload = event_from_row(found), found.payload
-    if row.monitor_id is not None:
-        found = tx.conn.execute(select(monitors).where(monitors.c.id == row.monitor_id)).first()
-        monitor = None if found is None else monitor_from_row(found)
-    if row.channel_id is not None:
-        found = tx.conn.execute(
-            select(notification_channels).where(notification_channels.c.id == row.channel_id)
-        ).first()
-        channel = None if found is None else channel_from_row(found)
-    if row.user_id is not None:
-        found = tx.conn.execute(
-            select(users.c.telegram_chat_id, users.c.email).where(users.c.id == row.user_id)
-        ).first()
-        if found is not None:
-            chat_id, email = found.telegram_chat_id, found.email
-    return DeliveryJob(
-        delivery=delivery,
-        project_name=project_name,
-        issue=issue,
-        event=event,
-        event_payload=payload,
-        monitor=monitor,
-        channel=channel,
-        user_chat_id=chat_id,
-        user_email=email,
+def _by_id(tx: Tx, table: Any, ids: set[int], *columns: Any) -> dict[int, Any]:
+    """The rows of ``table`` whose ids are in ``ids`` (all columns, or ``columns`` and the id)."""
+    if not ids:
+        return {}
+    query = select(table.c.id, *columns) if columns else select(table)
+    return {row.id: row for row in tx.conn.execute(query.where(table.c.id.in_(sorted(ids))))}
+
+
+def _jobs(tx: Tx, rows: Sequence[Any], leased_until: datetime) -> list[DeliveryJob]:
+    """The claimed ``rows`` with what their messages need, read in one query per table."""
+    project_names = _by_id(tx, projects, {row.project_id for row in rows}, projects.c.name)
+    found_issues = _by_id(tx, issues, {row.issue_id for row in rows if row.issue_id is not None})
+    found_monitors = _by_id(
+        tx, monitors, {row.monitor_id for row in rows if row.monitor_id is not None}
     )
-
-
-def finish(tx: Tx, delivery_id: int, now: datetime) -> None:
-    """Mark a delivery delivered."""
-    tx.conn.execute(
-        update(notification_deliveries)
-        .where(notification_deliveries.c.id == delivery_id)
-        .values(status="delivered", delivered_at=now, updated_at=now, last_error=None)
+    channels = _by_id(
+        tx,
+        notification_channels,
+        {row.channel_id for row in rows if row.channel_id is not None},
     )
-
-
-def retry(tx: Tx, delivery_id: int, error: str, now: datetime, retry_at: datetime | None) -> None:
-    """Record a failed attempt; due again at ``retry_at``, or failed for good when None."""
-    values: Row = {"last_error": clean_text(error)[:MAX_ERROR_CHARS], "updated_at": now}
-    if retry_at is None:
-        values["status"] = "failed"
-    else:
-        values.update(status="retrying", next_attempt_at=retry_at)
-    tx.conn.execute(
-        update(notification_deliveries)
-        .where(notification_deliveries.c.id == delivery_id)
-        .values(values)
+    found_users = _by_id(
+        tx,
+        users,
+        {row.user_id for row in rows if row.user_id is not None},
+        users.c.telegram_chat_id,
+        users.c.email,
     )
+    found_events = _events(
+        tx,
+        {(row.project_id, row.event_id) for row in rows if row.event_id},
+        select(events, envelope_items.c.payload).join(
+            envelope_items, envelope_items.c.id == events.c.item_id
+        ),
+    )
+    jobs: list[DeliveryJob] = []
+    for row in rows:
+        values = dict(row._mapping)
+        values.update(attempts=row.attempts + 1, next_attempt_at=leased_until)
+        issue = found_issues.get(row.issue_id) if row.issue_id is not None else None
+        event = found_events.get((row.project_id, row.event_id)) if row.event_id else None
+        monitor = found_monitors.get(row.monitor_id) if row.monitor_id is not None else None
+        channel = channels.get(row.channel_id) if row.channel_id is not None else None
+        user = found_users.get(row.user_id) if row.user_id is not None else None
+        jobs.append(
+            DeliveryJob(
+                delivery=delivery_from_row(SimpleNamespace(**values)),
+                project_name=project_names[row.project_id].name,
+                issue=None if issue is None else issue_from_row(issue),
+                event=None if event is None else event_from_row(event),
+                event_payload=None if event is None else event.payload,
+                monitor=None if monitor is None else monitor_from_row(monitor),
+                channel=None if channel is None else channel_from_row(channel),
+                user_chat_id=None if user is None else user.telegram_chat_id,
+                user_email=None if user is None else user.email,
+            )
+        )
+    return jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the attempt at a claimed delivery ended, at ``at``: delivered (no ``error``), due
+    again at ``retry_at``, or failed for good (an ``error`` and no ``retry_at``)."""
+
+    delivery_id: int
+    at: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+_DELIVERY_TIME = notification_deliveries.c.next_attempt_at.type
+_SETTLE = (
+    update(notification_deliveries)
+    .where(notification_deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        delivered_at=bindparam("b_delivered_at", type_=_DELIVERY_TIME),
+        updated_at=bindparam("b_at", type_=_DELIVERY_TIME),
+        last_error=bindparam("b_error"),
+        next_attempt_at=func.coalesce(
+            bindparam("b_retry_at", type_=_DELIVERY_TIME),
+            notification_deliveries.c.next_attempt_at,
+        ),
+    )
+)
+
+
+def settle(tx: Tx, outcomes: Sequence[Outcome]) -> None:
+    """Record the outcomes of a round's attempts, in one statement."""
+    rows: list[Row] = []
+    for outcome in outcomes:
+        failed = outcome.error is not None
+        rows.append(
+            {
+                "b_id": outcome.delivery_id,
+                "b_status": "delivered"
+                if not failed
+                else ("retrying" if outcome.retry_at else "failed"),
+                "b_delivered_at": None if failed else outcome.at,
+                "b_at": outcome.at,
+                "b_error": None
+                if outcome.error is None
+                else clean_text(outcome.error)[:MAX_ERROR_CHARS],
+                "b_retry_at": outcome.retry_at,
+            }
+        )
+    if rows:
+        tx.conn.execute(_SETTLE, rows)
 
 
 def release(tx: Tx, delivery_ids: Sequence[int], now: datetime) -> None:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import Update, bindparam, case, or_, select, update
 
 from resentry_core._records import CheckInRecord, EventRecord, PreparedEnvelope
-from resentry_core._storage._sql_tx import Row, Tx, chunks
+from resentry_core._storage._sql_tx import Row, Tx, pair_filters
 from resentry_core._storage._tables import (
     NIL_ID,
     TIMESTAMP,
@@ -237,11 +237,11 @@ def _lock_monitors(
     ]
     tx.conn.execute(tx.insert_missing(monitors, ("project_id", "slug")), missing)
     found: dict[tuple[int, str], _MonitorState] = {}
-    for chunk in chunks(keys):
+    for where in pair_filters(monitors.c.project_id, monitors.c.slug, keys):
         query = (
             select(monitors.c.id, monitors.c.project_id, monitors.c.slug, monitors.c.config)
             .add_columns(monitors.c.last_check_in, monitors.c.last_status)
-            .where(tuple_(monitors.c.project_id, monitors.c.slug).in_(chunk))
+            .where(where)
             .order_by(monitors.c.project_id, monitors.c.slug)
         )
         for row in tx.conn.execute(tx.locking(query)).all():
@@ -271,11 +271,11 @@ def _lock_check_ins(
         }
     )
     known: dict[tuple[int, str], _CheckInState] = {}
-    for chunk in chunks(keys):
+    for where in pair_filters(check_ins.c.monitor_id, check_ins.c.check_in_id, keys):
         query = (
             select(check_ins.c.id, check_ins.c.monitor_id, check_ins.c.check_in_id)
             .add_columns(*(check_ins.c[name] for name in (*_CHECK_IN_UPDATED, "timestamp")))
-            .where(tuple_(check_ins.c.monitor_id, check_ins.c.check_in_id).in_(chunk))
+            .where(where, check_ins.c.check_in_id != NIL_ID)  # the pair's index is partial
             .order_by(check_ins.c.monitor_id, check_ins.c.check_in_id)
         )
         for row in tx.conn.execute(tx.locking(query)).mappings():

@@ -307,3 +307,20 @@ class Tx:
 def chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """``values`` in slices of at most ``size`` (bounded ``IN`` lists)."""
     return (values[start : start + size] for start in range(0, len(values), size))
+
+
+def pair_filters(
+    first: ColumnElement[Any], second: ColumnElement[Any], keys: Iterable[tuple[Any, Any]]
+) -> Iterator[ColumnElement[bool]]:
+    """Filters that together select the rows whose ``(first, second)`` is one of ``keys``, in
+    the keys' order: ``first = a AND second IN (...)`` per value of ``first``, in bounded chunks.
+
+    SQLite answers a row value ``(first, second) IN (...)`` by scanning the whole table; this
+    form uses the index on the pair.
+    """
+    by_first: dict[Any, list[Any]] = {}
+    for a, b in sorted(keys):
+        by_first.setdefault(a, []).append(b)
+    for a, seconds in by_first.items():
+        for chunk in chunks(seconds):
+            yield (first == a) & second.in_(chunk)

@@ -5,8 +5,14 @@ Routes are listed in ``docs/routes.md`` (Web UI); pages are described in ``docs/
 
 from fastapi import APIRouter
 
-from resentry_server._ui import _data, _issues, _pages, _settings
+from resentry_server._ui import _data, _issues, _notify, _pages, _settings
 
-UI_ROUTERS: list[APIRouter] = [_pages.router, _issues.router, _data.router, _settings.router]
+UI_ROUTERS: list[APIRouter] = [
+    _pages.router,
+    _issues.router,
+    _data.router,
+    _settings.router,
+    _notify.router,
+]
 
 __all__ = ["UI_ROUTERS"]

@@ -88,13 +88,14 @@ class Run:
     def __init__(self, capsys: pytest.CaptureFixture[str], url: str) -> None:
         self.capsys = capsys
         self.url = url
+        self.err = ""  # the last run's stderr
 
     def __call__(self, *args: str, code: int = 0) -> str:
-        """Run; the exit status must be ``code``; returns stdout."""
+        """Run; the exit status must be ``code``; returns stdout (stderr on failure)."""
         status = main(["--url", self.url, *args])
-        out, err = self.capsys.readouterr()
-        assert status == code, (args, out, err)
-        return out if code == 0 else err
+        out, self.err = self.capsys.readouterr()
+        assert status == code, (args, out, self.err)
+        return out if code == 0 else self.err
 
     def json(self, *args: str) -> Any:
         """Run with ``--json``; the decoded output."""

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from resentry_client import Project, User
+from resentry_client import Channel, CreatedChannel, Delivery, Project, Rule, User
 from resentry_client._models import parse, parse_page
 
 USER: dict[str, Any] = {
@@ -76,3 +76,63 @@ def test_pages() -> None:
         parse_page(User, {"items": []})
     with pytest.raises(ValueError, match="body: expected a page object"):
         parse_page(User, [USER])
+
+
+CHANNEL: dict[str, Any] = {
+    "id": 1,
+    "project_id": 1,
+    "name": "ops",
+    "kind": "webhook",
+    "target": "https://93.184.216.34/hook",
+    "flavor": "slack",
+    "created_at": "2026-12-08T01:00:00+00:00",
+}
+DELIVERY: dict[str, Any] = {
+    "id": 7,
+    "project_id": 1,
+    "destination": "channel:1",
+    "channel_id": 1,
+    "user_id": None,
+    "reason": "test",
+    "issue_id": None,
+    "monitor_id": None,
+    "event_id": None,
+    "count": 1,
+    "status": "pending",
+    "attempts": 0,
+    "last_error": None,
+    "created_at": "2026-12-08T01:00:00+00:00",
+    "updated_at": "2026-12-08T01:00:00+00:00",
+    "next_attempt_at": "2026-12-08T01:00:00+00:00",
+    "delivered_at": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "message"),
+    [
+        (CreatedChannel, CHANNEL, "body.secret: missing"),
+        (CreatedChannel, {**CHANNEL, "secret": 5}, "body.secret: expected str, got int"),
+        (Channel, {**CHANNEL, "flavor": 1}, "body.flavor: expected str, got int"),
+        (Rule, {**CHANNEL, "channel_id": 1, "trigger": "level"}, "body.min_level: missing"),
+        (Delivery, {**DELIVERY, "attempts": None}, "body.attempts: expected int, got null"),
+        (Delivery, {**DELIVERY, "next_attempt_at": None}, "body.next_attempt_at: expected an ISO"),
+        (Delivery, {**DELIVERY, "count": "1"}, "body.count: expected int, got str"),
+    ],
+)
+def test_notification_models_are_checked(model: type, body: object, message: str) -> None:
+    """Channels, the one-time secret, rules and deliveries are checked field by field."""
+    with pytest.raises(ValueError, match=message):
+        parse(model, body)
+
+
+def test_notification_models() -> None:
+    """A channel read back is a plain ``Channel``; a created one carries its secret."""
+    created = parse(CreatedChannel, {**CHANNEL, "secret": "ab" * 32})
+    assert isinstance(created, Channel) and created.secret == "ab" * 32
+    delivery = parse(Delivery, DELIVERY)
+    assert (delivery.status, delivery.delivered_at, delivery.created_at.tzinfo) == (
+        "pending",
+        None,
+        UTC,
+    )

@@ -377,3 +377,21 @@ async def test_leaving_group_commit_stores_the_queued_envelopes(setup: Setup) ->
     assert len(set(answered)) == 10
     stored = await setup.storage.list_events(EventFilter(), limit=50)
     assert {e.event_id for e in stored.items} == set(answered)
+
+
+async def test_busy_for_a_second_after_storing(storage: Storage) -> None:
+    """``busy`` (which paces the worker of the same process) holds for a second after an
+    envelope is stored, and not before any."""
+    project = await Projects(storage).create_project("paced")
+    now = [100.0]
+    ingestor = Ingestor(storage, monotonic=lambda: now[0])
+    assert not ingestor.busy()
+    auth = f"Sentry sentry_key={project.keys[0].public_key}"
+    await ingestor.ingest(
+        IngestRequest(project_id=project.id, body=f.error_envelope(), x_sentry_auth=auth)
+    )
+    assert ingestor.busy()
+    now[0] += 0.9
+    assert ingestor.busy()
+    now[0] += 0.2
+    assert not ingestor.busy()

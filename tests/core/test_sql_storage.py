@@ -24,6 +24,7 @@ from resentry_core._storage import _sql, _sql_db, _sql_prune, _sql_record
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
+from resentry_core._storage._sql_notify_work import Outcome
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 from resentry_core._storage._sqlite_memory import MEMORY_URL
@@ -287,7 +288,11 @@ async def test_notices_are_expanded_once_and_deliveries_leased(storage: SqlStora
     await storage.release_deliveries([job.delivery.id], now=later)
     [again] = await storage.claim_deliveries(10, now=later, lease=lease, app_notifiers=1)
     assert (again.delivery.id, again.delivery.attempts) == (job.delivery.id, 1)
-    await storage.finish_delivery(again.delivery.id, now=later)
+    await storage.settle_deliveries([Outcome(again.delivery.id, later)])
+    assert (
+        await storage.claim_deliveries(10, now=later + 2 * lease, lease=lease, app_notifiers=1)
+        == []
+    )
 
     await storage.set_issue_status(project_id, created.issue_id, "resolved")
     [regressed] = await storage.record([error_envelope(project_id, fingerprint="a")])

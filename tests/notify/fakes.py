@@ -294,6 +294,15 @@ class _Mailbox:
         return "250 Message accepted for delivery"
 
 
+def message_parts(message: Message) -> dict[str, str]:
+    """The decoded text of each part of an e-mail, by content type."""
+    return {
+        part.get_content_type(): part.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+
+
 class _LocalController(Controller):
     """aiosmtpd's Controller on a port the OS picks."""
 

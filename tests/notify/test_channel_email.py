@@ -5,14 +5,13 @@ import base64
 import logging
 import traceback
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 
 import pytest
 import trustme
 
 from resentry_core import DeliveryError, EmailNotifier, InvalidInputError, SmtpConfig
-from tests.notify.fakes import LOOPBACK, SmtpServer, write_ca_bundle
+from tests.notify.fakes import LOOPBACK, SmtpServer, message_parts, write_ca_bundle
 from tests.notify.notifications import issue_notification
 
 USER, PASSWORD = "mailer", "Sup3r-s3cret-SMTP-pass"
@@ -50,14 +49,6 @@ def config(server: SmtpServer, **changes: object) -> SmtpConfig:
     return SmtpConfig(**{**fields, **changes})  # type: ignore[arg-type]
 
 
-def parts(message: Message) -> dict[str, str]:
-    return {
-        part.get_content_type(): part.get_payload(decode=True).decode()  # type: ignore[union-attr]
-        for part in message.walk()
-        if not part.is_multipart()
-    }
-
-
 async def failure(notifier: EmailNotifier) -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
         await notifier.send(issue_notification())
@@ -83,7 +74,7 @@ async def test_sends_text_and_escaped_html(plain: SmtpServer) -> None:
     assert first["Auto-Submitted"] == "auto-generated"
     assert first["Message-ID"] == again["Message-ID"]
     assert first["Message-ID"].endswith("@example.com>")
-    body = parts(first)
+    body = message_parts(first)
     assert set(body) == {"text/plain", "text/html"}
     assert "<script>alert(1)</script> second line" in body["text/plain"]
     assert "Release: shop@1.2.3" in body["text/plain"]

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from resentry_core import DeliveryError, Projects, SqlStorage
+from resentry_core import (
+    Channel,
+    DeliveryError,
+    Notifications,
+    Projects,
+    SqlStorage,
+    open_worker,
+)
+from resentry_core._notify._worker import PACED_BATCH
 from tests.core.records import error_envelope
 from tests.notify.fakes import FakeTelegram, Reply, WebhookReceiver
 from tests.notify.worker_helpers import TOKEN, Clock, Recorder, config, drain, worker_on
@@ -35,6 +43,16 @@ async def _project_with_member(sql: SqlStorage) -> int:
     return project.id
 
 
+async def _webhook(sql: SqlStorage, project_id: int, url: str) -> tuple[Channel, str]:
+    """A webhook channel to the receiver at ``url``, with its signing secret."""
+    service = Notifications(sql, allow_private=True)
+    channel, secret = await service.create_channel(
+        project_id, name="ops", kind="webhook", target=url
+    )
+    assert secret is not None
+    return channel, secret
+
+
 async def test_new_issue_tells_each_member_and_channel_once_escaped(
     sql: SqlStorage, sql_url: str, telegram: FakeTelegram
 ) -> None:
@@ -44,10 +62,7 @@ async def test_new_issue_tells_each_member_and_channel_once_escaped(
     quiet = await sql.create_user("quiet", "x", email="quiet@example.com")
     await sql.add_member(project_id, quiet.id, min_level="fatal")
     with WebhookReceiver("unused") as receiver:
-        channel = await sql.create_channel(
-            project_id, name="ops", kind="webhook", target=receiver.url + "/hook"
-        )
-        receiver.secret = channel.secret or ""
+        channel, receiver.secret = await _webhook(sql, project_id, receiver.url + "/hook")
         app = Recorder()
         clock = Clock()
         async with worker_on(sql, config(sql_url, telegram_url=telegram.url), clock, [app]) as w:
@@ -65,8 +80,8 @@ async def test_new_issue_tells_each_member_and_channel_once_escaped(
         assert hook.json()["issue"]["title"] == SCRIPT_TITLE
         assert app.reasons() == ["new_issue"]
         assert app.received[0].issue_url == (
-            f"http://errors.example.com/api/v1/projects/{project_id}/issues/"
-            f"{app.received[0].issue.id if app.received[0].issue else 0}"
+            f"http://errors.example.com/projects/{project_id}/issues/"
+            f"{app.received[0].issue.id if app.received[0].issue else 0}/"
         )
     log = (await sql.list_deliveries(project_id)).items
     assert sorted(entry.destination for entry in log) == sorted(
@@ -185,8 +200,7 @@ async def test_a_receiver_that_is_down_gets_it_when_back(sql: SqlStorage, sql_ur
     project = await Projects(sql).create_project("Shop")
     receiver = WebhookReceiver("unused")
     receiver.start()
-    channel = await sql.create_channel(project.id, name="ops", kind="webhook", target=receiver.url)
-    receiver.secret = channel.secret or ""
+    _, receiver.secret = await _webhook(sql, project.id, receiver.url)
     receiver.stop()
     clock = Clock()
     try:
@@ -234,11 +248,8 @@ async def test_level_rule_with_environment_filter(sql: SqlStorage, sql_url: str)
     environment only, once per window; a rule-less default would not take warnings."""
     project = await Projects(sql).create_project("Shop")
     with WebhookReceiver("unused") as receiver:
-        channel = await sql.create_channel(
-            project.id, name="ops", kind="webhook", target=receiver.url
-        )
-        receiver.secret = channel.secret or ""
-        await sql.create_rule(
+        channel, receiver.secret = await _webhook(sql, project.id, receiver.url)
+        await Notifications(sql, allow_private=True).create_rule(
             project.id,
             channel_id=channel.id,
             trigger="level",
@@ -259,3 +270,21 @@ async def test_level_rule_with_environment_filter(sql: SqlStorage, sql_url: str)
             assert await sql.fan_out(10, now=datetime.now(UTC), window=window) == 0
         titles = [request.json()["reason"] for request in receiver.requests]
     assert titles == ["level"]
+
+
+async def test_a_paced_worker_sends_a_few_per_round(sql: SqlStorage, sql_url: str) -> None:
+    """While its process ingests (``paced``), a round sends at most ``PACED_BATCH``
+    deliveries; the others wait for the next rounds, none is lost or sent twice."""
+    project = await Projects(sql).create_project("Shop")
+    app = Recorder()
+    issues = PACED_BATCH + 3
+    envelopes = [error_envelope(project.id, fingerprint=f"fp{n}") for n in range(issues)]
+    await sql.record(envelopes)
+    clock = Clock()
+    async with open_worker(
+        config(sql_url), storage=sql, notifiers=[app], clock=clock, paced=lambda: True
+    ) as worker:
+        assert await worker.run_once()
+        assert len(app.received) == PACED_BATCH
+        await drain(worker)
+    assert len({n.issue.id for n in app.received if n.issue}) == len(app.received) == issues

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 from resentry_core import Monitor, Projects, SqlStorage
 from resentry_core._notify._schedule import monitor_notice, next_expected
 from tests.core.records import check_in, check_in_envelope, new_id
-from tests.notify.worker_helpers import Clock, Recorder, config, drain, worker_on
+from tests.notify.fakes import FakeTelegram
+from tests.notify.worker_helpers import TOKEN, Clock, Recorder, config, drain, worker_on
 
 EVERY_FIVE_MINUTES = {"schedule": {"type": "interval", "value": 5, "unit": "minute"}}
 
@@ -70,6 +71,47 @@ async def test_failed_and_timed_out_check_ins(sql: SqlStorage, sql_url: str) -> 
         await drain(worker)
     assert app.reasons() == ["monitor_failed", "monitor_timeout"]
     assert [n.monitor.slug if n.monitor else None for n in app.received] == ["backup", "import"]
+
+
+async def test_members_are_told_about_monitor_alerts(sql: SqlStorage, sql_url: str) -> None:
+    """Members with a Telegram chat hear of a failed and a missed monitor, whatever their
+    new-issue and regression switches; an alert counts as ``error`` against their
+    ``min_level`` (``fatal`` hears nothing); a user who is not a member, admin or not, and a
+    member of another project hear nothing."""
+    jobs = await Projects(sql).create_project("Jobs")
+    other = await Projects(sql).create_project("Other")
+    chats = {"1", "2", "3", "4", "5"}
+    ann = await sql.create_user("ann", "x", telegram_chat_id="1")
+    bob = await sql.create_user("bob", "x", telegram_chat_id="2")
+    cid = await sql.create_user("cid", "x", telegram_chat_id="3")
+    await sql.create_user("root", "x", is_admin=True, telegram_chat_id="4")
+    dan = await sql.create_user("dan", "x", telegram_chat_id="5")
+    await sql.add_member(jobs.id, ann.id, min_level="error")
+    await sql.add_member(
+        jobs.id, bob.id, min_level="info", notify_new_issues=False, notify_regressions=False
+    )
+    await sql.add_member(jobs.id, cid.id, min_level="fatal")
+    await sql.add_member(other.id, dan.id, min_level="debug")
+    clock = Clock()
+    with FakeTelegram(TOKEN, chats) as telegram:
+        core = config(sql_url, telegram_url=telegram.url)
+        async with worker_on(sql, core, clock) as worker:
+            await _check_in(sql, jobs.id, clock.now, status="error", monitor_slug="backup")
+            await _check_in(sql, jobs.id, clock.now, monitor_config=EVERY_FIVE_MINUTES)
+            await drain(worker)
+            clock.advance(minutes=8)  # past the interval and the default margin
+            await drain(worker)
+            await drain(worker)
+        told = sorted((message["chat_id"], message["text"]) for message in telegram.messages)
+    assert [chat for chat, _ in told] == ["1", "1", "2", "2"]
+    assert sum("backup" in text for _, text in told) == 2
+    log = (await sql.list_deliveries(jobs.id)).items
+    assert sorted((entry.destination, entry.reason, entry.status) for entry in log) == [
+        (f"user:{ann.id}:telegram", "monitor_failed", "delivered"),
+        (f"user:{ann.id}:telegram", "monitor_missed", "delivered"),
+        (f"user:{bob.id}:telegram", "monitor_failed", "delivered"),
+        (f"user:{bob.id}:telegram", "monitor_missed", "delivered"),
+    ]
 
 
 def _monitor(config: dict[str, object], last: datetime | None, status: str = "ok") -> Monitor:

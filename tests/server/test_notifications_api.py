@@ -185,3 +185,59 @@ async def test_users_have_an_email_address(
     assert (await client.get(path, headers=auth_headers)).json()["email"] == "eve@example.com"
     cleared = await client.patch(path, json={"email": None}, headers=auth_headers)
     assert cleared.json()["email"] is None
+
+
+async def test_admin_edits_a_rule(
+    client: httpx.AsyncClient, auth_headers: Headers, project: Project, core: Resentry
+) -> None:
+    """``PATCH …/rules/{id}`` changes the fields sent (``environment: null`` clears the
+    filter); a channel of another project or an unknown rule is 404, an unknown trigger or
+    level and an empty body are 422, a member is 403; refused changes change nothing."""
+    channels = [
+        (
+            await client.post(
+                url(project, "channels/"),
+                json={"name": name, "kind": "telegram", "target": chat},
+                headers=auth_headers,
+            )
+        ).json()
+        for name, chat in (("ops", "-1"), ("team", "-2"))
+    ]
+    body = {"channel_id": channels[0]["id"], "trigger": "level", "environment": "production"}
+    rule = (await client.post(url(project, "rules/"), json=body, headers=auth_headers)).json()
+    path = url(project, f"rules/{rule['id']}")
+    moved = await client.patch(
+        path,
+        json={"channel_id": channels[1]["id"], "min_level": "warning", "environment": None},
+        headers=auth_headers,
+    )
+    assert moved.status_code == 200, moved.text
+    expected = {
+        **rule,
+        "channel_id": channels[1]["id"],
+        "min_level": "warning",
+        "environment": None,
+    }
+    assert moved.json() == expected
+    other = await core.projects.create_project("Other")
+    foreign, _ = await core.notifications.create_channel(
+        other.id, name="x", kind="telegram", target="-3"
+    )
+    _, member = await add_user(core, client, "mia", projects=[project])
+    refusals = [
+        ({"channel_id": foreign.id}, auth_headers, 404),
+        ({"trigger": "sometimes"}, auth_headers, 422),
+        ({"min_level": "loud"}, auth_headers, 422),
+        ({}, auth_headers, 422),
+        ({"trigger": None}, auth_headers, 422),
+        ({"trigger": "new_issue"}, member, 403),
+    ]
+    for change, headers, status in refusals:
+        response = await client.patch(path, json=change, headers=headers)
+        assert response.status_code == status, (change, response.text)
+    missing = await client.patch(
+        url(project, "rules/999999"), json={"trigger": "new_issue"}, headers=auth_headers
+    )
+    assert missing.status_code == 404
+    rules = (await client.get(url(project, "rules/"), headers=auth_headers)).json()["items"]
+    assert rules == [expected]

@@ -17,7 +17,7 @@ import httpx
 from resentry_core import Dsn
 from tests.core.records import error_envelope as stored_envelope
 from tests.factories import error_envelope
-from tests.notify.fakes import Reply, WebhookReceiver
+from tests.notify.fakes import LOOPBACK, Reply, SmtpServer, WebhookReceiver, message_parts
 from tests.server.conftest import ROOT, LiveServer, StartLiveServer
 
 PASSWORD = "a perfectly fine password"
@@ -172,3 +172,71 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         assert max(keys.values()) <= 2
         assert sum(keys.values()) <= issues + in_flight
         assert all(receiver.verified)
+
+
+def test_a_member_gets_a_new_issue_by_email_from_the_worker(
+    start_live_server: StartLiveServer,
+) -> None:
+    """A member with an ``email`` (set through the API) and a new issue sent over HTTP: the
+    server's own worker writes one message to the SMTP server (aiosmtpd on 127.0.0.1), with
+    the title in the subject, escaped in the HTML part and as is in the plain-text part; the
+    delivery log says delivered."""
+    title_value = "<script>alert(1)</script> & <b>bold</b>"
+    with SmtpServer() as smtp:
+        server = start_live_server(
+            RESENTRY_SMTP_HOST=LOOPBACK,
+            RESENTRY_SMTP_PORT=str(smtp.port),
+            RESENTRY_SMTP_SECURITY="none",
+            RESENTRY_EMAIL_FROM="Resentry <resentry@example.com>",
+            RESENTRY_PUBLIC_URL="https://errors.example.com",
+        )
+        server.create_user("admin", PASSWORD, admin=True)
+        project_id, dsn = server.create_project("Shop")
+        headers = server.login("admin", PASSWORD)
+        api = f"{server.base_url}/api/v1"
+        user = httpx.post(
+            f"{api}/users/",
+            json={"username": "eve", "password": PASSWORD, "email": "eve@example.com"},
+            headers=headers,
+            timeout=30,
+        )
+        assert user.status_code == 201, user.text
+        member = httpx.post(
+            f"{api}/projects/{project_id}/members/",
+            json={"user_id": user.json()["id"]},
+            headers=headers,
+            timeout=30,
+        )
+        assert member.status_code == 201, member.text
+        _send(server, project_id, Dsn.parse(dsn).public_key, value=title_value)
+        wait_for(lambda: len(smtp.messages()) >= 1, "the e-mail")
+        wait_for(
+            lambda: (
+                [d["status"] for d in _deliveries(server, project_id, headers)] == ["delivered"]
+            ),
+            "the delivery log",
+        )
+        [message] = smtp.messages()
+        assert smtp.recipients() == [["eve@example.com"]]
+        [delivery] = _deliveries(server, project_id, headers)
+    title = f"ValueError: {title_value}"
+    assert message["To"] == "eve@example.com"
+    assert message["From"] == "Resentry <resentry@example.com>"
+    unfolded = "".join(message["Subject"].splitlines())  # RFC 5322 unfolding
+    assert unfolded == f"[Resentry] New issue in Shop: {title}"
+    body = message_parts(message)
+    assert set(body) == {"text/plain", "text/html"}
+    assert title in body["text/plain"]
+    assert "<script>" not in body["text/html"]
+    assert (
+        "ValueError: &lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+        in body["text/html"]
+    )
+    issue_page = f"https://errors.example.com/projects/{project_id}/issues/{delivery['issue_id']}/"
+    assert f"Issue: {issue_page}" in body["text/plain"]
+    assert f'<a href="{issue_page}">' in body["text/html"]
+    assert (delivery["destination"], delivery["reason"], delivery["attempts"]) == (
+        f"user:{user.json()['id']}:email",
+        "new_issue",
+        1,
+    )

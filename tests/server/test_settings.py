@@ -177,6 +177,22 @@ def test_retention_interval_zero_turns_retention_off(
     assert Settings(data_dir=tmp_path).to_core_config().retention_interval is None
 
 
+def test_delivery_retention_in_days_and_zero_keeps_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESENTRY_DELIVERY_RETENTION_DAYS: 30 by default; 0 keeps finished deliveries; a
+    negative value is refused."""
+    monkeypatch.setenv("RESENTRY_SECRET_KEY", "s" * 32)
+    assert Settings(data_dir=tmp_path).to_core_config().delivery_retention == timedelta(days=30)
+    monkeypatch.setenv("RESENTRY_DELIVERY_RETENTION_DAYS", "7")
+    assert Settings(data_dir=tmp_path).to_core_config().delivery_retention == timedelta(days=7)
+    monkeypatch.setenv("RESENTRY_DELIVERY_RETENTION_DAYS", "0")
+    assert Settings(data_dir=tmp_path).to_core_config().delivery_retention is None
+    monkeypatch.setenv("RESENTRY_DELIVERY_RETENTION_DAYS", "-1")
+    with pytest.raises(pydantic.ValidationError, match="delivery_retention_days"):
+        Settings(data_dir=tmp_path)
+
+
 def test_notification_settings_reach_the_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

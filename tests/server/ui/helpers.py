@@ -4,7 +4,7 @@ is not used)."""
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx
 import pytest
@@ -45,7 +45,7 @@ async def sign_in(
 
 
 async def post_form(
-    client: httpx.AsyncClient, page_url: str, action: str, data: dict[str, str | list[str]]
+    client: httpx.AsyncClient, page_url: str, action: str, data: Mapping[str, str | list[str]]
 ) -> httpx.Response:
     """Open ``page_url``, then POST ``data`` with that page's CSRF token to ``action``."""
     page = await client.get(page_url)

@@ -8,6 +8,7 @@ images run ``uv run python -m tests.server.ui.screenshots docs/img``.
 
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,23 +22,87 @@ from playwright.sync_api import Browser, Page, ViewportSize
 
 from resentry_core import Dsn
 from tests import factories as f
+from tests.notify.fakes import WebhookReceiver
 from tests.server.conftest import LiveServer, live_server_process, sentry_sdk_client
 from tests.server.ui.helpers import launch_chromium
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DEMO_PASSWORD = "demo password for screenshots"
+DELIVERY_WAIT_SECONDS = 60.0  # the worker polls every second; the machine may be busy
 
 
 @contextmanager
 def demo_server(data_dir: Path) -> Iterator[LiveServer]:
-    """A live server with a demo admin, two projects and the demo data."""
-    with live_server_process(data_dir) as server:
+    """A live server with a demo admin, two projects, the demo data and notification channels
+    (a webhook to a receiver on 127.0.0.1, which private addresses are allowed for)."""
+    with (
+        WebhookReceiver("any") as receiver,
+        live_server_process(data_dir, RESENTRY_WEBHOOK_ALLOW_PRIVATE="true") as server,
+    ):
         server.create_user("admin", DEMO_PASSWORD, admin=True)
-        _, dsn = server.create_project("Shop backend")
+        project_id, dsn = server.create_project("Shop backend")
         server.create_project("Mobile app")
         send_demo_data(dsn)
+        add_demo_notifications(server, project_id, receiver.url + "/hooks/resentry")
         yield server
+
+
+def add_demo_notifications(server: LiveServer, project_id: int, hook_url: str) -> None:
+    """A webhook, a Telegram and an e-mail channel with rules, two members, and a test message
+    to each channel; returns once the worker has tried them all (the server has neither a bot
+    token nor SMTP, so those two fail: the delivery log shows why)."""
+    api = f"{server.base_url}/api/v1/projects/{project_id}"
+    headers = server.login("admin", DEMO_PASSWORD)
+    channels = [
+        {"name": "Ops webhook", "kind": "webhook", "target": hook_url, "flavor": "slack"},
+        {"name": "On-call chat", "kind": "telegram", "target": "-1001234567890"},
+        {"name": "Backend team", "kind": "email", "target": "backend@example.com"},
+    ]
+    ids = [_post(f"{api}/channels/", headers, body)["id"] for body in channels]
+    rules = [
+        {"channel_id": ids[0], "trigger": "new_issue", "min_level": "error"},
+        {"channel_id": ids[0], "trigger": "regression", "min_level": "error"},
+        {
+            "channel_id": ids[1],
+            "trigger": "level",
+            "min_level": "fatal",
+            "environment": "production",
+        },
+        {"channel_id": ids[2], "trigger": "monitor_missed", "min_level": "error"},
+    ]
+    for body in rules:
+        _post(f"{api}/rules/", headers, body)
+    users = f"{server.base_url}/api/v1/users/"
+    _post(
+        users, headers, {"username": "jane", "password": DEMO_PASSWORD, "email": "jane@example.com"}
+    )
+    [admin] = [
+        user
+        for user in httpx.get(users, headers=headers, timeout=30).json()["items"]
+        if user["username"] == "admin"
+    ]
+    httpx.patch(
+        f"{users}{admin['id']}", json={"email": "admin@example.com"}, headers=headers, timeout=30
+    ).raise_for_status()
+    _post(f"{api}/members/", headers, {"username": "jane", "min_level": "warning"})
+    _post(f"{api}/members/", headers, {"username": "admin", "notify_regressions": False})
+    for channel_id in ids:
+        _post(f"{api}/channels/{channel_id}/test", headers, {})
+    deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        log = httpx.get(f"{api}/deliveries/", headers=headers, timeout=30).json()["items"]
+        if all(item["status"] in ("delivered", "failed") for item in log):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the worker did not deliver the test messages: {log}")
+
+
+def _post(url: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 def _checkout(cart: dict[str, int], coupon: str) -> int:
@@ -174,6 +239,17 @@ def _pages(server: LiveServer, page: Page) -> dict[str, str]:
     page.goto(urls["transactions"])
     page.get_by_role("link", name="POST /checkout").click()
     urls["transaction"] = page.url
+    page.goto(urls["project-settings"])
+    page.get_by_role("link", name="Notifications", exact=True).click()
+    urls["notifications"] = page.url
+    page.get_by_role("link", name="Ops webhook").click()
+    urls["channel"] = page.url
+    page.goto(urls["notifications"])
+    page.get_by_role("link", name="Delivery log").click()
+    urls["deliveries"] = page.url
+    page.goto(project)
+    page.get_by_role("link", name="My notifications").click()
+    urls["my-notifications"] = page.url
     urls["users"] = base + "/settings/users/"
     return urls
 
@@ -219,7 +295,7 @@ def take_screenshots(server: LiveServer, browser: Browser, out_dir: Path) -> lis
     _sign_in(page, server)
     urls = _pages(server, page)
     context.close()
-    main = {"projects", "issues", "issue"}
+    main = {"projects", "issues", "issue", "notifications", "deliveries"}
     return [
         *_shoot(
             browser, server, urls, out_dir, scheme="light", viewport=DESKTOP, suffix="", only=None

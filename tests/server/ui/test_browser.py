@@ -6,6 +6,7 @@ browser download is not used.
 """
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import pytest
 import sentry_sdk
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.server.conftest import LiveServer, sentry_sdk_client
+from tests.notify.fakes import WebhookReceiver
+from tests.server.conftest import LiveServer, StartLiveServer, sentry_sdk_client
 
 PASSWORD = "browser test password"
+DELIVERY_WAIT_SECONDS = 60.0  # the worker polls every second; the machine may be busy
 HOSTILE_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
 )
@@ -122,3 +125,45 @@ def test_hostile_event_runs_no_script(live_server: LiveServer, page: Page, tmp_p
     href = page.get_by_role("link", name="x.svg").get_attribute("href")
     with page.expect_download():
         page.evaluate("url => { window.location.href = url }", href)
+
+
+def test_webhook_channel_rule_and_test_delivery(
+    start_live_server: StartLiveServer, page: Page
+) -> None:
+    """Add a webhook channel (its secret shown once), a rule, send a test message: the
+    server's worker delivers it, signed with that secret, and the delivery log says so."""
+    with WebhookReceiver("unknown yet") as receiver:
+        server = start_live_server(RESENTRY_WEBHOOK_ALLOW_PRIVATE="true")
+        server.create_user("admin", PASSWORD, admin=True)
+        server.create_project("Shop")
+        _sign_in(page, server)
+        page.get_by_role("link", name="Shop").click()
+        page.get_by_role("link", name="Settings", exact=True).click()
+        page.get_by_role("link", name="Notifications", exact=True).click()
+        webhook = page.get_by_role("form", name="Webhook")
+        webhook.get_by_label("Name").fill("ops hook")
+        webhook.get_by_label("URL").fill(receiver.url + "/hook")
+        webhook.get_by_label("Format").select_option("resentry")
+        webhook.get_by_role("button", name="Add webhook channel").click()
+        expect(page.get_by_text("it will not be shown again")).to_be_visible()
+        receiver.secret = page.get_by_role("textbox", name="Secret").input_value()
+        assert re.fullmatch(r"[0-9a-f]{64}", receiver.secret)
+        page.get_by_role("link", name="Back to notifications").click()
+        rule = page.get_by_role("form", name="New rule")
+        rule.get_by_label("Channel").select_option(label="ops hook")
+        rule.get_by_label("Trigger").select_option(label="New issue")
+        rule.get_by_label("Minimum level").select_option("warning")
+        rule.get_by_role("button", name="Add rule").click()
+        expect(page.get_by_role("cell", name="New issue")).to_be_visible()
+        page.get_by_role("button", name="Send test to ops hook").click()
+        expect(page.get_by_role("heading", name="Delivery log")).to_be_visible()
+        status = page.locator(".deliveries .delivery").first
+        deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+        while status.inner_text() != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            page.reload()
+        expect(status).to_have_text("delivered")
+        expect(page.locator(".deliveries tbody tr")).to_have_count(1)
+        expect(page.locator(".deliveries tbody")).to_contain_text("Test message")
+        expect(page.locator(".deliveries tbody")).to_contain_text("ops hook (Webhook)")
+        assert receiver.verified == [True]

@@ -181,3 +181,17 @@ async def test_settings_are_for_admins(
     assert (await client.get("/settings/users/")).status_code == 403
     page = (await client.get(f"/projects/{project.id}/")).text
     assert "/settings/" not in page
+
+
+async def test_settings_of_a_project_hide_it_from_non_members(
+    client: httpx.AsyncClient, core: Resentry, project: Project
+) -> None:
+    """A user who is not a member gets 404 on the project's settings and their forms, as on
+    the project's other pages: its existence does not leak, and nothing changes."""
+    await core.accounts.create_user("joe", PASSWORD)
+    await sign_in(client, "joe", PASSWORD)
+    page = f"/projects/{project.id}/settings/"
+    assert (await client.get(page)).status_code == 404
+    refused = await post_form(client, "/", page, {"name": "Renamed"})
+    assert refused.status_code == 404
+    assert (await core.storage.get_project(project.id)).name == project.name

@@ -19,6 +19,10 @@ PAGES = {
     "monitors",
     "releases",
     "project-settings",
+    "notifications",
+    "channel",
+    "deliveries",
+    "my-notifications",
     "users",
 }
 
@@ -37,5 +41,6 @@ def test_screenshots_of_every_page(chromium: Browser, tmp_path: Path) -> None:
     names = {path.stem for path in written}
     assert names >= PAGES
     assert {"issues-dark", "issue-dark", "issues-phone", "issue-phone"} <= names
+    assert {"notifications-dark", "notifications-phone", "deliveries-phone"} <= names
     assert _png_size(tmp_path / "shots" / "issues.png")[0] == 1280
     assert _png_size(tmp_path / "shots" / "issue-phone.png")[0] == 390

@@ -30,12 +30,20 @@ _HOUR_SECONDS = 3600
 _SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" / "YYYY-MM-DD" of the UTC text
 
 # Plain SQL run on the driver (``_sql_tx.DriverSql``): part of every batch that stores events.
+_ADD_COLUMNS = ("project_id", "issue_id", "hour", "count")
 _ADD = DriverSql(
     'INSERT INTO "event_hours" ("project_id", "issue_id", "hour", "count")'
     " VALUES ({project_id}, {issue_id}, {hour}, {count})"
     ' ON CONFLICT ("project_id", "issue_id", "hour")'
     ' DO UPDATE SET "count" = "event_hours"."count" + excluded."count"',
-    {name: event_hours.c[name].type for name in ("project_id", "issue_id", "hour", "count")},
+    {name: event_hours.c[name].type for name in _ADD_COLUMNS},
+)
+# PostgreSQL: the batch's rows as four arrays (asyncpg's parameters), unnested in one statement.
+_ADD_POSTGRES = (
+    'INSERT INTO "event_hours" ("project_id", "issue_id", "hour", "count")'
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bigint[])"
+    ' ON CONFLICT ("project_id", "issue_id", "hour")'
+    ' DO UPDATE SET "count" = "event_hours"."count" + excluded."count"'
 )
 
 _KEY = (
@@ -58,7 +66,8 @@ def add_events(tx: Tx, rows: Iterable[Row]) -> None:
 
     Hours are counted as whole hours since the epoch (cheaper than flooring each datetime;
     this runs for every stored event). The upserts run in key order, so concurrent
-    PostgreSQL writers lock rows alike and cannot deadlock on them.
+    PostgreSQL writers lock rows alike and cannot deadlock on them: an executemany on
+    SQLite, one statement over arrays on PostgreSQL.
     """
     counts: dict[tuple[int, int, int], int] = {}
     get = counts.get
@@ -70,18 +79,17 @@ def add_events(tx: Tx, rows: Iterable[Row]) -> None:
         if issue_id is not None:
             key = (project_id, issue_id, hour)
             counts[key] = get(key, 0) + 1
-    tx.execute_many(
-        _ADD,
-        [
-            {
-                "project_id": project_id,
-                "issue_id": issue_id,
-                "hour": datetime.fromtimestamp(hour * _HOUR_SECONDS, UTC),
-                "count": count,
-            }
-            for (project_id, issue_id, hour), count in sorted(counts.items())
-        ],
-    )
+    hours = [
+        (project_id, issue_id, datetime.fromtimestamp(hour * _HOUR_SECONDS, UTC), count)
+        for (project_id, issue_id, hour), count in sorted(counts.items())
+    ]
+    if not hours:
+        return
+    if tx.sqlite:
+        tx.execute_many(_ADD, [dict(zip(_ADD_COLUMNS, row, strict=True)) for row in hours])
+    else:
+        # One statement for every row: PostgreSQL would run an executemany's rows one by one.
+        tx.conn.exec_driver_sql(_ADD_POSTGRES, tuple(map(list, zip(*hours, strict=True))))
 
 
 def remove_events(tx: Tx, project_id: int, where: Sequence[ColumnElement[bool]]) -> list[int]:

@@ -5,12 +5,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, or_, select, update
 
 from resentry_core._errors import ConflictError, NotFoundError
 from resentry_core._models import Level, Member, Project, ProjectKey, User
 from resentry_core._storage._protocol import AdminCheck
-from resentry_core._storage._sql_tx import Row, Tx
+from resentry_core._storage._sql_tx import Query, Row, Tx
 from resentry_core._storage._tables import project_keys, project_members, projects, users
 from resentry_core._storage._values import DEFAULT_KEY_LABEL, UNSET, Unset
 from resentry_core._usernames import skeleton, username_key
@@ -40,33 +40,46 @@ def _project(row: Any, keys: Sequence[ProjectKey]) -> Project:
     )
 
 
-def _projects_with_keys(tx: Tx, rows: Sequence[Any]) -> list[Project]:
-    ids = [row.id for row in rows]
-    keys: dict[int, list[ProjectKey]] = {project_id: [] for project_id in ids}
-    if ids:
-        query = select(project_keys).where(project_keys.c.project_id.in_(ids))
-        for key_row in tx.conn.execute(query.order_by(project_keys.c.id)).all():
-            keys[key_row.project_id].append(_key(key_row))
+def _with_keys(rows: Sequence[Any], key_rows: Sequence[Any]) -> list[Project]:
+    """The projects of ``rows`` with their keys among ``key_rows`` (in key order)."""
+    keys: dict[int, list[ProjectKey]] = {row.id: [] for row in rows}
+    for key_row in key_rows:
+        keys[key_row.project_id].append(_key(key_row))
     return [_project(row, keys[row.id]) for row in rows]
+
+
+def _of_members(query: Select[Any], project_id: ColumnElement[int]) -> Query:
+    """``query`` narrowed to the projects of the member ``user_id`` (a parameter)."""
+    joined = query.join(project_members, project_members.c.project_id == project_id)
+    return Query(joined.where(project_members.c.user_id == bindparam("user_id")))
+
+
+_PROJECT = Query(select(projects).where(projects.c.id == bindparam("project_id")))
+_KEYS = select(project_keys).order_by(project_keys.c.id)
+_PROJECT_KEYS = Query(_KEYS.where(project_keys.c.project_id == bindparam("project_id")))
+_PROJECTS = select(projects).order_by(projects.c.id)
+_ALL = (Query(_PROJECTS), Query(_KEYS))
+_MEMBERS = (
+    _of_members(_PROJECTS, projects.c.id),
+    _of_members(_KEYS, project_keys.c.project_id),
+)
 
 
 def get_project(tx: Tx, project_id: int) -> Project:
     """The project with its keys. Raises NotFoundError."""
-    row = tx.conn.execute(select(projects).where(projects.c.id == project_id)).first()
+    bound = {"project_id": project_id}
+    row = tx.first(_PROJECT, bound)
     if row is None:
         raise NotFoundError(f"project {project_id} not found")
-    [project] = _projects_with_keys(tx, [row])
+    [project] = _with_keys([row], tx.rows(_PROJECT_KEYS, bound))
     return project
 
 
 def list_projects(tx: Tx, user_id: int | None) -> list[Project]:
     """Every project, or the user's, by id."""
-    query = select(projects).order_by(projects.c.id)
-    if user_id is not None:
-        query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
-            project_members.c.user_id == user_id
-        )
-    return _projects_with_keys(tx, tx.conn.execute(query).all())
+    project_query, key_query = _ALL if user_id is None else _MEMBERS
+    bound = {} if user_id is None else {"user_id": user_id}
+    return _with_keys(tx.rows(project_query, bound), tx.rows(key_query, bound))
 
 
 def project_for_key(tx: Tx, project_id: int, public_key: str) -> Project | None:
@@ -106,6 +119,9 @@ def _insert_key(tx: Tx, project_id: int, label: str) -> ProjectKey:
     return ProjectKey(id=key_id, **{name: row[name] for name in row if name != "id"})
 
 
+_SLUG_TAKEN = Query(select(projects.c.id).where(projects.c.slug == bindparam("slug")))
+
+
 def create_project(
     tx: Tx,
     name: str,
@@ -116,7 +132,7 @@ def create_project(
     retention_days: int | None,
 ) -> Project:
     """Create a project with one active key. Raises ConflictError."""
-    if tx.conn.execute(select(exists().where(projects.c.slug == slug))).scalar():
+    if tx.first(_SLUG_TAKEN, {"slug": slug}) is not None:
         raise ConflictError(f"the slug {slug!r} is taken")
     row: Row = {
         "name": name,

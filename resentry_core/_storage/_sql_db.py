@@ -2,6 +2,8 @@
 
 SQLite goes through the standard library's ``sqlite3`` in worker threads (``anyio.to_thread``),
 one thread hop per transaction; ingest batches run on the calling thread (``write(inline=True)``).
+An in-memory database (``memory://``) runs every transaction on the calling thread, begun and
+ended on the driver's connection (``_in_driver_transaction``).
 PostgreSQL goes through SQLAlchemy's async extension and asyncpg, the one place where Resentry
 depends on asyncio; everything above it uses anyio.
 
@@ -125,8 +127,8 @@ class Database:
     transaction by :meth:`read` or :meth:`write`. On SQLite (the standard library's
     ``sqlite3``) the whole function runs in a worker thread: one thread hop per transaction,
     however many statements it runs; ``write(inline=True)`` runs it on the calling thread
-    instead. On PostgreSQL (asyncpg) it runs through ``AsyncConnection.run_sync`` on the event
-    loop.
+    instead, as every transaction in memory runs. On PostgreSQL (asyncpg) it runs through
+    ``AsyncConnection.run_sync`` on the event loop.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -134,8 +136,8 @@ class Database:
         self.url: URL = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # A private in-memory SQLite database (``memory://``) lives in one connection, held
-        # open from the first transaction to aclose(), so every transaction, not only writes,
-        # takes the lock. With no I/O to wait for, its transactions run on the calling thread.
+        # open from the first transaction to aclose(). With no I/O to wait for, each
+        # transaction runs on the calling thread from start to end: none can interleave.
         self._in_memory = self.is_sqlite and parsed.database in (None, "", ":memory:")
         self._connection: Connection | None = None
         self._engine: Engine | AsyncEngine
@@ -183,10 +185,10 @@ class Database:
         """
         if self._checkpointer is not None:
             self._checkpointer.start()
-        if not self.is_sqlite:
+        if not self.is_sqlite or self._in_memory:
             return await self._run(fn, write=True)
         async with self._write_lock:
-            if inline and not self._in_memory:
+            if inline:
                 pauses = iter(_INLINE_RETRY_SECONDS)
                 while not self._closed:
                     try:
@@ -200,15 +202,14 @@ class Database:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read transaction (a snapshot on SQLite; read committed on PostgreSQL)."""
-        if self._in_memory:
-            async with self._write_lock:
-                return await self._run(fn, write=False)
         return await self._run(fn, write=False)
 
     async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         if self._closed:
             raise StorageError("the storage is closed")
         if self._in_memory:
+            # Synchronous on the event loop: no other transaction can interleave, so the
+            # held connection needs no lock (nor does a write need the write lock).
             return self._transaction(fn, write)
         if isinstance(self._engine, Engine):
             # Not abandoned on cancellation: the transaction always ends before we return.
@@ -239,9 +240,8 @@ class Database:
         if self._checkpointer is not None:
             await anyio.to_thread.run_sync(self._checkpointer.stop)
         if self._in_memory:  # the engine is shared; the database goes with its connection
-            async with self._write_lock:
-                if self._connection is not None:
-                    self._connection.close()
+            if self._connection is not None:
+                self._connection.close()
         elif isinstance(self._engine, Engine):
             async with self._write_lock:
                 await anyio.to_thread.run_sync(self._engine.dispose, limiter=self._threads)
@@ -257,7 +257,7 @@ class Database:
                     return _in_transaction(conn, fn, write, wait)
             if self._connection is None:
                 self._connection = engine.connect()
-            return _in_transaction(self._connection, fn, write, wait)
+            return _in_driver_transaction(self._connection, fn, write)
 
 
 class _WriteLockBusyError(Exception):
@@ -268,6 +268,30 @@ def _in_transaction(conn: Connection, fn: Callable[[Connection], T], write: bool
     conn.execution_options(**{_WRITE_OPTION: ("wait" if wait else "nowait") if write else None})
     with conn.begin():
         return fn(conn)
+
+
+def _in_driver_transaction(conn: Connection, fn: Callable[[Connection], T], write: bool) -> T:
+    """Run ``fn`` in a transaction begun and ended on the driver's connection (in memory).
+
+    Half the cost of a short read went into SQLAlchemy's ``begin``/``commit`` and their
+    events. A statement ``fn`` runs through SQLAlchemy joins the transaction (``_sqlite_begin``
+    emits no second ``BEGIN``), and is then committed or rolled back through SQLAlchemy.
+    """
+    driver: Any = conn.connection.dbapi_connection
+    driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = fn(conn)
+    except BaseException:
+        if conn.in_transaction():
+            conn.rollback()
+        if driver.in_transaction:
+            driver.rollback()
+        raise
+    if conn.in_transaction():
+        conn.commit()
+    else:
+        driver.commit()
+    return result
 
 
 def _options(echo: bool) -> dict[str, Any]:
@@ -308,7 +332,7 @@ def _translated_errors() -> Iterator[None]:
         if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
             raise TransientStorageError(f"transaction aborted: {exc.orig}") from exc
         raise StorageError(f"database error: {type(exc.orig).__name__}: {exc.orig}") from exc
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, sqlite3.Error) as exc:  # sqlite3: BEGIN (_sqlite_begin)
         raise StorageError(f"database error: {type(exc).__name__}: {exc}") from exc
 
 
@@ -381,12 +405,17 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get(_WRITE_OPTION)
-    if write != "nowait":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # On the driver's connection: SQLAlchemy's execution of a statement (~20 µs) would double
+    # the cost of a short transaction.
+    driver: Any = conn.connection.dbapi_connection
+    if driver.in_transaction:  # begun on the driver (_in_driver_transaction)
         return
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    write = conn.get_execution_options().get(_WRITE_OPTION)
+    cursor = driver.cursor()
     try:
+        if write != "nowait":
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            return
         cursor.execute("PRAGMA busy_timeout = 0")
         try:
             cursor.execute("BEGIN IMMEDIATE")

@@ -5,9 +5,10 @@ query asks for ``limit + 1`` rows strictly below the cursor, newest first.
 """
 
 from collections.abc import Callable, Sequence
+from functools import cache, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select, union_all, update
 
 from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._models import (
@@ -29,7 +30,7 @@ from resentry_core._storage._cursor import (
     time_key,
 )
 from resentry_core._storage._protocol import EventFilter
-from resentry_core._storage._sql_tx import Tx, chunks
+from resentry_core._storage._sql_tx import Query, Row, Tx, chunks
 from resentry_core._storage._tables import (
     attachments,
     envelope_items,
@@ -45,16 +46,32 @@ T = TypeVar("T")
 _PROJECTS_PER_UNION = 100
 
 
-def _below(
-    sort: ColumnElement[Any], row_id: ColumnElement[int], after: tuple[int, int], timed: bool
-) -> list[ColumnElement[bool]]:
-    """Rows strictly below the cursor position ``after`` in ``(sort, row_id)`` order.
+def _below(sort: ColumnElement[Any], row_id: ColumnElement[int]) -> list[ColumnElement[bool]]:
+    """Rows strictly below the cursor position (parameters ``after_sort``, ``after_id``) in
+    ``(sort, row_id)`` order.
 
     Written as a range on ``sort`` plus a tie-break, so that both databases use the index.
     """
-    key, last_id = after
-    bound = time_from_key(key) if timed else key
-    return [sort <= bound, or_(sort < bound, row_id < last_id)]
+    bound = bindparam("after_sort", type_=sort.type)
+    return [sort <= bound, or_(sort < bound, row_id < bindparam("after_id", type_=row_id.type))]
+
+
+def _cursor_parameters(cursor: str | None, kind: str, timed: bool) -> Row:
+    """The parameters of :func:`_below` for ``cursor`` (none without one)."""
+    if cursor is None:
+        return {}
+    key, last_id = decode_cursor(cursor, kind)
+    return {"after_sort": time_from_key(key) if timed else key, "after_id": last_id}
+
+
+def keyset_query(
+    query: Select[Any], sort: ColumnElement[Any], row_id: ColumnElement[int], *, after: bool
+) -> Select[Any]:
+    """``query`` ordered by ``(sort, row_id)`` descending, below the cursor when ``after``, and
+    limited to the parameter ``limit``: what :func:`keyset_page` runs."""
+    if after:
+        query = query.where(*_below(sort, row_id))
+    return query.order_by(sort.desc(), row_id.desc()).limit(bindparam("limit"))
 
 
 def _page(
@@ -76,7 +93,7 @@ def _page(
 
 def keyset_page(
     tx: Tx,
-    query: Select[Any],
+    query: Select[Any] | Callable[[bool], Query],
     *,
     kind: str,
     sort: ColumnElement[Any],
@@ -85,21 +102,29 @@ def keyset_page(
     limit: int,
     present: Callable[[Any], T],
     timed: bool = True,
+    parameters: Row | None = None,
 ) -> Page[T]:
     """One page of ``query`` ordered by ``(sort, row_id)`` descending, after ``cursor``.
 
-    ``timed``: ``sort`` is a datetime column (its cursor key is :func:`time_key`), else an
-    integer column.
+    ``query``: a select, ordered and limited here (:func:`keyset_query`); or, for a hot read,
+    a function of ``after`` (a cursor is given) returning that query built once, with the
+    bind ``parameters`` of its own. ``timed``: ``sort`` is a datetime column (its cursor key
+    is :func:`time_key`), else an integer column.
     """
     limit = clamp_limit(limit)
-    if cursor is not None:
-        query = query.where(*_below(sort, row_id, decode_cursor(cursor, kind), timed))
-    query = query.order_by(sort.desc(), row_id.desc()).limit(limit + 1)
-    rows = tx.conn.execute(query).all()
+    after = cursor is not None
+    statement = (
+        keyset_query(query, sort, row_id, after=after)
+        if isinstance(query, Select)
+        else query(after)
+    )
+    bound = {**(parameters or {}), **_cursor_parameters(cursor, kind, timed), "limit": limit + 1}
+    rows = tx.rows(statement, bound)
+    sort_key, id_key = str(sort.key), str(row_id.key)  # the rows' attributes
 
     def key(row: Any) -> tuple[int, int]:
-        value = row._mapping[sort]
-        return (time_key(value) if timed else value), row._mapping[row_id]
+        value = getattr(row, sort_key)
+        return (time_key(value) if timed else value), getattr(row, id_key)
 
     return _page(rows, limit=limit, kind=kind, key=key, present=present)
 
@@ -132,22 +157,43 @@ def event_from_row(row: Any) -> Event:
     )
 
 
-def _event_conditions(where: EventFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for column, value in (
-        (events.c.issue_id, where.issue_id),
-        (events.c.type, where.type),
-        (events.c.level, where.level),
-        (events.c.release, where.release),
-        (events.c.environment, where.environment),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    if where.since is not None:
-        conditions.append(events.c.received_at >= aware(where.since, "since"))
-    if where.until is not None:
-        conditions.append(events.c.received_at < aware(where.until, "until"))
-    return conditions
+_EVENT_FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
+    "issue_id": lambda value: events.c.issue_id == value,
+    "type": lambda value: events.c.type == value,
+    "level": lambda value: events.c.level == value,
+    "release": lambda value: events.c.release == value,
+    "environment": lambda value: events.c.environment == value,
+    "since": lambda value: events.c.received_at >= value,
+    "until": lambda value: events.c.received_at < value,
+}
+
+
+def _event_filter(where: EventFilter) -> Row:
+    """The filters ``where`` sets, by name (bind parameters of :func:`_event_conditions`)."""
+    values: Row = {
+        "issue_id": where.issue_id,
+        "type": where.type,
+        "level": where.level,
+        "release": where.release,
+        "environment": where.environment,
+        "since": None if where.since is None else aware(where.since, "since"),
+        "until": None if where.until is None else aware(where.until, "until"),
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+@cache
+def _event_conditions(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The conditions of the named filters, each on a bind parameter of its name."""
+    return [_EVENT_FILTERS[name](bindparam(name)) for name in names]
+
+
+@cache
+def _events_query(names: tuple[str, ...], after: bool) -> Query:
+    """One project's events (parameter ``project_id``) matching the named filters."""
+    query = select(events).where(events.c.project_id == bindparam("project_id"))
+    query = query.where(*_event_conditions(names))
+    return Query(keyset_query(query, events.c.received_at, events.c.id, after=after))
 
 
 def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> Page[Event]:
@@ -157,8 +203,8 @@ def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> P
     limited range per project, merged: each range stays an index scan, however many events
     the other projects have (in groups of projects, below SQLite's limit on compound selects).
     """
-    conditions = _event_conditions(where)
-    after = None if cursor is None else decode_cursor(cursor, "events")
+    filters = _event_filter(where)
+    conditions = _event_conditions(tuple(filters))
     project_ids: Sequence[int]
     if where.project_ids is None:
         project_ids = list(tx.conn.execute(select(projects.c.id)).scalars())
@@ -167,10 +213,16 @@ def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> P
     if not project_ids:
         return Page(items=(), next_cursor=None)
     if len(project_ids) == 1 or where.issue_id is not None:
-        query = select(events).where(events.c.project_id.in_(project_ids), *conditions)
+        query: Select[Any] | Callable[[bool], Query]
+        if len(project_ids) == 1:
+            query = partial(_events_query, tuple(filters))
+            filters["project_id"] = project_ids[0]
+        else:
+            query = select(events).where(events.c.project_id.in_(project_ids), *conditions)
         return keyset_page(
             tx,
             query,
+            parameters=filters,
             kind="events",
             sort=events.c.received_at,
             row_id=events.c.id,
@@ -179,22 +231,21 @@ def list_events(tx: Tx, where: EventFilter, cursor: str | None, limit: int) -> P
             present=event_from_row,
         )
     limit = clamp_limit(limit)
+    bound = {**filters, **_cursor_parameters(cursor, "events", timed=True), "limit": limit + 1}
     rows: list[Any] = []
     for chunk in chunks(project_ids, _PROJECTS_PER_UNION):
         ranges = []
         for project_id in chunk:
             one = select(events).where(events.c.project_id == project_id, *conditions)
-            if after is not None:
-                one = one.where(*_below(events.c.received_at, events.c.id, after, timed=True))
-            one = one.order_by(events.c.received_at.desc(), events.c.id.desc()).limit(limit + 1)
+            one = keyset_query(one, events.c.received_at, events.c.id, after=cursor is not None)
             ranges.append(select(one.subquery()))
         merged = union_all(*ranges).subquery()
         query = (
             select(merged)
             .order_by(merged.c.received_at.desc(), merged.c.id.desc())
-            .limit(limit + 1)
+            .limit(bindparam("limit"))
         )
-        rows.extend(tx.conn.execute(query).all())
+        rows.extend(tx.rows(query, bound))
     rows.sort(key=lambda row: (row.received_at, row.id), reverse=True)
     return _page(
         rows[: limit + 1],
@@ -218,25 +269,34 @@ def _attachment(row: Any) -> Attachment:
     )
 
 
+_EVENT = Query(
+    select(events, envelope_items.c.payload)
+    .join(envelope_items, envelope_items.c.id == events.c.item_id)
+    .where(
+        events.c.project_id == bindparam("project_id"),
+        events.c.event_id == bindparam("event_id"),
+    )
+)
+_ATTACHED = Query(
+    select(attachments)
+    .where(
+        attachments.c.project_id == bindparam("project_id"),
+        or_(
+            attachments.c.envelope_id == bindparam("envelope_id"),
+            attachments.c.event_id == bindparam("event_id"),
+        ),
+    )
+    .order_by(attachments.c.id)
+)
+
+
 def get_event(tx: Tx, project_id: int, event_id: str) -> EventDetail:
     """One event, its payload, and its envelope's and later attachments. Raises NotFoundError."""
-    query = (
-        select(events, envelope_items.c.payload)
-        .join(envelope_items, envelope_items.c.id == events.c.item_id)
-        .where(events.c.project_id == project_id, events.c.event_id == event_id)
-    )
-    row = tx.conn.execute(query).first()
+    bound = {"project_id": project_id, "event_id": event_id}
+    row = tx.first(_EVENT, bound)
     if row is None:
         raise NotFoundError(f"event {event_id} not found in project {project_id}")
-    attached = (
-        select(attachments)
-        .where(
-            attachments.c.project_id == project_id,
-            or_(attachments.c.envelope_id == row.envelope_id, attachments.c.event_id == event_id),
-        )
-        .order_by(attachments.c.id)
-    )
-    found = tx.conn.execute(attached).all()
+    found = tx.rows(_ATTACHED, {**bound, "envelope_id": row.envelope_id})
     return EventDetail(
         event=event_from_row(row),
         payload=row.payload,
@@ -359,8 +419,19 @@ def list_issues(
     tx: Tx, project_id: int, status: IssueStatus | None, sort: str, cursor: str | None, limit: int
 ) -> Page[Issue]:
     """The project's issues in ``sort`` order (descending, ties by id)."""
-    conditions = [] if status is None else [issues.c.status == check_status(status)]
-    return issue_page(tx, project_id, conditions, sort, cursor, limit)
+    parameters: Row = {"project_id": project_id}
+    if status is not None:
+        parameters["status"] = check_status(status)
+    query = partial(_issues_query, sort, status is not None)
+    return _issues_keyset(tx, query, parameters, sort, cursor, limit)
+
+
+@cache
+def _issues_query(sort: str, by_status: bool, after: bool) -> Query:
+    query = select(issues).where(issues.c.project_id == bindparam("project_id"))
+    if by_status:
+        query = query.where(issues.c.status == bindparam("status"))
+    return Query(keyset_query(query, issue_sort(sort), issues.c.id, after=after))
 
 
 def issue_page(
@@ -372,11 +443,23 @@ def issue_page(
     limit: int,
 ) -> Page[Issue]:
     """The project's issues matching ``conditions``, in ``sort`` order (descending, ties by id)."""
-    column = issue_sort(sort)
     query = select(issues).where(issues.c.project_id == project_id, *conditions)
+    return _issues_keyset(tx, query, {}, sort, cursor, limit)
+
+
+def _issues_keyset(
+    tx: Tx,
+    query: Select[Any] | Callable[[bool], Query],
+    parameters: Row,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> Page[Issue]:
+    column = issue_sort(sort)
     return keyset_page(
         tx,
         query,
+        parameters=parameters,
         kind=f"issues:{sort}",
         sort=column,
         row_id=issues.c.id,
@@ -387,24 +470,33 @@ def issue_page(
     )
 
 
+_ISSUE = Query(
+    select(issues).where(
+        issues.c.id == bindparam("issue_id"), issues.c.project_id == bindparam("project_id")
+    )
+)
+
+
 def get_issue(tx: Tx, project_id: int, issue_id: int) -> Issue:
     """One issue of the project. Raises NotFoundError."""
-    query = select(issues).where(issues.c.id == issue_id, issues.c.project_id == project_id)
-    row = tx.conn.execute(query).first()
+    row = tx.first(_ISSUE, {"issue_id": issue_id, "project_id": project_id})
     if row is None:
         raise NotFoundError(f"issue {issue_id} not found in project {project_id}")
     return issue_from_row(row)
 
 
+_SET_STATUS = Query(  # an UPDATE's parameters must not be named after the table's columns
+    update(issues)
+    .where(issues.c.id == bindparam("issue_id"), issues.c.project_id == bindparam("in_project"))
+    .values(status=bindparam("new_status", type_=issues.c.status.type))
+    .returning(*issues.c)
+)
+
+
 def set_issue_status(tx: Tx, project_id: int, issue_id: int, status: IssueStatus) -> Issue:
     """Set an issue's status. Raises NotFoundError."""
-    statement = (
-        update(issues)
-        .where(issues.c.id == issue_id, issues.c.project_id == project_id)
-        .values(status=status)
-        .returning(*issues.c)
-    )
-    row = tx.conn.execute(statement).first()
+    bound = {"issue_id": issue_id, "in_project": project_id, "new_status": status}
+    row = tx.first(_SET_STATUS, bound)
     if row is None:
         raise NotFoundError(f"issue {issue_id} not found in project {project_id}")
     return issue_from_row(row)

@@ -20,12 +20,12 @@ from sqlalchemy import Connection, func, select, text
 from resentry_core._errors import InvalidInputError, StorageError
 from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope, Recorded
-from resentry_core._storage import _sql, _sql_db, _sql_prune, _sql_record
+from resentry_core._storage import _sql, _sql_admin, _sql_db, _sql_prune, _sql_read, _sql_record
 from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_notify_work import Outcome
-from resentry_core._storage._sql_tx import Tx, chunks
+from resentry_core._storage._sql_tx import Query, Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 from resentry_core._storage._sqlite_memory import MEMORY_URL
 from resentry_core._storage._tables import _utc_text, issues, metadata
@@ -465,6 +465,63 @@ async def test_driver_plans_convert_as_sqlalchemy_does(storage: SqlStorage) -> N
         )
 
     await storage._db.write(compare)
+
+
+async def test_queries_on_the_driver_read_as_sqlalchemy_does(storage: SqlStorage) -> None:
+    """The read statements built once (``Query``, run by ``Tx.rows``: on SQLite's driver)
+    bind and return the same values, under the same names, as SQLAlchemy's own execution:
+    timestamps (a cursor bound, UTC-aware results), JSON, blobs, booleans and NULLs."""
+    project = await Projects(storage).create_project("Queries")
+    received = [at(index) for index in range(5)]
+    await storage.record(
+        [error_envelope(project.id, fingerprint="fp", received_at=when) for when in received]
+    )
+    [event] = (await storage.list_events(EventFilter(project_ids=(project.id,)), limit=1)).items
+    [issue] = (await storage.list_issues(project.id)).items
+    checks: list[tuple[Query, dict[str, Any]]] = [
+        (_sql_read._EVENT, {"project_id": project.id, "event_id": event.event_id}),
+        (_sql_read._ISSUE, {"project_id": project.id, "issue_id": issue.id}),
+        (
+            _sql_read._events_query(("since",), True),
+            {
+                "project_id": project.id,
+                "since": at(1),
+                "after_sort": at(3),
+                "after_id": 10**9,
+                "limit": 10,
+            },
+        ),
+        (_sql_admin._PROJECT_KEYS, {"project_id": project.id}),
+        (_sql_admin._ALL[0], {}),
+    ]
+
+    def compare(conn: Connection) -> None:
+        tx = Tx(conn)
+        for query, parameters in checks:
+            through_query = tx.rows(query, parameters)
+            through_sqlalchemy = conn.execute(query.statement, parameters).all()
+            assert [tuple(row) for row in through_query] == [
+                tuple(row) for row in through_sqlalchemy
+            ]
+            assert through_query
+            assert through_query[0]._fields == through_sqlalchemy[0]._fields
+        since = tx.rows(checks[2][0], checks[2][1])
+        assert [row.received_at for row in since] == [at(3), at(2), at(1)]
+        assert since[0].received_at.tzinfo is UTC
+        assert tx.first(_sql_read._EVENT, checks[0][1]).payload  # the item's bytes
+
+    await storage._db.read(compare)
+
+
+async def test_query_with_an_unnamed_parameter_is_refused(storage: SqlStorage) -> None:
+    """A ``Query`` names its parameters: a literal other than an integer (which SQLite's LIMIT
+    … OFFSET 0 adds) would be frozen into the statement built once."""
+    frozen = Query(select(issues).where(issues.c.title == "frozen"))
+    if storage._db.is_sqlite:
+        with pytest.raises(TypeError, match="unnamed parameter"):
+            await storage._db.read(lambda conn: Tx(conn).rows(frozen, {}))
+    else:  # SQLAlchemy executes the statement itself on PostgreSQL
+        assert await storage._db.read(lambda conn: Tx(conn).rows(frozen, {})) == []
 
 
 async def test_closed_storage_raises_storage_error(storage: SqlStorage) -> None:

@@ -2,9 +2,10 @@
 
 The data set is built once with bulk inserts straight into the migrated schema (the events
 of each issue spread over 30 days, issue sizes skewed like real projects: a few issues hold
-most events) and cached on disk; later runs reuse it. Each issue's latest event carries a
-realistic sentry-python payload (stack trace with context lines and variables, breadcrumbs,
-request, contexts); older events carry an empty object, since pages only render one event.
+most events; the hourly counts ``record`` would keep) and cached on disk; later runs reuse
+it. Each issue's latest event carries a realistic sentry-python payload (stack trace with
+context lines and variables, breadcrumbs, request, contexts); older events carry an empty
+object, since pages only render one event.
 
 Pages are requested in-process through the ASGI app (``httpx.ASGITransport``), signed in
 as an admin, so the time is the server's: routing, session check, queries and rendering.
@@ -24,6 +25,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +43,7 @@ from tests.server.ui.helpers import sign_in
 ISSUES = 10_000
 EVENTS = 1_000_000
 DAYS = 30
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 CHUNK = 20_000
 
 
@@ -126,6 +128,7 @@ def build(path: Path) -> None:
     firsts: dict[int, str] = {}
     lasts: dict[int, tuple[str, str]] = {}
     counts: dict[int, int] = {}
+    hours: Counter[tuple[int, str]] = Counter()  # (issue id, or 0 for the project; hour)
     buffers: tuple[list[tuple[object, ...]], ...] = ([], [], [])
     statements = (
         "INSERT INTO envelopes (id, project_id, received_at, event_id, headers, raw, "
@@ -151,6 +154,9 @@ def build(path: Path) -> None:
         firsts.setdefault(issue, received)
         lasts[issue] = (received, event_id)
         counts[issue] = counts.get(issue, 0) + 1
+        hour = received[:13] + ":00:00.000000"
+        hours[issue, hour] += 1
+        hours[0, hour] += 1
         issue_rows.setdefault(issue, (event[11], event[12], event[7]))
         if len(buffers[0]) >= CHUNK:
             flush()
@@ -172,6 +178,10 @@ def build(path: Path) -> None:
             )
             for issue in sorted(counts)
         ],
+    )
+    db.executemany(
+        "INSERT INTO event_hours (project_id, issue_id, hour, count) VALUES (1, ?, ?, ?)",
+        [(issue, hour, count) for (issue, hour), count in sorted(hours.items())],
     )
     db.commit()
     db.execute("ANALYZE")

@@ -96,9 +96,16 @@ class InsightStore(Protocol):
         ...
 
     async def issue_histograms(
-        self, issue_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
+        self,
+        project_id: int,
+        issue_ids: Sequence[int],
+        *,
+        until: datetime,
+        unit: HistogramUnit,
+        buckets: int,
     ) -> dict[int, tuple[int, ...]]:
-        """Events received per ``unit`` by each issue, bucketed as :meth:`project_histograms`."""
+        """Events received per ``unit`` by each of the project's issues, bucketed as
+        :meth:`project_histograms` (all zeros for an issue of another project)."""
         ...
 
     async def tag_distribution(

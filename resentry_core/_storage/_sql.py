@@ -51,7 +51,6 @@ from resentry_core._storage import (
     _sql_security,
     _sql_telemetry,
 )
-from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._key_cache import KeyCache
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE, AdminCheck, EventFilter
 from resentry_core._storage._sql_db import Database, IntegrityConflictError, TransientStorageError
@@ -78,7 +77,6 @@ class SqlStorage(SqlInsights):
     def __init__(self, database: Database) -> None:
         self._db = database
         self._keys = KeyCache()
-        self._histogram_cache = HistogramCache(lambda: datetime.now(UTC))
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Self:
@@ -181,8 +179,6 @@ class SqlStorage(SqlInsights):
             deleted, done = await self._write(prune_step, project_id, older_than)
             total += deleted
             if done:
-                if total:
-                    self._histogram_cache.clear()  # settled buckets lost events
                 return total
 
     # ProjectStore

@@ -1,26 +1,26 @@
 """``InsightStore`` on SQL: issue search, event histograms, tag counts, event neighbours.
 
 Each read is an index range: issues by ``(project_id, sort, id)``, events by
-``(project_id, received_at, id)`` or ``(issue_id, received_at, id)``. Histogram buckets are
-computed by the database (the hour or day prefix of SQLite's UTC text, ``date_trunc`` on
-PostgreSQL) and placed in Python.
+``(project_id, received_at, id)`` or ``(issue_id, received_at, id)``, histograms by the
+primary key of the hourly counts (``_sql_rollup``), summed into buckets by the database.
 """
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
+import orjson
+from sqlalchemy import ColumnElement, Text, cast, exists, func, or_, select, tuple_
 
 from resentry_core._errors import NotFoundError
 from resentry_core._models import Issue, LogEntry, Page
 from resentry_core._rules import check_status
-from resentry_core._storage._histogram_cache import HistogramCache
 from resentry_core._storage._insights import HistogramUnit, IssueFilter, TagDistribution
 from resentry_core._storage._protocol import DEFAULT_PAGE_SIZE
 from resentry_core._storage._sql_db import Database
 from resentry_core._storage._sql_read import issue_page
+from resentry_core._storage._sql_rollup import UNITS, floor, issue_counts, project_counts
 from resentry_core._storage._sql_telemetry import list_logs
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import events, issues
@@ -29,24 +29,14 @@ from resentry_core._storage._values import aware
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_UNIT = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
-_SQLITE_PREFIX = {"hour": 13, "day": 10}  # "YYYY-MM-DD HH" / "YYYY-MM-DD"
-_OWNERS: dict[str, ColumnElement[int | None]] = {
-    "project": events.c.project_id,
-    "issue": events.c.issue_id,
-}
 # Tags taken from an event's own columns when the event has no tag of that name.
 _COLUMN_TAGS = ("environment", "release")
 
 
 class SqlInsights:
-    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``.
-
-    Histograms keep the counts of settled buckets in memory (``_histogram_cache``).
-    """
+    """The :class:`~resentry_core._storage._insights.InsightStore` methods of ``SqlStorage``."""
 
     _db: Database
-    _histogram_cache: HistogramCache
 
     async def _insight(self, fn: Callable[Concatenate[Tx, P], T], *a: P.args, **k: P.kwargs) -> T:
         return await self._db.read(lambda conn: fn(Tx(conn), *a, **k))
@@ -83,68 +73,23 @@ class SqlInsights:
         self, project_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
     ) -> dict[int, tuple[int, ...]]:
         """See ``InsightStore.project_histograms``."""
-        return await self._histograms("project", project_ids, until, unit, buckets)
+        since, end = _window(until, unit, buckets)
+        counts = await self._insight(project_counts, project_ids, since, end, unit)
+        return _histograms(counts, project_ids, since, unit, buckets)
 
     async def issue_histograms(
-        self, issue_ids: Sequence[int], *, until: datetime, unit: HistogramUnit, buckets: int
-    ) -> dict[int, tuple[int, ...]]:
-        """See ``InsightStore.issue_histograms``."""
-        return await self._histograms("issue", issue_ids, until, unit, buckets)
-
-    async def _histograms(
         self,
-        kind: str,
-        owner_ids: Sequence[int],
+        project_id: int,
+        issue_ids: Sequence[int],
+        *,
         until: datetime,
         unit: HistogramUnit,
         buckets: int,
     ) -> dict[int, tuple[int, ...]]:
-        # Settled buckets come from the cache when every one of an owner's is there; the
-        # database counts the rest: whole windows for the others, the open tail for all.
-        cache = self._histogram_cache
-        step = _UNIT[unit]
-        first = _floor(aware(until, "until"), unit) - step * (buckets - 1)
-        starts = [first + step * index for index in range(buckets)]
-        settled_before = cache.settled_before()
-        settled = [start for start in starts if start + step <= settled_before]
-        known = {
-            owner_id: counts
-            for owner_id in set(owner_ids)
-            if (counts := cache.lookup([(kind, owner_id, unit, start) for start in settled]))
-            is not None
-        }
-        unknown = sorted(set(owner_ids) - known.keys())
-        tail = first + step * len(settled)
-        end = first + step * buckets
-        owner = _OWNERS[kind]
-        whole = await self._insight(bucket_counts, owner, unknown, first, end, unit)
-        live_since, settled_hours = tail, dict.fromkeys(known, 0)
-        hours_end = _floor(settled_before, "hour")
-        if unit == "day" and known and hours_end > tail:
-            # The open day is its settled hours (cached like any bucket) plus the live rest.
-            hours = (hours_end - tail) // _UNIT["hour"]
-            by_hour = await self._histograms(
-                kind, sorted(known), hours_end - _UNIT["hour"], "hour", hours
-            )
-            settled_hours = {owner_id: sum(by_hour[owner_id]) for owner_id in known}
-            live_since = hours_end
-        live = await self._insight(bucket_counts, owner, sorted(known), live_since, end, unit)
-        open_tail = {
-            (owner_id, start): live.get((owner_id, start), 0)
-            + (settled_hours[owner_id] if start == tail else 0)
-            for owner_id in known
-            for start in starts[len(settled) :]
-        }
-        result: dict[int, tuple[int, ...]] = {}
-        for owner_id in unknown:
-            counts = [whole.get((owner_id, start), 0) for start in starts]
-            for start, count in zip(settled, counts, strict=False):
-                cache.store((kind, owner_id, unit, start), count)
-            result[owner_id] = tuple(counts)
-        for owner_id, counts in known.items():
-            rest = [open_tail.get((owner_id, start), 0) for start in starts[len(settled) :]]
-            result[owner_id] = (*counts, *rest)
-        return result
+        """See ``InsightStore.issue_histograms``."""
+        since, end = _window(until, unit, buckets)
+        counts = await self._insight(issue_counts, project_id, issue_ids, since, end, unit)
+        return _histograms(counts, issue_ids, since, unit, buckets)
 
     async def tag_distribution(
         self, project_id: int, issue_id: int, *, sample: int = 1000
@@ -202,71 +147,56 @@ def unresolved_counts(tx: Tx, project_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-def _floor(moment: datetime, unit: HistogramUnit) -> datetime:
-    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0) if unit == "day" else moment
+def _window(until: datetime, unit: HistogramUnit, buckets: int) -> tuple[datetime, datetime]:
+    """``[since, end)`` of ``buckets`` whole units, the last one holding ``until``."""
+    step = UNITS[unit]
+    last = floor(aware(until, "until"), unit)
+    return last - step * (buckets - 1), last + step
 
 
-def _bucket_start(tx: Tx, unit: HistogramUnit) -> ColumnElement[Any]:
-    if tx.sqlite:
-        return func.substr(events.c.received_at, 1, _SQLITE_PREFIX[unit])
-    return func.date_trunc(unit, events.c.received_at, "UTC")
-
-
-def _as_time(value: object, unit: HistogramUnit) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    text = str(value)
-    return datetime.fromisoformat(text + (":00" if unit == "hour" else "")).replace(tzinfo=UTC)
-
-
-def bucket_counts(
-    tx: Tx,
-    owner: ColumnElement[int | None],
+def _histograms(
+    counts: dict[tuple[int, datetime], int],
     owner_ids: Sequence[int],
     since: datetime,
-    end: datetime,
     unit: HistogramUnit,
-) -> dict[tuple[int, datetime], int]:
-    """Events received in ``[since, end)`` per owner (a project or issue id column) and bucket."""
-    counts: dict[tuple[int, datetime], int] = {}
-    if since >= end:
-        return counts
-    bucket = _bucket_start(tx, unit).label("bucket")
-    for chunk in chunks(owner_ids):
-        query = (
-            select(owner, bucket, func.count())
-            .where(owner.in_(chunk), events.c.received_at >= since, events.c.received_at < end)
-            .group_by(owner, bucket)
-        )
-        for owner_id, start, count in tx.conn.execute(query).all():
-            key = (owner_id, _as_time(start, unit))
-            counts[key] = counts.get(key, 0) + count
-    return counts
+    buckets: int,
+) -> dict[int, tuple[int, ...]]:
+    step = UNITS[unit]
+    starts = [since + step * index for index in range(buckets)]
+    return {
+        owner_id: tuple(counts.get((owner_id, start), 0) for start in starts)
+        for owner_id in owner_ids
+    }
 
 
 def tag_distribution(tx: Tx, project_id: int, issue_id: int, sample: int) -> TagDistribution:
     """Tag value counts over the issue's latest ``sample`` events."""
+    # The tags as JSON text, decoded here: SQLAlchemy's JSON result processing would cost
+    # more than the decoding itself.
     query = (
-        select(events.c.tags, events.c.environment, events.c.release)
+        select(cast(events.c.tags, Text), events.c.environment, events.c.release)
         .where(events.c.issue_id == issue_id, events.c.project_id == project_id)
         .order_by(events.c.received_at.desc(), events.c.id.desc())
         .limit(max(1, sample))
     )
-    counters: dict[str, Counter[str]] = {}
     rows = tx.conn.execute(query).all()
+    pairs: list[tuple[str, str]] = []  # (name, value), counted at once (in C) below
     for tags, *columns in rows:
-        values = dict(tags or {})
-        for name, value in zip(_COLUMN_TAGS, columns, strict=True):
-            if value is not None:
-                values.setdefault(name, value)
-        for name, value in values.items():
-            counters.setdefault(name, Counter())[value] += 1
+        own: dict[str, str] = orjson.loads(tags) if tags else {}
+        pairs += own.items()
+        pairs += [
+            (name, value)
+            for name, value in zip(_COLUMN_TAGS, columns, strict=True)
+            if value is not None and name not in own
+        ]
+    by_name: dict[str, list[tuple[str, int]]] = {}
+    for (name, value), count in Counter(pairs).items():
+        by_name.setdefault(name, []).append((value, count))
     return TagDistribution(
         sampled=len(rows),
         tags={
-            name: sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
-            for name, counter in sorted(counters.items())
+            name: sorted(counts, key=lambda pair: (-pair[1], pair[0]))
+            for name, counts in sorted(by_name.items())
         },
     )
 

@@ -6,6 +6,7 @@ from typing import Final
 
 from sqlalchemy import delete, exists, func, select, update
 
+from resentry_core._storage._sql_rollup import remove_events
 from resentry_core._storage._sql_tx import Tx, chunks
 from resentry_core._storage._tables import envelopes, events, issues, notification_outbox
 from resentry_core._storage._values import aware
@@ -34,15 +35,12 @@ def prune_step(tx: Tx, project_id: int, older_than: datetime) -> tuple[int, bool
         .limit(1)
     ).scalar()
     # An event's received_at is its envelope's: the same range finds them, by index.
-    in_events = [events.c.project_id == project_id, events.c.received_at < cutoff]
+    in_events = [events.c.received_at < cutoff]
     in_envelopes = [envelopes.c.project_id == project_id, envelopes.c.received_at < cutoff]
     if boundary is not None:
         in_events.append(events.c.received_at <= boundary)
         in_envelopes.append(envelopes.c.received_at <= boundary)
-    touched_query = (
-        select(events.c.issue_id).where(*in_events, events.c.issue_id.is_not(None)).distinct()
-    )
-    touched = sorted(tx.conn.execute(touched_query).scalars())
+    touched = remove_events(tx, project_id, in_events)
     deleted = tx.conn.execute(delete(envelopes).where(*in_envelopes))
     for chunk in chunks(touched):
         _recount_issues(tx, chunk)

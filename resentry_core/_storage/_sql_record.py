@@ -2,8 +2,9 @@
 
 The statement count does not grow with the batch: one ``SELECT`` finds already-stored event
 ids, every table gets one executemany (the ids that later rows refer to are allocated first,
-see ``Tx.insert_ids``), and issues are upserted once per distinct ``(project, fingerprint)``
-of the batch, not once per event.
+see ``Tx.insert_ids``), issues are upserted once per distinct ``(project, fingerprint)``
+of the batch, not once per event, and the hourly event counts once per distinct
+``(project, issue, hour)`` (``_sql_rollup``).
 
 Exact issue counters under concurrent writers (PostgreSQL, several processes): the batch's
 stored issues are locked with ``SELECT … ORDER BY fingerprint FOR UPDATE`` (a deterministic
@@ -24,7 +25,7 @@ from resentry_core._errors import InvalidInputError, NotFoundError
 from resentry_core._notify._models import level_rank
 from resentry_core._records import EventRecord, PreparedEnvelope, Recorded
 from resentry_core._rules import check_status, status_after_event
-from resentry_core._storage import _sql_record_extra
+from resentry_core._storage import _sql_record_extra, _sql_rollup
 from resentry_core._storage._sql_notify import notice_row
 from resentry_core._storage._sql_record_extra import Kept
 from resentry_core._storage._sql_tx import DriverSql, InLookup, Row, Tx, chunks
@@ -398,6 +399,7 @@ def _insert_events(tx: Tx, kept: list[Kept], groups: dict[tuple[int, str], _Grou
                 }
             )
     tx.insert(events, rows)
+    _sql_rollup.add_events(tx, rows)
 
 
 def _insert_attachments(tx: Tx, kept: list[Kept]) -> None:

@@ -309,6 +309,21 @@ events = Table(
     sqlite_autoincrement=True,
 )
 
+# Events received per hour: one row per (issue, hour) with events, and per (project, hour)
+# with ``issue_id`` 0 counting every event of the project (transactions and feedback too).
+# Written by ``record`` in the events' transaction and lowered by ``prune``, so it always
+# equals a count over ``events``; the primary key is the index of every read.
+event_hours = Table(
+    "event_hours",
+    metadata,
+    _ref("project_id", "projects.id"),
+    Column("issue_id", ID, nullable=False),
+    _when("hour"),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "issue_id", "hour"),
+    sqlite_with_rowid=False,
+)
+
 attachments = Table(
     "attachments",
     metadata,

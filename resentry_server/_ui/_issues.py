@@ -57,6 +57,7 @@ async def issues(
         project.id, where, sort=sort, cursor=cursor or None, limit=PAGE_SIZE
     )
     daily = await store.issue_histograms(
+        project.id,
         [issue.id for issue in page.items],
         until=datetime.now(UTC),
         unit="day",
@@ -126,7 +127,7 @@ async def issue_page(
     ordered = [name for name in LEADING_TAGS if name in tags.tags]
     ordered += [name for name in tags.tags if name not in LEADING_TAGS]
     daily = await store.issue_histograms(
-        [issue.id], until=datetime.now(UTC), unit="day", buckets=SPARKLINE_DAYS
+        project.id, [issue.id], until=datetime.now(UTC), unit="day", buckets=SPARKLINE_DAYS
     )
     context = {
         "project": project,

@@ -7,9 +7,16 @@ from pathlib import Path
 import pytest
 
 from resentry_core import InsightStore, InvalidInputError, IssueFilter, NotFoundError, SqlStorage
-from resentry_core._storage._histogram_cache import HistogramCache
 from tests.core.conftest import open_sql_storage
-from tests.core.records import T0, at, error_envelope, log_envelope, log_record, new_id
+from tests.core.records import (
+    T0,
+    at,
+    error_envelope,
+    log_envelope,
+    log_record,
+    new_id,
+    transaction_envelope,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -120,9 +127,13 @@ async def test_histograms_bucket_by_hour_and_day(store: SqlStorage) -> None:
     assert hourly == {project.id: (1, 0, 1, 2), other.id: (0, 0, 0, 0)}
     issues = {issue.fingerprint: issue.id for issue in (await store.list_issues(project.id)).items}
     daily = await store.issue_histograms(
-        [issues["a"], issues["b"]], until=until, unit="day", buckets=4
+        project.id, [issues["a"], issues["b"]], until=until, unit="day", buckets=4
     )
     assert daily == {issues["a"]: (1, 0, 0, 2), issues["b"]: (0, 0, 0, 3)}
+    elsewhere = await store.issue_histograms(
+        other.id, [issues["a"]], until=until, unit="day", buckets=2
+    )
+    assert elsewhere == {issues["a"]: (0, 0)}  # not an issue of that project
 
 
 async def test_tag_distribution_counts_latest_events(store: SqlStorage) -> None:
@@ -200,9 +211,9 @@ async def test_search_logs_by_level_and_text(store: SqlStorage) -> None:
     assert await bodies(text="%") == ["Payment FAILED for 5%"]
 
 
-async def test_histograms_stay_exact_with_settled_buckets_cached(store: SqlStorage) -> None:
-    """Settled buckets are cached, the open one is always counted afresh, and pruning
-    forgets the cache: the counts are the database's at every step."""
+async def test_histograms_follow_new_events_and_pruning(store: SqlStorage) -> None:
+    """New events add to their bucket at once; pruned events leave theirs. Transactions
+    count for the project, not for any issue."""
     project = await store.create_project("shop", slug="shop")
     now = datetime.now(UTC)
     two_days_ago = now - timedelta(days=2)
@@ -213,36 +224,19 @@ async def test_histograms_stay_exact_with_settled_buckets_cached(store: SqlStora
     issue = (await store.list_issues(project.id)).items[0]
 
     async def daily() -> tuple[int, ...]:
-        counts = await store.issue_histograms([issue.id], until=now, unit="day", buckets=3)
+        counts = await store.issue_histograms(
+            project.id, [issue.id], until=now, unit="day", buckets=3
+        )
         return counts[issue.id]
+
+    async def hourly() -> tuple[int, ...]:
+        counts = await store.project_histograms([project.id], until=now, unit="hour", buckets=1)
+        return counts[project.id]
 
     assert await daily() == (2, 0, 1)
     await store.record([error_envelope(project.id, received_at=now)])
-    assert await daily() == (2, 0, 2)  # the open bucket grows; the settled ones come cached
+    await store.record([transaction_envelope(project.id, received_at=now)])
+    assert await daily() == (2, 0, 2)
+    assert await hourly() == (3,)
     assert await store.prune(project.id, now - timedelta(days=1)) == 2
     assert await daily() == (0, 0, 2)
-
-
-async def test_open_day_is_its_settled_hours_plus_the_live_hour(store: SqlStorage) -> None:
-    """With the clock inside a day, that day's count adds its cached settled hours and the
-    live hour's events, and stays exact as events arrive."""
-    store._histogram_cache = HistogramCache(lambda: T0 + timedelta(hours=10))  # 22:00
-    project = await store.create_project("shop", slug="shop")
-    await store.record(
-        [
-            error_envelope(project.id, received_at=T0 - timedelta(days=1)),
-            error_envelope(project.id, received_at=T0 + timedelta(hours=1)),
-            error_envelope(project.id, received_at=T0 + timedelta(hours=9, minutes=30)),
-        ]
-    )
-    issue = (await store.list_issues(project.id)).items[0]
-
-    async def daily() -> tuple[int, ...]:
-        until = T0 + timedelta(hours=10)
-        counts = await store.issue_histograms([issue.id], until=until, unit="day", buckets=2)
-        return counts[issue.id]
-
-    assert await daily() == (1, 2)  # cold: the whole window from the database
-    assert await daily() == (1, 2)  # warm: the settled hours cached, the live hour counted
-    await store.record([error_envelope(project.id, received_at=T0 + timedelta(hours=9.7))])
-    assert await daily() == (1, 3)

@@ -8,7 +8,6 @@ from functools import partial
 
 import anyio
 import anyio.abc
-import httpx
 
 from resentry_core._accounts import Accounts
 from resentry_core._clock import utc_now
@@ -18,6 +17,7 @@ from resentry_core._ingest import Ingestor
 from resentry_core._issues import Issues
 from resentry_core._notify._channels import Notifications
 from resentry_core._notify._destinations import Destinations
+from resentry_core._notify._http import LazyClient
 from resentry_core._notify._notifier import Notifier
 from resentry_core._notify._worker import Worker
 from resentry_core._passwords import PasswordHasher
@@ -164,8 +164,9 @@ async def open_worker(
     clock: Callable[[], datetime] = utc_now,
     paced: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[Worker]:
-    """A background :class:`Worker` on ``storage``, with its own HTTP client, for a process
-    that runs it on its own (``resentry worker``); :meth:`Resentry.open` runs one by itself.
+    """A background :class:`Worker` on ``storage``, for a process that runs it on its own
+    (``resentry worker``); :meth:`Resentry.open` runs one by itself. Its HTTP client is made
+    when a webhook or Telegram delivery first needs it, and closed on exit.
 
     A ``storage`` passed in is used as it is and left open; otherwise one is opened (and
     migrated) from ``config.database_url`` and closed on exit. ``paced`` tells the worker when
@@ -178,7 +179,8 @@ async def open_worker(
     try:
         if not isinstance(store, SqlStorage):
             raise InvalidInputError("the notification worker needs a SQL database")
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False) as client:
+        client = LazyClient(timeout=10.0)
+        try:
             destinations = Destinations(
                 telegram=config.telegram,
                 smtp=config.smtp,
@@ -194,6 +196,9 @@ async def open_worker(
                 sweep=partial(sweep, store),
                 paced=paced,
             )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
     finally:
         if storage is None:
             await store.aclose()

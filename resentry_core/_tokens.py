@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from uuid import uuid4
 
-import jwt
-
 from resentry_core._clock import utc_now
 from resentry_core._errors import AuthenticationError, InvalidInputError
 
@@ -118,6 +116,8 @@ class TokenCodec:
             AuthenticationError: the token is malformed, not HS256, signed with another key,
                 missing a claim, of the other kind, or expired.
         """
+        import jwt  # here, not at the top: PyJWT brings cryptography (~100 ms to import)
+
         try:
             payload = jwt.decode(
                 token,
@@ -141,6 +141,8 @@ class TokenCodec:
         return claims
 
     def _issue(self, user_id: int, kind: TokenKind, issued_at: int, generation: int) -> str:
+        import jwt  # see verify
+
         expires_at = issued_at + int(self._ttls[kind].total_seconds())
         payload = {
             "sub": str(user_id),

@@ -3,10 +3,10 @@
 from functools import partial
 
 import anyio
-import httpx
 
 from resentry_core._errors import InvalidInputError
 from resentry_core._notify._email import EmailNotifier
+from resentry_core._notify._http import LazyClient
 from resentry_core._notify._models import DeliveryJob
 from resentry_core._notify._notifier import DeliveryError, Notifier, SmtpConfig, TelegramConfig
 from resentry_core._notify._telegram import TelegramNotifier
@@ -26,7 +26,7 @@ class Destinations:
         *,
         telegram: TelegramConfig | None,
         smtp: SmtpConfig | None,
-        client: httpx.AsyncClient,
+        client: LazyClient,
         allow_private: bool,
     ) -> None:
         self._telegram = telegram
@@ -54,7 +54,10 @@ class Destinations:
         except InvalidInputError as exc:
             raise DeliveryError(str(exc), permanent=True) from None
         return WebhookNotifier(
-            url, channel.secret or "", flavor=channel.flavor or "resentry", client=self._client
+            url,
+            channel.secret or "",
+            flavor=channel.flavor or "resentry",
+            client=self._client.get(),
         )
 
     def _telegram_to(self, chat_id: str | None) -> Notifier:
@@ -64,7 +67,7 @@ class Destinations:
             )
         if not chat_id:
             raise DeliveryError("the user has no Telegram chat id any more", permanent=True)
-        return TelegramNotifier(self._telegram, chat_id, client=self._client)
+        return TelegramNotifier(self._telegram, chat_id, client=self._client.get())
 
     def _email_to(self, addresses: str | None) -> Notifier:
         if self._smtp is None:

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-import aiosmtplib
-
 from resentry_core._errors import InvalidInputError
 from resentry_core._notify._http import redact
 from resentry_core._notify._notification import Notification
@@ -66,6 +64,8 @@ class EmailNotifier:
             DeliveryError: the server refused it or could not be reached; the message never
                 contains the SMTP password.
         """
+        import aiosmtplib  # here, not at the top: imported only by a process that mails
+
         config = self._config
         try:
             mail = email_message(notification, sender=config.from_address, to=self._to)

@@ -11,11 +11,12 @@ import logging
 import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from resentry_core._notify._notifier import DeliveryError
+
+if TYPE_CHECKING:
+    import httpx
 
 REDACTED: Final = "[redacted]"
 _LOGGERS: Final = (
@@ -54,6 +55,36 @@ def hide_in_logs(secret: str) -> None:
                 logger.addFilter(_FILTER)
 
 
+class LazyClient:
+    """The worker's ``httpx.AsyncClient``, created when a delivery first needs one (importing
+    httpx and building its SSL context cost ~100 ms) and closed by :meth:`aclose` if it was."""
+
+    def __init__(self, *, timeout: float) -> None:
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def created(self) -> bool:
+        """Whether the client exists (and is open)."""
+        return self._client is not None
+
+    def get(self) -> "httpx.AsyncClient":
+        """The client, created on the first call."""
+        if self._client is None:
+            import httpx  # here, not at the top (see above)
+
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout), follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client if one was created; the next :meth:`get` makes a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
 def redact(text: str, secrets: set[str] | frozenset[str]) -> str:
     """``text`` with every secret (longest first, so none leaks partly) replaced."""
     for secret in sorted(secrets, key=len, reverse=True):
@@ -63,7 +94,7 @@ def redact(text: str, secrets: set[str] | frozenset[str]) -> str:
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: "httpx.AsyncClient",
     url: str,
     *,
     what: str,
@@ -71,9 +102,11 @@ async def post(
     request_timeout: float | None = None,
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
-) -> httpx.Response:
+) -> "httpx.Response":
     """POST ``content``; a transport failure becomes a retryable DeliveryError that names
     ``what`` was called, never the URL or a secret (the httpx error is not chained)."""
+    import httpx  # here, not at the top: importing httpx costs ~100 ms
+
     try:
         # httpx logs the URL as it normalized it: hide that form too.
         shown = str(httpx.URL(url))
@@ -97,7 +130,7 @@ async def post(
     raise DeliveryError(f"{what} {reason}")
 
 
-def retry_after(response: httpx.Response, *, now: datetime | None = None) -> float | None:
+def retry_after(response: "httpx.Response", *, now: datetime | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if it has one."""
     value = response.headers.get("retry-after", "").strip()
     if not value:

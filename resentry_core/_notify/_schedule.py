@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from resentry_core._models import Monitor
 
 DEFAULT_MARGIN: Final = 1
@@ -62,6 +60,8 @@ def next_expected(config: Mapping[str, object], after: datetime) -> datetime | N
     zone = _zone(config)
     if schedule.get("type") != "crontab" or not isinstance(value, str) or zone is None:
         return None
+    from croniter import croniter  # here, not at the top: only crontab monitors need it
+
     try:
         following = croniter(value, after.astimezone(zone)).get_next(datetime)
     except (ValueError, KeyError, TypeError, OverflowError):

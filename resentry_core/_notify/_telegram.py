@@ -7,15 +7,17 @@ documents them (https://core.telegram.org/bots/api#making-requests): ``429`` car
 upgraded to a supergroup, ...) are permanent; ``5xx`` and transport failures are retried.
 """
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import httpx
 import orjson
 
 from resentry_core._notify._http import post, redact, retry_after
 from resentry_core._notify._notification import Notification
 from resentry_core._notify._notifier import DeliveryError, TelegramConfig
 from resentry_core._notify._render import compose, render_telegram_html, truncate_html
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_MESSAGE_CHARS: Final = 4096
 """sendMessage: "Text of the message to be sent, 1-4096 characters after entities parsing"."""
@@ -35,7 +37,9 @@ class TelegramNotifier:
         client: the HTTP client to send with (its timeouts apply).
     """
 
-    def __init__(self, config: TelegramConfig, chat_id: str, *, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: TelegramConfig, chat_id: str, *, client: "httpx.AsyncClient"
+    ) -> None:
         self._url = f"{config.api_url.rstrip('/')}/bot{config.bot_token}/sendMessage"
         self._secrets = frozenset({config.bot_token})
         self._chat_id = chat_id
@@ -68,7 +72,7 @@ class TelegramNotifier:
         _check(response, self._secrets)
 
 
-def _check(response: httpx.Response, secrets: frozenset[str]) -> None:
+def _check(response: "httpx.Response", secrets: frozenset[str]) -> None:
     """Return when the Bot API accepted the message, else raise the matching DeliveryError."""
     try:
         answer = orjson.loads(response.content)

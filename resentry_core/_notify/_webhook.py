@@ -11,16 +11,18 @@ import hashlib
 import hmac
 import time
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from resentry_core._notify._http import post, retry_after
 from resentry_core._notify._notification import Notification
 from resentry_core._notify._notifier import DeliveryError
 from resentry_core._notify._render import compose, render_discord, render_slack, render_text
+
+if TYPE_CHECKING:
+    import httpx
 
 WebhookFlavor = Literal["resentry", "slack", "discord"]
 SIGNATURE_PREFIX: Final = "sha256="
@@ -111,7 +113,7 @@ class WebhookNotifier:
         secret: str,
         *,
         flavor: WebhookFlavor = "resentry",
-        client: httpx.AsyncClient,
+        client: "httpx.AsyncClient",
         timeout: float = 10.0,
     ) -> None:
         self._url = url

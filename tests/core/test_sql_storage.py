@@ -8,9 +8,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import Connection, func, select, text
 
 from resentry_core._errors import InvalidInputError, StorageError
+from resentry_core._models import Issue
 from resentry_core._projects import Projects
 from resentry_core._records import PreparedEnvelope, Recorded
 from resentry_core._storage import _sql, _sql_admin, _sql_db, _sql_prune, _sql_read, _sql_record
@@ -25,6 +27,7 @@ from resentry_core._storage._protocol import EventFilter
 from resentry_core._storage._sql import SqlStorage
 from resentry_core._storage._sql_db import Database, IntegrityConflictError
 from resentry_core._storage._sql_notify_work import Outcome
+from resentry_core._storage._sql_read import issue_from_row, slotted_from_row
 from resentry_core._storage._sql_tx import Query, Tx, chunks
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 from resentry_core._storage._sqlite_memory import MEMORY_URL
@@ -814,3 +817,36 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: Path) -> None:
         with pytest.raises(StorageError):
             await storage.ping()
         await storage.aclose()
+
+
+def test_rows_build_issues_equal_to_the_constructors() -> None:
+    """``slotted_from_row`` (the fast path of ``issue_from_row``) fills every field, as
+    ``Issue(...)`` does, and refuses a class it cannot fill that way."""
+    now = datetime.now(UTC)
+    values = {
+        "id": 7,
+        "project_id": 2,
+        "fingerprint": "fp",
+        "title": "ZeroDivisionError",
+        "culprit": "billing in ratio",
+        "level": "error",
+        "status": "resolved",
+        "first_seen": now,
+        "last_seen": now,
+        "times_seen": 3,
+        "last_event_id": "a" * 32,
+    }
+    row = SimpleNamespace(**values, extra="a column the issue has no field for")
+    built = issue_from_row(row)
+    assert built == Issue(**values)  # type: ignore[arg-type]
+    with pytest.raises(FrozenInstanceError):
+        built.title = "changed"  # type: ignore[misc]
+    with pytest.raises(InvalidInputError):
+        issue_from_row(SimpleNamespace(**{**values, "status": "gone"}))
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        id: int
+
+    with pytest.raises(TypeError):
+        slotted_from_row(Unslotted)

@@ -101,20 +101,34 @@ class Accounts:
         await self._record_failure(keys)
         raise AuthenticationError(_BAD_LOGIN)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, *, grace: timedelta | None = None) -> TokenPair:
         """Exchange a refresh token for a new pair; the refresh token is used up.
 
         Presenting a refresh token that was already used ends every token of its user.
 
+        Args:
+            refresh_token: a current refresh token of an active user.
+            grace: opt-in (the web UI's concurrent renewals): the same refresh token presented
+                again within ``grace`` of its first use, in any process, gets another new pair
+                instead of counting as a reuse. None: strictly once (the API).
+
         Raises:
             AuthenticationError: the token is invalid, expired, ended, or already used.
+            ValueError: ``grace`` is not positive.
         """
+        if grace is not None and grace <= timedelta(0):
+            raise ValueError("the refresh grace must be positive")
         claims = self._tokens.verify(refresh_token, kind="refresh")
         user = await self._current_user(claims)
-        first_use = await self._store.use_refresh_token(
-            claims.token_id, user.id, claims.expires_at, now=self._clock()
+        now = self._clock()
+        fresh = await self._store.use_refresh_token(
+            claims.token_id,
+            user.id,
+            claims.expires_at,
+            now=now,
+            grace_since=None if grace is None else now - grace,
         )
-        if not first_use:
+        if not fresh:
             await self._store.end_sessions(user.id)
             raise AuthenticationError(_REUSED)
         return self._tokens.issue_pair(user.id, generation=user.token_generation)

@@ -316,9 +316,20 @@ class SessionStore(Protocol):
         ...
 
     async def use_refresh_token(
-        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+        self,
+        token_id: str,
+        user_id: int,
+        expires_at: datetime,
+        *,
+        now: datetime,
+        grace_since: datetime | None = None,
     ) -> bool:
-        """Record a refresh token as used until it expires.
+        """Record a refresh token as used at ``now``, until it expires. Of concurrent first
+        uses, exactly one is the first, in every process on the database.
+
+        Args:
+            grace_since: when given, a token first used after this instant counts as unused
+                again (the first use's time stays); None: a token is used once.
 
         Returns:
             ``False`` when it had been used before (nothing changes), else ``True``.

@@ -356,11 +356,18 @@ class SqlStorage(SqlInsights):
         await self._write(_sql_security.end_sessions, user_id)
 
     async def use_refresh_token(
-        self, token_id: str, user_id: int, expires_at: datetime, *, now: datetime
+        self,
+        token_id: str,
+        user_id: int,
+        expires_at: datetime,
+        *,
+        now: datetime,
+        grace_since: datetime | None = None,
     ) -> bool:
-        """Record a refresh token as used; False when it was used before."""
+        """Record a refresh token as used; False when it was used before (by ``grace_since``
+        when given)."""
         return await self._write(
-            _sql_security.use_refresh_token, token_id, user_id, expires_at, now
+            _sql_security.use_refresh_token, token_id, user_id, expires_at, now, grace_since
         )
 
     async def login_failures(

@@ -53,7 +53,7 @@ SQLITE_WAL_LIMIT_BYTES: Final = 64 * 1024 * 1024
 MIGRATIONS: Final = "resentry_core:_migrations"
 # The newest revision in _migrations/versions (tests/core/test_migrations.py checks it), so an
 # up-to-date database is recognized without importing Alembic (about 11 MiB and 0.4 s).
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0005"
 # Serializes concurrent ``migrate()`` calls from several processes on PostgreSQL.
 _MIGRATION_LOCK_KEY: Final = 0x5E5E_17_0001
 _WRITE_OPTION: Final = "resentry_write"

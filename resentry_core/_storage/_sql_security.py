@@ -18,15 +18,30 @@ def end_sessions(tx: Tx, user_id: int) -> None:
 
 
 def use_refresh_token(
-    tx: Tx, token_id: str, user_id: int, expires_at: datetime, now: datetime
+    tx: Tx,
+    token_id: str,
+    user_id: int,
+    expires_at: datetime,
+    now: datetime,
+    grace_since: datetime | None,
 ) -> bool:
-    """Record a refresh token as used; False when it was used before. Drops expired records."""
+    """Record a refresh token as used at ``now``; False when it was used before, unless that
+    first use came after ``grace_since``. Drops expired records.
+
+    The insert decides which use is the first (``ON CONFLICT DO NOTHING``: a concurrent first
+    use waits for the other's commit, then finds its row), and a row's ``used_at`` never
+    changes, so the grace check reads a settled value.
+    """
     tx.conn.execute(delete(used_refresh_tokens).where(used_refresh_tokens.c.expires_at <= now))
-    row = {"token_id": token_id, "user_id": user_id, "expires_at": expires_at}
+    row = {"token_id": token_id, "user_id": user_id, "expires_at": expires_at, "used_at": now}
     inserted = tx.conn.execute(
         tx.insert_missing(used_refresh_tokens, ["token_id"]).values(row)
     ).rowcount
-    return bool(inserted)
+    if inserted or grace_since is None:
+        return bool(inserted)
+    table = used_refresh_tokens.c
+    recent = select(table.token_id).where(table.token_id == token_id, table.used_at > grace_since)
+    return tx.conn.execute(recent).first() is not None
 
 
 def login_failure_counts(

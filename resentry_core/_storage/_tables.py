@@ -175,13 +175,14 @@ users = Table(
     sqlite_autoincrement=True,
 )
 
-# A refresh token is used once: its id is kept here until it expires.
+# A refresh token is used once: its id and first use are kept here until it expires.
 used_refresh_tokens = Table(
     "used_refresh_tokens",
     metadata,
     _text("token_id", null=False),
     _ref("user_id", "users.id"),
     _when("expires_at"),
+    _when("used_at"),
     PrimaryKeyConstraint("token_id"),
     Index(None, "user_id"),
     Index(None, "expires_at"),

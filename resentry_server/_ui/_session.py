@@ -7,11 +7,11 @@ deactivation, a reused refresh token) ends a UI session too. An expired access t
 with ``Accounts.refresh``, which uses the refresh token up; the response stores the new pair.
 
 A browser sends the same cookie with every request it has in flight, so several requests may
-try to renew one refresh token at once. The refresh token is single-use, and presenting it
-twice ends every session of the user, so :class:`Renewals` lets one request of this process
-renew it and hands the same new pair to the others that present it within
-``RENEWAL_GRACE`` (they carried the whole old cookie, access token included, so they learn
-nothing they did not hold). A request presenting it later, or to another process, is a reuse.
+try to renew one refresh token at once, at one process or at several. The refresh token is
+single-use, and presenting it twice ends every session of the user, so the UI renews with
+``Accounts.refresh(..., grace=RENEWAL_GRACE)``: within that grace of the token's first use,
+recorded in the database, any process may renew it again (each such request carried the whole
+old cookie, access token included, so it learns nothing it did not hold). Later it is a reuse.
 
 CSRF: a random nonce lives in its own cookie; each form carries
 ``HMAC(secret_key, nonce)``. A cross-site page can neither read the cookie nor compute the
@@ -24,6 +24,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Final
 from urllib.parse import quote
 
@@ -49,7 +50,7 @@ SESSION_COOKIE: Final = "resentry_session"
 CSRF_COOKIE: Final = "resentry_csrf"
 CSRF_FIELD: Final = "csrf_token"
 _SEPARATOR: Final = "~"  # never in a JWT (base64url and dots)
-RENEWAL_GRACE: Final = 30.0  # seconds a renewed refresh token's new pair is handed out again
+RENEWAL_GRACE: Final = timedelta(seconds=30)  # a used refresh token may renew again so long
 _MAX_RENEWALS: Final = 10_000  # renewals remembered at once (oldest forgotten first)
 
 
@@ -114,8 +115,11 @@ def end_session(request: Request) -> None:
 class Renewals:
     """The token pairs that recently replaced refresh tokens, in this process.
 
-    Renewal of one refresh token runs once at a time; within ``RENEWAL_GRACE`` seconds of it,
-    the same refresh token gets the same new pair instead of counting as a reuse.
+    The database's grace already keeps concurrent renewals from counting as a reuse, in every
+    process; this cache saves the work of the others in one process (a database write and a
+    signed pair each) and gives them the same pair, so a burst of requests leaves the browser
+    one live refresh token rather than one per request. Renewal of one refresh token runs once
+    at a time; within ``RENEWAL_GRACE`` of it, the same refresh token gets the same new pair.
     """
 
     _pairs: OrderedDict[bytes, tuple[float, TokenPair]] = field(default_factory=OrderedDict)
@@ -131,8 +135,8 @@ class Renewals:
             known = self._pairs.get(key)
             if known is not None:
                 return known[1]
-            pair = await core.accounts.refresh(refresh_token)
-            self._pairs[key] = (now + RENEWAL_GRACE, pair)
+            pair = await core.accounts.refresh(refresh_token, grace=RENEWAL_GRACE)
+            self._pairs[key] = (now + RENEWAL_GRACE.total_seconds(), pair)
             if len(self._pairs) > _MAX_RENEWALS:
                 self._pairs.popitem(last=False)
             return pair

@@ -3,6 +3,7 @@
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,50 @@ async def test_0002_reports_existing_lookalike_usernames(
         assert credentials is not None
         assert (credentials[0].username, credentials[1]) == (name, name)
     assert await database.read(_differences) == []
+
+
+async def test_0005_dates_used_refresh_tokens_long_before_any_grace(database: Database) -> None:
+    """Refresh tokens used before 0005 get ``used_at`` 1970-01-01: replaying one, even with a
+    grace, stays a reuse; downgrading drops the column and keeps the rows."""
+    await database.migrate("0004")
+    await database.write(
+        lambda conn: conn.execute(
+            text(
+                "INSERT INTO users (username, username_key, username_skeleton, password_hash, "
+                "is_admin, is_active, created_at) "
+                "VALUES ('ann', 'ann', 'ann', 'x', false, true, CURRENT_TIMESTAMP)"
+            )
+        )
+    )
+    expires = datetime(2100, 1, 1, tzinfo=UTC)
+    await database.write(
+        lambda conn: conn.execute(
+            text(
+                "INSERT INTO used_refresh_tokens (token_id, user_id, expires_at) "
+                "VALUES ('jti-old', 1, :expires)"
+            ),
+            {"expires": expires},
+        )
+    )
+    await database.migrate()
+    assert await database.read(_differences) == []
+    storage = SqlStorage(database)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert not await storage.use_refresh_token(
+        "jti-old", 1, expires, now=now, grace_since=now - timedelta(days=365 * 50)
+    )
+    rows = await database.read(
+        lambda conn: conn.execute(text("SELECT token_id FROM used_refresh_tokens")).all()
+    )
+    assert [row[0] for row in rows] == ["jti-old"]
+    await database.migrate("0004", downgrade=True)
+    columns = await database.read(
+        lambda conn: [c["name"] for c in inspect(conn).get_columns("used_refresh_tokens")]
+    )
+    assert "used_at" not in columns
+    assert (
+        await database.read(
+            lambda conn: conn.execute(text("SELECT token_id FROM used_refresh_tokens")).all()
+        )
+        == rows
+    )

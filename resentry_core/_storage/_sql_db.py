@@ -35,6 +35,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from resentry_core._errors import ConflictError, InvalidInputError, ResentryError, StorageError
 from resentry_core._storage._sqlite_checkpoint import WalCheckpointer
 from resentry_core._storage._sqlite_memory import MEMORY_URL, new_memory_database
+from resentry_core._storage._tables import add_postgresql_options
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -163,6 +164,7 @@ class Database:
             # Imported here: SQLite never needs the asyncio extension (and greenlet), ~8 MiB.
             from sqlalchemy.ext.asyncio import create_async_engine
 
+            add_postgresql_options()
             self._engine = create_async_engine(parsed, **options)
         self._threads = anyio.CapacityLimiter(SQLITE_THREADS)
         self._write_lock = anyio.Lock()

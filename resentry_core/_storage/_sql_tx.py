@@ -6,14 +6,17 @@ import string
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import BindParameter, ColumnElement, Connection, Dialect, Select, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import Insert, ReturningUpdate
 from sqlalchemy.types import TypeEngine
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 Row = dict[str, Any]
 # Builds the SET clause of an upsert from the ``excluded`` pseudo-table's columns.
@@ -358,8 +361,12 @@ class Tx:
         last_ids[table.name] = first + count - 1
         return list(range(first, first + count))
 
-    def _dialect_insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
-        return sqlite.insert(table) if self.sqlite else postgresql.insert(table)
+    def _dialect_insert(self, table: Table) -> "postgresql.Insert | sqlite.Insert":
+        if self.sqlite:
+            return sqlite.insert(table)
+        from sqlalchemy.dialects.postgresql import insert  # PostgreSQL only
+
+        return insert(table)
 
     def insert_missing(self, table: Table, keys: Sequence[str]) -> Insert:
         """``INSERT … ON CONFLICT (keys) DO NOTHING``."""

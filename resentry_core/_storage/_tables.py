@@ -40,11 +40,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 from resentry_core._notify._models import CHANNEL_KINDS, DELIVERY_STATUSES, TRIGGERS
 
@@ -88,7 +89,27 @@ TIMESTAMP = DateTime(timezone=True).with_variant(
     "sqlite",
 )
 ID = BigInteger().with_variant(Integer(), "sqlite")
-JSON_VALUE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class JsonValue(TypeDecorator[Any]):
+    """JSON (SQL ``NULL`` for ``None``): ``JSONB`` on PostgreSQL, ``JSON`` text elsewhere.
+
+    The PostgreSQL dialect is imported when a PostgreSQL connection first needs the type, so
+    SQLite (and ``memory://``) never loads it.
+    """
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB  # PostgreSQL only
+
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(self.impl_instance)
+
+
+JSON_VALUE = JsonValue()
 NIL_ID = "0" * 32  # a nil check-in id never matches an earlier check-in
 
 metadata = MetaData(
@@ -392,6 +413,22 @@ monitors = Table(
     sqlite_autoincrement=True,
 )
 
+_REAL_CHECK_IN = f"check_in_id != '{NIL_ID}'"
+# One row per monitor and real check-in id; PostgreSQL's predicate: add_postgresql_options().
+_real_check_ins = Index(
+    None, "monitor_id", "check_in_id", unique=True, sqlite_where=text(_REAL_CHECK_IN)
+)
+
+
+def add_postgresql_options() -> None:
+    """Give the partial index its PostgreSQL predicate, when a PostgreSQL database is opened.
+
+    Naming a ``postgresql_*`` option loads SQLAlchemy's PostgreSQL dialect and its drivers
+    (~0.1 s), so the tables leave it out until then: SQLite never loads that dialect.
+    """
+    _real_check_ins.dialect_kwargs["postgresql_where"] = text(_REAL_CHECK_IN)
+
+
 check_ins = Table(
     "check_ins",
     metadata,
@@ -405,14 +442,7 @@ check_ins = Table(
     _text("release", null=True),
     _when("timestamp"),
     _text("trace_id", null=True),
-    Index(
-        None,
-        "monitor_id",
-        "check_in_id",
-        unique=True,
-        sqlite_where=text(f"check_in_id != '{NIL_ID}'"),
-        postgresql_where=text(f"check_in_id != '{NIL_ID}'"),
-    ),
+    _real_check_ins,
     Index(None, "monitor_id", "timestamp", "id"),
     Index(None, "envelope_id"),
     sqlite_autoincrement=True,

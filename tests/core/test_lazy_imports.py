@@ -1,5 +1,5 @@
 """``import resentry_core`` and a worker with nothing to send leave the heavy libraries
-(HTTP, SMTP, JWT, cron) unimported: they load when first used."""
+(HTTP, SMTP, JWT, cron, SQLAlchemy's PostgreSQL dialect) unimported: they load when first used."""
 
 import subprocess
 import sys
@@ -11,7 +11,15 @@ import httpx
 from resentry_core._notify._http import LazyClient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-HEAVY = ("httpx", "httpcore", "aiosmtplib", "jwt", "cryptography", "croniter")
+HEAVY = (
+    "httpx",
+    "httpcore",
+    "aiosmtplib",
+    "jwt",
+    "cryptography",
+    "croniter",
+    "sqlalchemy.dialects.postgresql",
+)
 
 
 def loaded_after(code: str) -> list[str]:
@@ -41,7 +49,8 @@ def test_the_probe_sees_an_eager_import() -> None:
 
 def test_a_worker_with_nothing_to_send_makes_no_http_client() -> None:
     """``Resentry.open`` starts the worker, which runs rounds while an event is ingested and
-    read back; with no channel and no member to tell, httpx is never imported."""
+    read back; with no channel and no member to tell, httpx is never imported. The database is
+    ``memory://``: SQLite, so the PostgreSQL dialect is never imported either."""
     script = """
         import sys
 
@@ -63,6 +72,27 @@ def test_a_worker_with_nothing_to_send_makes_no_http_client() -> None:
         anyio.run(main)
     """
     assert loaded_after(script.replace("EXAMPLES", repr(str(EXAMPLES)))) == []
+
+
+def test_a_postgresql_database_loads_its_dialect_and_the_partial_index_predicate() -> None:
+    """Opening a PostgreSQL URL (no connection is made) loads the dialect, and the partial
+    index of real check-in ids gets its ``WHERE`` on PostgreSQL, as the migrations build it."""
+    script = """
+        from sqlalchemy.dialects import postgresql
+        from sqlalchemy.schema import CreateIndex
+
+        from resentry_core._storage._sql_db import Database
+        from resentry_core._storage._tables import check_ins
+
+        def unique_index() -> str:
+            (index,) = [index for index in check_ins.indexes if index.unique]
+            return str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+
+        assert "WHERE" not in unique_index()
+        Database("postgresql://resentry@127.0.0.1/nothing")
+        assert unique_index().endswith("WHERE check_in_id != '" + "0" * 32 + "'"), unique_index()
+    """
+    assert loaded_after(script) == ["sqlalchemy.dialects.postgresql"]
 
 
 async def test_the_lazy_client_is_made_once_and_closed() -> None:

@@ -107,25 +107,28 @@ def create_channel(
 
 def get_channel(tx: Tx, project_id: int, channel_id: int) -> Channel:
     """One channel of the project. Raises NotFoundError."""
-    query = select(notification_channels).where(
-        notification_channels.c.id == channel_id,
-        notification_channels.c.project_id == project_id,
-    )
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"channel {channel_id} not found in project {project_id}")
-    return channel_from_row(row)
+    return channel_from_row(_one(tx, notification_channels, "channel", project_id, channel_id))
 
 
 def list_channels(tx: Tx, project_id: int) -> list[Channel]:
     """The project's channels by id. Raises NotFoundError."""
+    return [channel_from_row(row) for row in _all(tx, notification_channels, project_id)]
+
+
+def _one(tx: Tx, table: Table, what: str, project_id: int, row_id: int) -> Any:
+    """The row ``row_id`` of ``table`` if it belongs to the project. Raises NotFoundError."""
+    query = select(table).where(table.c.id == row_id, table.c.project_id == project_id)
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"{what} {row_id} not found in project {project_id}")
+    return row
+
+
+def _all(tx: Tx, table: Table, project_id: int) -> list[Any]:
+    """The project's rows of ``table``, by id. Raises NotFoundError for an unknown project."""
     get_project(tx, project_id)
-    query = (
-        select(notification_channels)
-        .where(notification_channels.c.project_id == project_id)
-        .order_by(notification_channels.c.id)
-    )
-    return [channel_from_row(row) for row in tx.conn.execute(query).all()]
+    query = select(table).where(table.c.project_id == project_id).order_by(table.c.id)
+    return list(tx.conn.execute(query).all())
 
 
 def update_channel(
@@ -180,24 +183,12 @@ def create_rule(
 
 def get_rule(tx: Tx, project_id: int, rule_id: int) -> Rule:
     """One rule of the project. Raises NotFoundError."""
-    query = select(notification_rules).where(
-        notification_rules.c.id == rule_id, notification_rules.c.project_id == project_id
-    )
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"rule {rule_id} not found in project {project_id}")
-    return _rule(row)
+    return _rule(_one(tx, notification_rules, "rule", project_id, rule_id))
 
 
 def list_rules(tx: Tx, project_id: int) -> list[Rule]:
     """The project's rules by id. Raises NotFoundError."""
-    get_project(tx, project_id)
-    query = (
-        select(notification_rules)
-        .where(notification_rules.c.project_id == project_id)
-        .order_by(notification_rules.c.id)
-    )
-    return [_rule(row) for row in tx.conn.execute(query).all()]
+    return [_rule(row) for row in _all(tx, notification_rules, project_id)]
 
 
 def update_rule(
